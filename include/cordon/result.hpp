@@ -1,0 +1,283 @@
+// Results as values: cordon::result<T>, the error kinds every backend reports, and a
+// std::error_code category, so guest faults never escape as exceptions or crashes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace cordon {
+
+/// What went wrong. The first group are the statuses of the CLI contract (DESIGN.md);
+/// the rest are host-side misuse the library reports instead of throwing.
+enum class error_kind : std::uint8_t {
+    load_error = 1,             // malformed module, missing file, unknown import
+    denied,                     // an import or grant outside the policy
+    violation,                  // the guest tried something its grants forbid
+    trap,                       // the guest faulted (unreachable, out of bounds, ...)
+    crash,                      // the guest process died of a signal
+    memory_limit,
+    cpu_limit,
+    timeout,                    // wall-clock limit, or cancel()
+    fuel_exhausted,
+    file_limit,
+    process_limit,
+    output_limit,
+    permission_outside_policy,  // a runtime grant above the compile-time ceiling
+    limit_outside_policy,       // a runtime limit looser than the one in force
+    invalid_argument,           // wrong signature, unknown export, bad scope syntax
+    unsupported,                // a required mechanism is missing on this machine
+    internal,                   // a bug or an unexpected system failure
+};
+
+inline constexpr error_kind all_error_kinds[] = {
+    error_kind::load_error,    error_kind::denied,          error_kind::violation,
+    error_kind::trap,          error_kind::crash,           error_kind::memory_limit,
+    error_kind::cpu_limit,     error_kind::timeout,         error_kind::fuel_exhausted,
+    error_kind::file_limit,    error_kind::process_limit,   error_kind::output_limit,
+    error_kind::permission_outside_policy,                  error_kind::limit_outside_policy,
+    error_kind::invalid_argument,                           error_kind::unsupported,
+    error_kind::internal,
+};
+
+/// The status word of the CLI's JSON output for this kind.
+constexpr std::string_view to_string(error_kind kind) noexcept {
+    switch (kind) {
+    case error_kind::load_error: return "load_error";
+    case error_kind::denied: return "denied";
+    case error_kind::violation: return "violation";
+    case error_kind::trap: return "trap";
+    case error_kind::crash: return "crash";
+    case error_kind::memory_limit: return "memory_limit";
+    case error_kind::cpu_limit: return "cpu_limit";
+    case error_kind::timeout: return "timeout";
+    case error_kind::fuel_exhausted: return "fuel_exhausted";
+    case error_kind::file_limit: return "file_limit";
+    case error_kind::process_limit: return "process_limit";
+    case error_kind::output_limit: return "output_limit";
+    case error_kind::permission_outside_policy: return "permission_outside_policy";
+    case error_kind::limit_outside_policy: return "limit_outside_policy";
+    case error_kind::invalid_argument: return "invalid_argument";
+    case error_kind::unsupported: return "unsupported";
+    case error_kind::internal: return "internal";
+    }
+    return "unknown";
+}
+
+/// True for the kinds that mean "a resource limit was hit".
+constexpr bool is_limit(error_kind kind) noexcept {
+    switch (kind) {
+    case error_kind::memory_limit:
+    case error_kind::cpu_limit:
+    case error_kind::timeout:
+    case error_kind::fuel_exhausted:
+    case error_kind::file_limit:
+    case error_kind::process_limit:
+    case error_kind::output_limit: return true;
+    default: return false;
+    }
+}
+
+/// The exit code of the `cordon` program for this kind (DESIGN.md, "The command-line program").
+constexpr int exit_code(error_kind kind) noexcept {
+    switch (kind) {
+    case error_kind::load_error: return 65;
+    case error_kind::denied:
+    case error_kind::permission_outside_policy: return 66;
+    case error_kind::violation: return 67;
+    case error_kind::trap:
+    case error_kind::crash: return 68;
+    case error_kind::invalid_argument:
+    case error_kind::limit_outside_policy: return 64;
+    case error_kind::unsupported:
+    case error_kind::internal: return 70;
+    default: return is_limit(kind) ? 69 : 70;
+    }
+}
+
+/// One frame of a guest backtrace, innermost first.
+struct frame {
+    std::string function;          // name from the name section or symbol table, else "func[N]"
+    std::optional<std::uint32_t> index{};  // function index (wasm) where known
+    std::optional<std::uint64_t> offset{}; // code offset where known
+};
+
+/// The limit that was hit: which, the value in force and what was observed.
+struct limit_detail {
+    std::string name;              // "memory", "cpu_time", "fuel", ...
+    std::uint64_t limit = 0;
+    std::optional<std::uint64_t> observed{};
+};
+
+/// Everything an error can say beyond its kind. Fields a backend cannot know stay empty.
+struct error_info {
+    std::string message;
+    std::optional<std::string> permission{};   // "fs.read", "net", a custom tag's name
+    std::optional<std::string> syscall{};      // "ptrace"
+    std::optional<long> syscall_number{};      // 101
+    std::optional<std::string> path{};
+    std::optional<int> signal{};               // for crashes
+    std::optional<limit_detail> limit{};
+    std::optional<std::string> function{};     // the guest function that was running
+    std::vector<frame> backtrace{};
+};
+
+/// An error value: a kind and shared, immutable details. Copying is cheap; building one
+/// allocates, which only happens on the failure path.
+class error {
+public:
+    error(error_kind kind, std::string message) : error(kind, error_info{std::move(message)}) {}
+    error(error_kind kind, error_info info)
+        : kind_{kind}, info_{std::make_shared<const error_info>(std::move(info))} {}
+
+    [[nodiscard]] error_kind kind() const noexcept { return kind_; }
+    [[nodiscard]] const std::string& message() const noexcept { return info_->message; }
+    [[nodiscard]] const error_info& info() const noexcept { return *info_; }
+    [[nodiscard]] std::error_code code() const noexcept;
+
+    /// A copy with one more piece of context in front of the message ("in fib: ...").
+    [[nodiscard]] error with_context(std::string_view context) const {
+        error_info copy = *info_;
+        copy.message = std::string(context) + ": " + copy.message;
+        return {kind_, std::move(copy)};
+    }
+
+    friend bool operator==(const error& a, error_kind k) noexcept { return a.kind_ == k; }
+
+private:
+    error_kind kind_;
+    std::shared_ptr<const error_info> info_;
+};
+
+/// The std::error_code category of cordon's error kinds, named "cordon".
+inline const std::error_category& error_category() noexcept {
+    struct category final : std::error_category {
+        const char* name() const noexcept override { return "cordon"; }
+        std::string message(int value) const override {
+            return std::string(to_string(static_cast<error_kind>(value)));
+        }
+    };
+    static const category instance;
+    return instance;
+}
+
+inline std::error_code make_error_code(error_kind kind) noexcept {
+    return {static_cast<int>(kind), error_category()};
+}
+
+inline std::error_code error::code() const noexcept { return make_error_code(kind_); }
+
+/// Thrown only by result<T>::value() on an error: host misuse, never a guest fault.
+class bad_result_access : public std::exception {
+public:
+    explicit bad_result_access(error e) : error_{std::move(e)} {}
+    const char* what() const noexcept override { return error_.message().c_str(); }
+    [[nodiscard]] const cordon::error& error() const noexcept { return error_; }
+
+private:
+    cordon::error error_;
+};
+
+template <class T> class result;
+
+namespace detail {
+template <class T> struct is_result : std::false_type {};
+template <class T> struct is_result<result<T>> : std::true_type {};
+} // namespace detail
+
+/// A T or an error, in the manner of std::expected. Converts from either.
+template <class T> class [[nodiscard]] result {
+    static_assert(!std::is_reference_v<T>, "result<T&> is not supported; return a pointer or a copy");
+    static_assert(!std::is_same_v<std::remove_cv_t<T>, error>, "result<error> is ambiguous");
+
+public:
+    using value_type = T;
+
+    template <class U = T>
+        requires std::is_constructible_v<T, U&&> && (!std::is_same_v<std::remove_cvref_t<U>, result>) &&
+                 (!std::is_same_v<std::remove_cvref_t<U>, error>)
+    result(U&& value) : storage_{std::in_place_index<0>, std::forward<U>(value)} {}  // NOLINT(google-explicit-constructor)
+    result(error e) : storage_{std::in_place_index<1>, std::move(e)} {}                // NOLINT(google-explicit-constructor)
+
+    [[nodiscard]] bool has_value() const noexcept { return storage_.index() == 0; }
+    explicit operator bool() const noexcept { return has_value(); }
+
+    T& value() & { check(); return *std::get_if<0>(&storage_); }
+    const T& value() const& { check(); return *std::get_if<0>(&storage_); }
+    T&& value() && { check(); return std::move(*std::get_if<0>(&storage_)); }
+
+    T& operator*() & noexcept { return *std::get_if<0>(&storage_); }
+    const T& operator*() const& noexcept { return *std::get_if<0>(&storage_); }
+    T&& operator*() && noexcept { return std::move(*std::get_if<0>(&storage_)); }
+    T* operator->() noexcept { return std::get_if<0>(&storage_); }
+    const T* operator->() const noexcept { return std::get_if<0>(&storage_); }
+
+    /// The error; only meaningful when !has_value().
+    [[nodiscard]] const cordon::error& error() const& noexcept { return *std::get_if<1>(&storage_); }
+
+    template <class U> [[nodiscard]] T value_or(U&& fallback) const& {
+        return has_value() ? **this : static_cast<T>(std::forward<U>(fallback));
+    }
+
+    /// f(T) -> result<U>; errors pass through.
+    template <class F> auto and_then(F&& f) const& {
+        using R = std::invoke_result_t<F, const T&>;
+        static_assert(detail::is_result<R>::value, "and_then needs a function returning a result");
+        return has_value() ? std::forward<F>(f)(**this) : R{error()};
+    }
+    /// f(T) -> U; errors pass through.
+    template <class F> auto transform(F&& f) const& {
+        using U = std::invoke_result_t<F, const T&>;
+        if constexpr (std::is_void_v<U>) {
+            if (!has_value()) return result<void>{error()};
+            std::forward<F>(f)(**this);
+            return result<void>{};
+        } else {
+            return has_value() ? result<U>{std::forward<F>(f)(**this)} : result<U>{error()};
+        }
+    }
+
+private:
+    void check() const {
+        if (!has_value()) throw bad_result_access(error());
+    }
+    std::variant<T, cordon::error> storage_;
+};
+
+/// Success without a value, or an error.
+template <> class [[nodiscard]] result<void> {
+public:
+    using value_type = void;
+    result() = default;
+    result(error e) : error_{std::move(e)} {}  // NOLINT(google-explicit-constructor)
+
+    [[nodiscard]] bool has_value() const noexcept { return !error_.has_value(); }
+    explicit operator bool() const noexcept { return has_value(); }
+    void value() const {
+        if (error_) throw bad_result_access(*error_);
+    }
+    [[nodiscard]] const cordon::error& error() const& noexcept { return *error_; }
+
+    template <class F> auto and_then(F&& f) const {
+        using R = std::invoke_result_t<F>;
+        static_assert(detail::is_result<R>::value, "and_then needs a function returning a result");
+        return has_value() ? std::forward<F>(f)() : R{error()};
+    }
+
+private:
+    std::optional<cordon::error> error_;
+};
+
+/// Shorthand for building an error with a message: `return fail(error_kind::denied, "...")`.
+inline error fail(error_kind kind, std::string message) { return {kind, std::move(message)}; }
+
+} // namespace cordon
+
+template <> struct std::is_error_code_enum<cordon::error_kind> : std::true_type {};
