@@ -173,11 +173,15 @@ struct backend {
         template <class F> result<void> run(F&& body) const {
             context->begin_call();
             guest g{*context, *functions};
-            const stopwatch watch;
+            // The wall clock is read in timed mode; the dear thread CPU clock only when a cpu limit
+            // must be checked. Otherwise the call is charged its wall time as CPU time.
+            const bool timed = context->detail == telemetry_detail::timed;
+            const bool cpu_limited = timed && context->policy().limit(limit::kind::cpu_time_ms).has_value();
+            const stopwatch watch{timed, cpu_limited};
             auto r = body(g);
             usage measured;
             measured.wall_ns = watch.wall_ns();
-            measured.cpu_ns = watch.cpu_ns();
+            measured.cpu_ns = cpu_limited ? watch.cpu_ns() : measured.wall_ns;
             auto time = r ? check_time(measured) : result<void>{};
             auto pending = context->end_call(measured, !r || !time);
             if (!r) return r;
