@@ -110,37 +110,16 @@ private:
     template <class F> static entry make_entry(F f) {
         using traits = host::detail::callable_traits<std::decay_t<F>>;
         using all_args = typename traits::args;
-        using args = typename drop_guest<all_args>::type;
+        using args = typename host::detail::drop_first<guest, all_args>::type;
         using R = typename traits::ret;
         using plain = typename host::detail::unwrap_result<R>::type;
         host::signature sig{host::detail::param_types(static_cast<args*>(nullptr)), host::detail::result_types<plain>()};
         auto call = [f = std::move(f)](guest& g, std::span<const value> in, std::span<value> out) mutable {
-            return invoke<R>(f, g, in, out, static_cast<args*>(nullptr), std::make_index_sequence<std::tuple_size_v<args>>{});
+            return host::detail::invoke<R>(f, g, in, out, static_cast<args*>(nullptr),
+                                           std::make_index_sequence<std::tuple_size_v<args>>{});
         };
         return {std::move(sig), std::move(call)};
     }
-    template <class Tuple> struct drop_guest { using type = Tuple; };
-    template <class... A> struct drop_guest<std::tuple<guest&, A...>> { using type = std::tuple<A...>; };
-
-    template <class R, class F, class... A, std::size_t... I>
-    static result<void> invoke(F& f, guest& g, std::span<const value> in, std::span<value> out, std::tuple<A...>*,
-                               std::index_sequence<I...>) {
-        auto call = [&]() -> decltype(auto) {
-            if constexpr (std::is_invocable_v<F&, guest&, A...>) return f(g, in[I].template as<std::remove_cvref_t<A>>()...);
-            else return f(in[I].template as<std::remove_cvref_t<A>>()...);
-        };
-        if constexpr (std::is_void_v<R>) {
-            call();
-        } else if constexpr (host::detail::is_result_type<R>) {
-            auto r = call();
-            if (!r) return r.error();
-            if constexpr (!std::is_void_v<typename R::value_type>) out[0] = value::of(*r);
-        } else {
-            out[0] = value::of(call());
-        }
-        return {};
-    }
-
     std::map<std::string, entry, std::less<>> exports_;
     std::map<std::string, bytes_fn, std::less<>> bytes_exports_;
 };
