@@ -155,13 +155,14 @@ struct backend {
             // The wall clock is read in timed mode; the dear thread CPU clock only when a cpu limit
             // must be checked. Otherwise the call is charged its wall time as CPU time.
             const bool timed = context->detail == telemetry_detail::timed;
-            const bool cpu_limited = timed && context->policy().limit(limit::kind::cpu_time_ms).has_value();
+            const limit_set limits = timed ? context->policy().limits() : limit_set{};
+            const bool cpu_limited = limits.has(limit::kind::cpu_time_ms);
             const stopwatch watch{timed, cpu_limited};
             auto r = body(g);
             usage measured;
             measured.wall_ns = watch.wall_ns();
             measured.cpu_ns = cpu_limited ? watch.cpu_ns() : measured.wall_ns;
-            auto time = r ? check_time(measured) : result<void>{};
+            auto time = r && timed ? check_time(limits, measured) : result<void>{};
             auto pending = context->end_call(measured, !r || !time);
             if (!r) return r;
             if (!time) return time;
@@ -169,8 +170,7 @@ struct backend {
         }
 
         /// Time limits, checked after the fact: the none backend cannot stop a running callable.
-        result<void> check_time(const usage& measured) const {
-            const auto limits = context->policy().limits();
+        static result<void> check_time(const limit_set& limits, const usage& measured) {
             auto over = [&](limit::kind k, std::uint64_t used_ns, error_kind kind) -> std::optional<error> {
                 const auto ms = limits.get(k);
                 if (!ms || used_ns <= *ms * 1'000'000) return std::nullopt;
