@@ -9,6 +9,8 @@
 
 #include <sys/wait.h>
 
+#include <charconv>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -35,6 +37,7 @@ enum class stop_reason : std::uint8_t { none, cpu_time, wall_time, output };
 struct child_reports {
     std::optional<violation_record> violation{};
     std::optional<error> setup_error{};
+    std::optional<int> payload_wait_status{};  // from the init of a pid namespace
 };
 
 namespace detail {
@@ -73,12 +76,20 @@ inline std::optional<error> classify_end(const exit_record& record, stop_reason 
     if (reports.setup_error) return *reports.setup_error;
     if (reports.violation) {
         const auto& v = *reports.violation;
-        error_info info{"system call " + describe_violation(v) + " denied by the sandbox's seccomp filter"};
+        error_info info{"seccomp denied system call " + describe_violation(v)};
         const auto name = syscall_name(v.number);
         info.syscall = v.arch == AUDIT_ARCH_X86_64 && !name.empty() ? std::string(name) : describe_violation(v);
         info.syscall_number = v.number;
         return error{error_kind::violation, std::move(info)};
     }
+    const int status = reports.payload_wait_status.value_or(record.wait_status);
+    const bool abnormal = WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0) || expected_to_live ||
+                          stopped != stop_reason::none;
+    // A fork bomb that hit pids.max usually spins on until a time limit stops it: the process
+    // limit is the cause worth reporting.
+    if (abnormal && record.usage.process_limit_hit)
+        return limit_error(error_kind::process_limit, "processes", limits.processes, std::nullopt,
+                           "process limit " + std::to_string(limits.processes) + " reached");
     switch (stopped) {
     case stop_reason::cpu_time:
         return limit_error(error_kind::cpu_limit, "cpu_time", limits.cpu_time_ms, cpu_used_ns / 1000000,
@@ -91,14 +102,9 @@ inline std::optional<error> classify_end(const exit_record& record, stop_reason 
                            "output limit of " + std::to_string(limits.output_bytes) + " bytes exceeded");
     case stop_reason::none: break;
     }
-    const int status = record.wait_status;
-    const bool abnormal = WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0) || expected_to_live;
     if (abnormal && record.usage.memory_limit_hit)
         return limit_error(error_kind::memory_limit, "memory", limits.memory_bytes, record.usage.peak_memory_bytes,
                            "memory limit " + std::to_string(limits.memory_bytes) + " bytes exceeded");
-    if (abnormal && record.usage.process_limit_hit)
-        return limit_error(error_kind::process_limit, "processes", limits.processes, std::nullopt,
-                           "process limit " + std::to_string(limits.processes) + " reached");
     if (WIFSIGNALED(status)) {
         const int sig = WTERMSIG(status);
         if (sig == SIGXCPU)
@@ -150,6 +156,13 @@ bool read_control_message(received_message& message, child_reports& reports, OnL
         reports.setup_error = error{plausible ? *kind : error_kind::internal, std::move(*text)};
     }
     if (*tag == tag_listener && !message.fds.empty()) on_listener(std::move(message.fds.front()));
+    if (*tag == tag_exit) {
+        // Sent by the namespace's init, which runs no guest code; the payload holds the same
+        // socket, but a forged status can only misreport the payload's own end.
+        int status = 0;
+        const auto* end = text->data() + text->size();
+        if (std::from_chars(text->data(), end, status).ptr == end) reports.payload_wait_status = status;
+    }
     return false;
 }
 

@@ -55,7 +55,10 @@ inline std::uint64_t child_cpu_ns(const spawned_child& child) {
 
 // How long to wait before looking at the clocks again: the remaining wall time, or the time
 // in which the remaining CPU budget could be spent on every core, whichever is sooner.
-inline std::chrono::nanoseconds next_check(std::uint64_t wall_left_ns, std::uint64_t cpu_left_ns) {
+inline std::chrono::nanoseconds next_check(std::uint64_t wall_limit_ns, std::uint64_t wall_used_ns,
+                                           std::uint64_t cpu_limit_ns, std::uint64_t cpu_used_ns) {
+    const std::uint64_t wall_left_ns = wall_used_ns < wall_limit_ns ? wall_limit_ns - wall_used_ns : 0;
+    const std::uint64_t cpu_left_ns = cpu_used_ns < cpu_limit_ns ? cpu_limit_ns - cpu_used_ns : 0;
     constexpr std::uint64_t floor_ns = 200000;      // checking more often than this costs more than it saves
     constexpr std::uint64_t ceiling_ns = 1000000000;
     static const std::uint64_t cores = std::max(1U, std::thread::hardware_concurrency());
@@ -85,9 +88,9 @@ public:
         const int fds[] = {child_end.get(), null.get(), null.get(), null.get(), shared->fd()};
         auto spawned = (*z)->spawn(setup, payload, fds);
         if (!spawned) return spawned.error();
-        // Without `process` the child is alone: its own CPU clock is exact and cheaper to read
-        // than the group's file.
-        if (!setup.syscalls.process) spawned->cpu_accounting.clear();
+        // A child alone (no `process`, no init above it) is measured by its own CPU clock,
+        // exact and cheaper to read than the group's file.
+        if (!setup.syscalls.process && !setup.namespaces.pid) spawned->cpu_accounting.clear();
         persistent_child child{std::move(*spawned), std::move(host_end), std::move(*shared), setup.limits};
         if (auto ready = child.await_ready(); !ready) return ready.error();
         child.cpu_baseline_ = detail::child_cpu_ns(child.child_);
@@ -127,7 +130,7 @@ public:
         const std::uint64_t cpu_limit_ns = limits_.cpu_time_ms != 0 ? limits_.cpu_time_ms * 1000000 : UINT64_MAX;
         std::uint64_t wall_used = 0, cpu_used = 0;
         for (;;) {
-            const auto wait = detail::next_check(wall_limit_ns - wall_used, cpu_limit_ns - cpu_used);
+            const auto wait = detail::next_check(wall_limit_ns, wall_used, cpu_limit_ns, cpu_used);
             if (wait_for_change(header.response_seq, seen, wait) != seen) {
                 if (header.peer_gone.load(std::memory_order_acquire) != 0)
                     return stop(stop_reason::none, cpu_used, wall_used, started);

@@ -39,6 +39,7 @@ inline constexpr std::size_t max_message_bytes = 256 * 1024;
 inline constexpr std::uint32_t tag_ready = 0x21594452;     // "RDY!"
 inline constexpr std::uint32_t tag_error = 0x21525245;     // "ERR!"
 inline constexpr std::uint32_t tag_listener = 0x214e534c;  // "LSN!"
+inline constexpr std::uint32_t tag_exit = 0x21545845;      // "EXT!": the payload's wait status, from its init
 
 // Descriptor positions in a spawn request.
 // The last is the channel memfd, or the program for an executable payload.

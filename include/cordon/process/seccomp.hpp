@@ -90,11 +90,13 @@ inline std::vector<syscall_rule> syscall_rules(const syscall_permissions& p) {
     rules.push_back({syscall_nr("clone3"), rule_kind::fail_with_errno, 0, {}, ENOSYS});
     if (p.exec_fd >= 0 && !p.process)
         rules.push_back({syscall_nr("execveat"), rule_kind::allow_if_arg_in, 0, {static_cast<std::uint32_t>(p.exec_fd)}});
+    if (!p.strictest || p.loader)
+        // Reading limits is harmless (and libc start-up does it); setting them is not (arg 2
+        // is the new limit).
+        rules.push_back({syscall_nr("prlimit64"), rule_kind::allow_if_arg_in, 2, {0}});
     if (!p.strictest) {
         rules.push_back({syscall_nr("ioctl"), rule_kind::allow_if_arg_in, 1,
                          {TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO, FIOCLEX}});
-        // Reading limits is harmless; setting them is not (arg 2 is the new limit).
-        rules.push_back({syscall_nr("prlimit64"), rule_kind::allow_if_arg_in, 2, {0}});
         allow_all(rules, {syscall_nr("sched_getaffinity"), syscall_nr("getrlimit"), syscall_nr("getppid"),
                           syscall_nr("getpgrp"), syscall_nr("getsid")});
     }
@@ -130,7 +132,12 @@ inline std::vector<syscall_rule> syscall_rules(const syscall_permissions& p) {
         allow_all(rules, {syscall_nr("clock_gettime"), syscall_nr("clock_getres"), syscall_nr("gettimeofday"),
                           syscall_nr("time"), syscall_nr("nanosleep"), syscall_nr("clock_nanosleep")});
     }
-    if (p.random) rules.push_back({syscall_nr("getrandom"), rule_kind::allow});
+    if (p.random)
+        rules.push_back({syscall_nr("getrandom"), rule_kind::allow});
+    else if (p.loader)
+        // libc start-up asks for random bytes (malloc hardening) and copes with ENOSYS; a
+        // program that needs them gets the `random` permission.
+        rules.push_back({syscall_nr("getrandom"), rule_kind::fail_with_errno, 0, {}, ENOSYS});
     if (p.system) allow_all(rules, {syscall_nr("uname"), syscall_nr("sysinfo")});
     return rules;
 }

@@ -69,7 +69,12 @@ inline bool arrange_descriptors(std::vector<unique_fd>& fds, bool has_exec) {
         if (lifted[i] < 0 || targets[i] < 0) continue;
         if (::dup2(lifted[i], targets[i]) < 0) return false;  // dup2 clears close-on-exec
     }
-    if (has_exec) ::fcntl(exec_fd_number, F_SETFD, FD_CLOEXEC);  // gone once the exec succeeds
+    // The program descriptor and the control socket are gone once the exec succeeds: the
+    // supervisor already holds the seccomp listener, and the program gets nothing of ours.
+    if (has_exec) {
+        ::fcntl(exec_fd_number, F_SETFD, FD_CLOEXEC);
+        ::fcntl(3, F_SETFD, FD_CLOEXEC);
+    }
     // The channel stays mapped; its descriptor and all the others are closed.
     if (has_exec) {
         ::syscall(SYS_close_range, 4U, static_cast<unsigned>(exec_fd_number - 1), 0U);
@@ -78,6 +83,34 @@ inline bool arrange_descriptors(std::vector<unique_fd>& fds, bool has_exec) {
         ::syscall(SYS_close_range, 4U, ~0U, 0U);
     }
     return true;
+}
+
+// In a new pid namespace the first process is its init, which the kernel shields from
+// signals it has no handler for, including SIGXCPU and SIGXFSZ from rlimits. So the first
+// process stays a bare init: it forks the payload, reaps, reports the payload's wait status
+// on the control socket and exits, taking the namespace down with it. Returns in the payload.
+inline void become_init_of(int control) {
+    const pid_t payload = ::fork();
+    if (payload < 0) {
+        send_control(control, tag_error, "cannot fork the sandbox's payload", error_kind::internal);
+        ::_exit(120);
+    }
+    if (payload == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        return;
+    }
+    // The init keeps only the control socket: it must hold no pipe the host waits on.
+    ::close(0), ::close(1), ::close(2);
+    ::syscall(SYS_close_range, 4U, ~0U, 0U);
+    for (;;) {
+        int status = 0;
+        const pid_t ended = ::waitpid(-1, &status, 0);
+        if (ended == payload) {
+            send_control(control, tag_exit, std::to_string(status));
+            ::_exit(0);
+        }
+        if (ended < 0 && errno != EINTR) ::_exit(119);
+    }
 }
 
 // The child, from clone to its payload. Never returns.
@@ -113,6 +146,7 @@ inline bool arrange_descriptors(std::vector<unique_fd>& fds, bool has_exec) {
     if (!arrange_descriptors(fds, has_exec)) ::_exit(124);
 
     constexpr int control = 3;
+    if (message.setup.namespaces.pid) become_init_of(control);
     auto confined = confine_self(message.setup, &groups, control);
     if (!confined) {
         send_control(control, tag_error, "sandbox set-up failed: " + confined.error().message(),
