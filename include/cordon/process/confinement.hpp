@@ -132,14 +132,6 @@ inline confinement make_confinement(isolation_level level, const grants& given, 
     return c;
 }
 
-namespace detail {
-
-inline void put_limits(wire_writer& w, const resource_limits& l) {
-    w.put(l);
-}
-
-} // namespace detail
-
 /// Encodes a confinement for the zygote.
 inline std::vector<std::byte> encode(const confinement& c) {
     wire_writer w;
@@ -233,6 +225,7 @@ inline result<int> confine_self(const confinement& c, const cgroup_set* groups, 
     plan.memory_by_address_space = groups == nullptr || !groups->limits_memory();
     plan.processes_by_nproc = c.namespaces.user && (groups == nullptr || !groups->limits_processes());
     plan.descriptor_ceiling = sandbox_descriptor_ceiling;
+    plan.uncounted_processes = c.namespaces.pid ? 1 : 0;
     if (auto limited = apply_rlimits(c.limits, plan); !limited) return limited.error();
 
     const bool landlock_required = c.level != isolation_level::minimal && !c.best_effort;

@@ -28,6 +28,7 @@ struct resource_limits {
 struct rlimit_plan {
     bool memory_by_address_space = true;  // false when a cgroup limits memory instead
     bool processes_by_nproc = false;      // only meaningful inside a user namespace
+    std::uint64_t uncounted_processes = 0;// the sandbox's own (a pid namespace's init), not the guest's
     std::uint64_t descriptor_ceiling = 0; // hard cap on NOFILE even without a files limit
 };
 
@@ -63,7 +64,7 @@ inline result<void> apply_rlimits(const resource_limits& limits, const rlimit_pl
     if (limits.file_size_bytes != 0)
         if (auto r = set_limit(RLIMIT_FSIZE, "FSIZE", limits.file_size_bytes); !r) return r;
     if (limits.processes != 0 && plan.processes_by_nproc)
-        if (auto r = set_limit(RLIMIT_NPROC, "NPROC", limits.processes); !r) return r;
+        if (auto r = set_limit(RLIMIT_NPROC, "NPROC", limits.processes + plan.uncounted_processes); !r) return r;
     return {};
 }
 

@@ -145,6 +145,12 @@ public:
         }
     }
 
+    /// Stops a running call from another thread: the child is killed, the call ends with an
+    /// error and the next call starts a new child.
+    void cancel() noexcept {
+        if (!ended_ && child_.pidfd.valid()) detail::kill_child(child_);
+    }
+
     /// Kills the child (its whole tree) and collects its end; safe to call twice.
     void terminate() {
         if (ended_ || !child_.pidfd.valid()) return;

@@ -195,7 +195,10 @@ inline void spawn(int socket, received_message& request, std::map<pid_t, tracked
     auto message = decode_spawn(request.bytes);
     if (!message || request.fds.size() != fd_count) return reply(socket, {false, "malformed spawn request"}, {});
     const auto& setup = message->setup;
-    auto groups = cgroup_set::create(setup.limits.memory_bytes, setup.limits.processes);
+    // The init heading a pid namespace is the sandbox's, not the guest's: it is not counted.
+    const std::uint64_t init_processes = setup.namespaces.pid ? 1 : 0;
+    const std::uint64_t max_processes = setup.limits.processes != 0 ? setup.limits.processes + init_processes : 0;
+    auto groups = cgroup_set::create(setup.limits.memory_bytes, max_processes);
     if (!groups) return reply(socket, {false, groups.error().message()}, {});
 
     std::unique_ptr<channel> shared;
