@@ -329,17 +329,18 @@ public:
     /// later sandbox then never forks a multithreaded process.
     static result<void> start() {
         std::lock_guard lock{global_mutex()};
+        forget_inherited();
+        if (!instance() && !detail::zygote_side::single_threaded())
+            return fail(error_kind::unsupported, multithreaded_message);
         return start_locked();
     }
 
     /// The zygote, started on first use if the host is still single-threaded.
     static result<zygote*> get() {
         std::lock_guard lock{global_mutex()};
+        forget_inherited();
         if (!instance()) {
-            if (!detail::zygote_side::single_threaded())
-                return fail(error_kind::unsupported,
-                            "the host is already multithreaded and no zygote was started: call "
-                            "cordon::process::zygote::start() at the top of main, before any thread");
+            if (!detail::zygote_side::single_threaded()) return fail(error_kind::unsupported, multithreaded_message);
             if (auto started = start_locked(); !started) return started.error();
         }
         return instance().get();
@@ -370,10 +371,14 @@ public:
     zygote& operator=(const zygote&) = delete;
     ~zygote() {
         socket_.reset();  // the zygote sees end of stream, kills its children and exits
-        if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
+        if (pid_ > 0 && owner_ == ::getpid()) ::waitpid(pid_, nullptr, 0);
     }
 
 private:
+    static constexpr const char* multithreaded_message =
+        "the host is already multithreaded and no zygote was started: call cordon::process::zygote::start() "
+        "at the top of main, before any thread (forking a multithreaded process is unsafe)";
+
     static std::mutex& global_mutex() {
         static std::mutex m;
         return m;
@@ -381,6 +386,11 @@ private:
     static std::unique_ptr<zygote>& instance() {
         static std::unique_ptr<zygote> z;
         return z;
+    }
+    // A process forked from the host inherits the handle but must not share the zygote (two
+    // processes on one socket would read each other's answers): it starts its own.
+    static void forget_inherited() {
+        if (instance() && instance()->owner_ != ::getpid()) instance().reset();
     }
     static result<void> start_locked() {
         if (instance()) return {};
@@ -412,6 +422,7 @@ private:
     std::mutex mutex_;
     unique_fd socket_;
     pid_t pid_ = -1;
+    pid_t owner_ = ::getpid();
 };
 
 } // namespace cordon::process
