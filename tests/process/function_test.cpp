@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fcntl.h>
 #include <thread>
 #include <vector>
 
@@ -44,6 +46,13 @@ std::int32_t sleep_ms(std::int32_t ms) {
     return ms;
 }
 std::int32_t exit_now(std::int32_t code) { ::_exit(code); }
+std::int32_t write_forever(std::string path) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return errno;
+    std::vector<char> chunk(1 << 16, 'x');
+    for (;;)
+        if (::write(fd, chunk.data(), chunk.size()) < 0) return errno;
+}
 
 cp::confinement setup(cp::isolation_level level, cp::grants grants = {}, cp::resource_limits limits = {}) {
     return cp::make_confinement(level, grants, limits, cp::payload_kind::function);
@@ -138,6 +147,21 @@ TEST_P(FunctionPayload, AnExitMidCallIsACrash) {
     auto ended = call<&exit_now>(*child, 3);
     ASSERT_FALSE(ended);
     EXPECT_EQ(ended.error().kind(), error_kind::crash);
+}
+
+TEST_P(FunctionPayload, AFileSizeBombIsAFileLimit) {
+    char pattern[] = "/tmp/cordon-fn-fsize-XXXXXX";
+    const std::string dir = ::mkdtemp(pattern);
+    cp::grants grants;
+    grants.write_paths = {dir};
+    cp::resource_limits limits;
+    limits.file_size_bytes = 1 << 20;
+    auto child = cp::persistent_child::start(setup(GetParam(), grants, limits), {});
+    ASSERT_TRUE(child) << child.error().message();
+    auto written = call<&write_forever>(*child, dir + "/big");
+    ASSERT_FALSE(written) << "the write loop ended with errno " << *written;
+    EXPECT_EQ(written.error().kind(), error_kind::file_limit) << written.error().message();
+    std::filesystem::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(Levels, FunctionPayload,

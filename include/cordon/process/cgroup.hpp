@@ -165,8 +165,10 @@ public:
         return support;
     }
 
-    /// Creates the groups that the machine supports and writes the limits (0: none).
-    static result<cgroup_set> create(std::uint64_t memory_bytes, std::uint64_t max_processes) {
+    /// Creates the groups that the machine supports and writes the limits (0: none). Only the
+    /// groups asked for are made: on cgroup v1 each one costs the child a migration, which
+    /// waits for an RCU grace period (milliseconds on a busy machine).
+    static result<cgroup_set> create(std::uint64_t memory_bytes, std::uint64_t max_processes, bool account_cpu) {
         using namespace detail::cgroups;
         cgroup_set set;
         const std::string name = unique_name();
@@ -209,7 +211,7 @@ public:
                     return fail(error_kind::internal, "cannot set pids.max in " + set.pids_);
             }
         }
-        if (auto base = v1_base("cpuacct")) {
+        if (auto base = account_cpu ? v1_base("cpuacct") : std::nullopt) {
             auto dir = make(*base);
             if (!dir) return dir.error();
             set.cpu_ = *dir;

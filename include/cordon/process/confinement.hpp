@@ -95,7 +95,8 @@ inline confinement make_confinement(isolation_level level, const grants& given, 
     s.system = given.system;
     s.loader = payload != payload_kind::function;
     s.strictest = level == isolation_level::maximum;
-    s.threads = level != isolation_level::maximum;
+    // A limit of one process leaves no room for a thread: the filter then refuses clone itself.
+    s.threads = level != isolation_level::maximum && (given.process || limits.processes != 1);
 
     auto& l = c.landlock;
     l.read_paths = given.read_paths;
@@ -237,6 +238,7 @@ inline result<int> confine_self(const confinement& c, const cgroup_set* groups, 
     auto syscalls = c.syscalls;
     syscalls.self_pid = ::getpid();
     if (c.payload == payload_kind::executable) syscalls.exec_fd = exec_fd_number;
+    syscalls.reserve_limit_signals = c.namespaces.pid && c.payload != payload_kind::executable;
     const auto action =
         c.payload == payload_kind::executable ? violation_action::notify : violation_action::trap;
     if (action == violation_action::trap)

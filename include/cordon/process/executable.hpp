@@ -179,7 +179,12 @@ inline result<exec_outcome> run_executable(const confinement& setup, const exec_
             if (!run.record) break;
         }
         wall_used = detail::now_ns() - started;
-        if (limits.cpu_time_ms != 0) cpu_used = detail::child_cpu_ns(run.child);
+        if (limits.cpu_time_ms != 0) {
+            // Without a CPU group, the payload under a pid namespace's init is the one to watch.
+            if (run.child.cpu_accounting.empty() && setup.namespaces.pid && run.child.measured == run.child.pid)
+                if (const pid_t payload = detail::only_child_of(run.child.pid); payload > 0) run.child.measured = payload;
+            cpu_used = detail::child_cpu_ns(run.child);
+        }
         if (!run.record && cpu_used >= cpu_limit_ns) stop(stop_reason::cpu_time);
         if (!run.record && wall_used >= wall_limit_ns) stop(stop_reason::wall_time);
     }

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -44,12 +45,27 @@ inline std::optional<exit_record> read_exit_record(const spawned_child& child, i
     return record;
 }
 
+// The one child of a process, from /proc; -1 if it has none or several.
+inline pid_t only_child_of(pid_t parent) {
+    const std::string path = "/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) + "/children";
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    char text[64] = {};
+    const auto n = ::read(fd, text, sizeof text - 1);
+    ::close(fd);
+    if (n <= 0) return -1;
+    char* end = nullptr;
+    const long pid = std::strtol(text, &end, 10);
+    while (end != nullptr && *end == ' ') ++end;
+    return pid > 0 && end != nullptr && (*end == '\0' || *end == '\n') ? static_cast<pid_t>(pid) : -1;
+}
+
 // CPU time the child (and, with a cgroup, its whole tree) has used so far.
 inline std::uint64_t child_cpu_ns(const spawned_child& child) {
     if (!child.cpu_accounting.empty()) return cgroup_cpu_ns(child.cpu_accounting);
     clockid_t clock{};
     timespec ts{};
-    if (::clock_getcpuclockid(child.pid, &clock) != 0 || ::clock_gettime(clock, &ts) != 0) return 0;
+    if (::clock_getcpuclockid(child.measured, &clock) != 0 || ::clock_gettime(clock, &ts) != 0) return 0;
     return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
@@ -88,11 +104,11 @@ public:
         const int fds[] = {child_end.get(), null.get(), null.get(), null.get(), shared->fd()};
         auto spawned = (*z)->spawn(setup, payload, fds);
         if (!spawned) return spawned.error();
-        // A child alone (no `process`, no init above it) is measured by its own CPU clock,
-        // exact and cheaper to read than the group's file.
-        if (!setup.syscalls.process && !setup.namespaces.pid) spawned->cpu_accounting.clear();
         persistent_child child{std::move(*spawned), std::move(host_end), std::move(*shared), setup.limits};
         if (auto ready = child.await_ready(); !ready) return ready.error();
+        // A payload that cannot fork is measured by its own CPU clock: exact, and a system call
+        // instead of a cgroup file read (a hundred times dearer here).
+        if (!setup.syscalls.process) child.child_.cpu_accounting.clear();
         child.cpu_baseline_ = detail::child_cpu_ns(child.child_);
         return child;
     }

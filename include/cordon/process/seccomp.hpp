@@ -38,6 +38,7 @@ struct syscall_permissions {
     bool strictest = false;  // isolation::maximum: no ioctl, no threads, no limit queries
     int self_pid = 0;        // the only process kill/tgkill may target, as the child sees itself
     int exec_fd = -1;        // >= 0: execveat of exactly this descriptor is allowed (the payload)
+    bool reserve_limit_signals = false;  // SIGXCPU and SIGXFSZ handlers belong to the sandbox
 };
 
 namespace detail {
@@ -71,8 +72,12 @@ inline std::vector<syscall_rule> syscall_rules(const syscall_permissions& p) {
                       syscall_nr("sendmsg"), syscall_nr("recvmsg"), syscall_nr("sendto"), syscall_nr("recvfrom")});
     // arch_prctl: libc sets up thread-local storage through it at start.
     rules.push_back({syscall_nr("arch_prctl"), rule_kind::allow_if_arg_in, 0, {ARCH_SET_FS, ARCH_GET_FS}});
-    // A guest that could replace the SIGSYS handler would hide its violations.
-    rules.push_back({syscall_nr("rt_sigaction"), rule_kind::deny_if_arg_in, 0, {SIGSYS}});
+    // A guest that could replace the SIGSYS handler would hide its violations; one that could
+    // replace the rlimit reporters would hide which limit stopped it.
+    if (p.reserve_limit_signals)
+        rules.push_back({syscall_nr("rt_sigaction"), rule_kind::deny_if_arg_in, 0, {SIGSYS, SIGXCPU, SIGXFSZ}});
+    else
+        rules.push_back({syscall_nr("rt_sigaction"), rule_kind::deny_if_arg_in, 0, {SIGSYS}});
     if (!p.process) {
         // Signals only to itself (0 is its own process group, which the new session confines).
         const auto self = static_cast<std::uint32_t>(p.self_pid);

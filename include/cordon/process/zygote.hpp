@@ -38,6 +38,7 @@ struct spawned_child {
     unique_fd pidfd;              // for signals that cannot hit a recycled pid
     unique_fd status;             // the zygote writes one exit_record here when it reaps the child
     std::string cpu_accounting;   // the child's cgroup CPU file, empty without one
+    pid_t measured = -1;          // whose CPU clock to read without a cgroup: the payload process
 };
 
 namespace detail::zygote_side {
@@ -113,6 +114,35 @@ inline void become_init_of(int control) {
     }
 }
 
+// As a pid namespace's init the payload would ignore SIGXCPU and SIGXFSZ (the kernel shields
+// an init from signals it has no handler for). These handlers report the signal as if it had
+// killed the payload, then end it; the filter keeps the guest from replacing them.
+inline void report_limit_signal(int sig) {
+    char text[8];
+    const int n = sig >= 10 ? 2 : 1;
+    text[0] = static_cast<char>(n == 2 ? '0' + sig / 10 : '0' + sig);
+    if (n == 2) text[1] = static_cast<char>('0' + sig % 10);
+    // Built by hand: only async-signal-safe calls here. The status of "killed by sig" is sig.
+    std::byte message[4 + sizeof(error_kind) + 8 + 2];
+    const std::uint32_t tag = tag_exit;
+    const error_kind none{};
+    const std::uint64_t length = static_cast<std::uint64_t>(n);
+    std::memcpy(message, &tag, 4);
+    std::memcpy(message + 4, &none, sizeof none);
+    std::memcpy(message + 4 + sizeof none, &length, 8);
+    std::memcpy(message + 4 + sizeof none + 8, text, static_cast<std::size_t>(n));
+    [[maybe_unused]] auto sent = ::send(3, message, 4 + sizeof none + 8 + static_cast<std::size_t>(n), MSG_NOSIGNAL);
+    ::syscall(SYS_exit_group, 128 + sig);
+}
+
+inline void install_limit_signal_reporters() {
+    struct sigaction action {};
+    action.sa_handler = &report_limit_signal;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGXCPU, &action, nullptr);
+    ::sigaction(SIGXFSZ, &action, nullptr);
+}
+
 // The child, from clone to its payload. Never returns.
 [[noreturn]] inline void child_main(spawn_message& message, std::vector<unique_fd>& fds, int go_fd,
                                     const cgroup_set& groups, std::map<pid_t, tracked_child>& siblings) {
@@ -146,7 +176,12 @@ inline void become_init_of(int control) {
     if (!arrange_descriptors(fds, has_exec)) ::_exit(124);
 
     constexpr int control = 3;
-    if (message.setup.namespaces.pid) become_init_of(control);
+    // An executable loses any handler at exec, so it runs under a bare init; a function or
+    // plugin payload is the namespace's init itself and reports rlimit signals by handler.
+    if (message.setup.namespaces.pid) {
+        if (has_exec) become_init_of(control);
+        else install_limit_signal_reporters();
+    }
     auto confined = confine_self(message.setup, &groups, control);
     if (!confined) {
         send_control(control, tag_error, "sandbox set-up failed: " + confined.error().message(),
@@ -195,10 +230,17 @@ inline void spawn(int socket, received_message& request, std::map<pid_t, tracked
     auto message = decode_spawn(request.bytes);
     if (!message || request.fds.size() != fd_count) return reply(socket, {false, "malformed spawn request"}, {});
     const auto& setup = message->setup;
-    // The init heading a pid namespace is the sandbox's, not the guest's: it is not counted.
+    // Without `process` the filter allows no fork, and with a limit of one process no thread
+    // either (make_confinement): then the limit needs no pids group. RLIMIT_NPROC cannot stand
+    // in for one, as the kernel does not apply it to tasks of the host's root user. The init
+    // heading a pid namespace is the sandbox's, not the guest's: it is not counted. CPU is
+    // accounted by a group only for a payload that may fork; the supervisor reads a lone
+    // payload's own CPU clock.
+    const bool needs_pids_group = setup.syscalls.process || setup.syscalls.threads;
     const std::uint64_t init_processes = setup.namespaces.pid ? 1 : 0;
-    const std::uint64_t max_processes = setup.limits.processes != 0 ? setup.limits.processes + init_processes : 0;
-    auto groups = cgroup_set::create(setup.limits.memory_bytes, max_processes);
+    const std::uint64_t max_processes =
+        setup.limits.processes != 0 && needs_pids_group ? setup.limits.processes + init_processes : 0;
+    auto groups = cgroup_set::create(setup.limits.memory_bytes, max_processes, setup.syscalls.process);
     if (!groups) return reply(socket, {false, groups.error().message()}, {});
 
     std::unique_ptr<channel> shared;
@@ -363,7 +405,7 @@ public:
         if (!decoded->ok) return fail(error_kind::internal, decoded->error);
         if (answer.fds.size() != 2) return fail(error_kind::internal, "the zygote's answer lacks descriptors");
         return spawned_child{decoded->pid, std::move(answer.fds[0]), std::move(answer.fds[1]),
-                             decoded->cpu_accounting};
+                             decoded->cpu_accounting, decoded->pid};
     }
 
     zygote(unique_fd socket, pid_t pid) : socket_{std::move(socket)}, pid_{pid} {}
