@@ -114,6 +114,22 @@ inline void become_init_of(int control) {
     }
 }
 
+// Handlers the host program installed before it started the zygote (a crash reporter, a
+// sanitizer's runtime) must not run inside a sandbox: a guest fault kills the child plainly,
+// and the supervisor reports it. The raw system call bypasses runtimes that intercept
+// sigaction; the sandbox's own reporters are installed afterwards.
+inline void reset_signal_handlers() {
+    struct {
+        void (*handler)(int);
+        unsigned long flags;
+        void (*restorer)();
+        unsigned long mask;
+    } default_action{SIG_DFL, 0, nullptr, 0};
+    for (int sig = 1; sig < NSIG; ++sig)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            ::syscall(SYS_rt_sigaction, sig, &default_action, nullptr, sizeof default_action.mask);
+}
+
 // As a pid namespace's init the payload would ignore SIGXCPU and SIGXFSZ (the kernel shields
 // an init from signals it has no handler for). These handlers report the signal as if it had
 // killed the payload, then end it; the filter keeps the guest from replacing them.
@@ -161,7 +177,7 @@ inline void install_limit_signal_reporters() {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_DFL);
+    reset_signal_handlers();
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::setsid();
 
