@@ -1,0 +1,64 @@
+// The metering rewrite: its output is a valid module with the meter's imports, the function
+// names and exports of the original, shared between sandboxes, and it refuses forged meters.
+#include "test_support.hpp"
+
+#include <cordon/wasm/metering.hpp>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace cordon::wasm {
+namespace {
+
+using testing::load;
+
+bool imports(const module& m, std::string_view mod, std::string_view name) {
+    for (const auto& i : m.imports())
+        if (i.module == mod && i.name == name) return true;
+    return false;
+}
+
+class WasmMetering : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(WasmMetering, RewriteValidatesAndKeepsInterface) {
+    module original = load(GetParam());
+    for (bool track : {false, true}) {
+        auto metered_form = metered(original, metering_options{track});
+        ASSERT_TRUE(metered_form) << metered_form.error().message();
+        auto reloaded = module::from_bytes((*metered_form)->bytes);
+        ASSERT_TRUE(reloaded) << reloaded.error().message();
+        EXPECT_TRUE(imports(*reloaded, meter_abi::module, meter_abi::out_of_fuel));
+        EXPECT_TRUE(imports(*reloaded, meter_abi::module, meter_abi::fuel));
+        EXPECT_EQ(imports(*reloaded, meter_abi::module, meter_abi::depth_limit), track);
+        EXPECT_EQ(reloaded->exports().size(), original.exports().size());
+        for (const auto& e : original.exports()) {
+            const export_info* same = reloaded->find_export(e.name);
+            ASSERT_NE(same, nullptr) << e.name;
+            EXPECT_EQ(same->func_signature, e.func_signature);
+            if (e.kind == extern_kind::function)
+                EXPECT_EQ(reloaded->function_name(same->index), original.function_name(e.index));
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Modules, WasmMetering,
+                         ::testing::Values("basic", "start_spin", "import_clock", "bytes_echo", "hello", "fib",
+                                           "memory_bomb", "sha256", "file_reader"));
+
+TEST(WasmMeteringRules, RewriteIsDoneOncePerModule) {
+    module m = load("basic");
+    auto first = metered(m);
+    auto second = metered(m);
+    ASSERT_TRUE(first && second);
+    EXPECT_EQ(first->get(), second->get());
+}
+
+TEST(WasmMeteringRules, ModuleMayNotImportTheMeter) {
+    auto m = metered(load("import_meter"));
+    ASSERT_FALSE(m);
+    EXPECT_EQ(m.error().kind(), error_kind::load_error);
+    EXPECT_THAT(m.error().message(), ::testing::HasSubstr("reserved"));
+}
+
+} // namespace
+} // namespace cordon::wasm

@@ -1,0 +1,17 @@
+(module
+  (import "cordon" "input_size" (func $input_size (result i32)))
+  (import "cordon" "input_read" (func $input_read (param i32 i32) (result i32)))
+  (import "cordon" "output_write" (func $output_write (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "reverse") (result i32) (local $n i32) (local $i i32)
+    (local.set $n (call $input_read (i32.const 0) (i32.const 1024)))
+    (block (loop
+      (br_if 1 (i32.ge_u (local.get $i) (local.get $n)))
+      (i32.store8 (i32.add (i32.const 2048) (local.get $i))
+        (i32.load8_u (i32.sub (i32.sub (local.get $n) (local.get $i)) (i32.const 1))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br 0)))
+    (drop (call $output_write (i32.const 2048) (local.get $n)))
+    i32.const 0)
+  (func (export "bad_pointer") (result i32)
+    (call $output_write (i32.const 65000) (i32.const 1000))))
