@@ -177,7 +177,7 @@ inline std::error_code error::code() const noexcept { return make_error_code(kin
 /// Thrown only by result<T>::value() on an error: host misuse, never a guest fault.
 class bad_result_access : public std::exception {
 public:
-    explicit bad_result_access(error e) : error_{std::move(e)} {}
+    explicit bad_result_access(cordon::error e) : error_{std::move(e)} {}
     const char* what() const noexcept override { return error_.message().c_str(); }
     [[nodiscard]] const cordon::error& error() const noexcept { return error_; }
 
@@ -186,6 +186,7 @@ private:
 };
 
 template <class T> class result;
+template <> class result<void>;
 
 namespace detail {
 template <class T> struct is_result : std::false_type {};
@@ -195,16 +196,16 @@ template <class T> struct is_result<result<T>> : std::true_type {};
 /// A T or an error, in the manner of std::expected. Converts from either.
 template <class T> class [[nodiscard]] result {
     static_assert(!std::is_reference_v<T>, "result<T&> is not supported; return a pointer or a copy");
-    static_assert(!std::is_same_v<std::remove_cv_t<T>, error>, "result<error> is ambiguous");
+    static_assert(!std::is_same_v<std::remove_cv_t<T>, cordon::error>, "result<error> is ambiguous");
 
 public:
     using value_type = T;
 
     template <class U = T>
         requires std::is_constructible_v<T, U&&> && (!std::is_same_v<std::remove_cvref_t<U>, result>) &&
-                 (!std::is_same_v<std::remove_cvref_t<U>, error>)
+                 (!std::is_same_v<std::remove_cvref_t<U>, cordon::error>)
     result(U&& value) : storage_{std::in_place_index<0>, std::forward<U>(value)} {}  // NOLINT(google-explicit-constructor)
-    result(error e) : storage_{std::in_place_index<1>, std::move(e)} {}                // NOLINT(google-explicit-constructor)
+    result(cordon::error e) : storage_{std::in_place_index<1>, std::move(e)} {}                // NOLINT(google-explicit-constructor)
 
     [[nodiscard]] bool has_value() const noexcept { return storage_.index() == 0; }
     explicit operator bool() const noexcept { return has_value(); }
@@ -236,9 +237,9 @@ public:
     template <class F> auto transform(F&& f) const& {
         using U = std::invoke_result_t<F, const T&>;
         if constexpr (std::is_void_v<U>) {
-            if (!has_value()) return result<void>{error()};
+            if (!has_value()) return result<U>{error()};
             std::forward<F>(f)(**this);
-            return result<void>{};
+            return result<U>{};
         } else {
             return has_value() ? result<U>{std::forward<F>(f)(**this)} : result<U>{error()};
         }
@@ -256,7 +257,7 @@ template <> class [[nodiscard]] result<void> {
 public:
     using value_type = void;
     result() = default;
-    result(error e) : error_{std::move(e)} {}  // NOLINT(google-explicit-constructor)
+    result(cordon::error e) : error_{std::move(e)} {}  // NOLINT(google-explicit-constructor)
 
     [[nodiscard]] bool has_value() const noexcept { return !error_.has_value(); }
     explicit operator bool() const noexcept { return has_value(); }

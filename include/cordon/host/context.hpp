@@ -1,0 +1,201 @@
+// The host side of one sandbox: its runtime policy, what its guest wrote (capped), its telemetry,
+// its violations and its cancel flag. Every backend hands guest requests to this one object.
+#pragma once
+
+#include <cordon/policy/runtime.hpp>
+#include <cordon/result.hpp>
+#include <cordon/telemetry/usage.hpp>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cordon {
+
+/// What happens when a guest asks for something its grants forbid.
+enum class violation_action : std::uint8_t {
+    fail_call,  // the guest gets an error code and may clean up; the call then ends as `violation`
+    trap,       // the guest is stopped at once; the call ends as `violation`
+    record,     // the guest gets an error code; the call's result is unaffected (telemetry counts it)
+};
+
+enum class log_level : std::uint8_t { debug, info, warn, error };
+
+constexpr std::string_view to_string(log_level l) noexcept {
+    switch (l) {
+    case log_level::debug: return "debug";
+    case log_level::info: return "info";
+    case log_level::warn: return "warn";
+    case log_level::error: return "error";
+    }
+    return "info";
+}
+
+namespace host {
+
+/// Streams a guest can write to; both count against limit::output_bytes together with logs.
+enum class stream : std::uint8_t { out, err };
+
+class context {
+public:
+    explicit context(const policy_spec& spec) : policy_{spec} {}
+    context(const context&) = delete;
+    context& operator=(const context&) = delete;
+
+    [[nodiscard]] runtime_policy& policy() noexcept { return policy_; }
+    [[nodiscard]] const runtime_policy& policy() const noexcept { return policy_; }
+
+    // ---- settings the host chooses -------------------------------------------------------------
+    violation_action on_violation = violation_action::fail_call;
+    /// Where guest logs go besides the captured buffer; called on the guest's thread.
+    std::function<void(log_level, std::string_view)> log_sink{};
+    /// Key/value configuration the guest may read (no permission needed: the host chose to share it).
+    std::map<std::string, std::string, std::less<>> config{};
+    /// Environment the guest may read with perm::env (never the host's own environment).
+    std::map<std::string, std::string, std::less<>> environment{};
+
+    // ---- per call ------------------------------------------------------------------------------
+
+    /// Starts a call: resets the per-call usage and the pending error.
+    void begin_call() {
+        std::lock_guard lock(mutex_);
+        current_ = usage{};
+        current_.calls = 1;
+        pending_.reset();
+        cancel_.store(false, std::memory_order_relaxed);
+    }
+    /// Ends a call: folds its usage into the totals. `failed` says the backend's own result was an
+    /// error; otherwise the result is the error the guest earned while running (a violation, an
+    /// output flood), or success.
+    result<void> end_call(const usage& measured, bool failed = false) {
+        std::lock_guard lock(mutex_);
+        current_.wall_ns = measured.wall_ns;
+        current_.cpu_ns = measured.cpu_ns;
+        current_.fuel = measured.fuel;
+        current_.peak_memory_bytes = measured.peak_memory_bytes;
+        current_.errors = (failed || pending_) ? 1 : 0;
+        telemetry_.last_call = current_;
+        telemetry_.total += current_;
+        if (pending_ && !failed) return *pending_;
+        return {};
+    }
+    void count_restart() {
+        std::lock_guard lock(mutex_);
+        ++telemetry_.restarts;
+    }
+
+    /// Counts one host call by name.
+    void count_host_call(std::string_view name) {
+        std::lock_guard lock(mutex_);
+        ++current_.host_calls;
+        auto it = current_.host_calls_by_name.find(name);
+        if (it == current_.host_calls_by_name.end()) current_.host_calls_by_name.emplace(std::string(name), 1);
+        else ++it->second;
+    }
+
+    /// Checks a permission for a host call; on refusal records the violation per on_violation.
+    /// Returns the violation so the backend can hand the guest an error code (or trap).
+    result<void> require(std::string_view permission, std::string_view function) {
+        auto r = policy_.check(permission);
+        if (!r) return record_violation(r.error(), function);
+        return {};
+    }
+    result<void> require(std::string_view permission, std::string_view scope, std::string_view function) {
+        auto r = policy_.check(permission, scope);
+        if (!r) return record_violation(r.error(), function);
+        return {};
+    }
+
+    /// Records a violation found by a backend (a denied syscall, a denied host call).
+    error record_violation(const error& e, std::string_view function = {}) {
+        std::lock_guard lock(mutex_);
+        ++current_.violations;
+        error tagged = function.empty() ? e : e.with_context(std::string(function));
+        violations_.push_back(tagged);
+        if (violations_.size() > max_kept_violations) violations_.erase(violations_.begin());
+        if (on_violation != violation_action::record && !pending_) pending_ = tagged;
+        return tagged;
+    }
+
+    /// Appends guest output, enforcing limit::output_bytes across stdout, stderr and logs.
+    /// Past the limit the output is cut, and the call ends as output_limit.
+    result<void> write(stream s, std::string_view bytes) {
+        std::lock_guard lock(mutex_);
+        return append_capped(s == stream::out ? stdout_ : stderr_, bytes);
+    }
+    result<void> log(log_level level, std::string_view message) {
+        {
+            std::lock_guard lock(mutex_);
+            auto r = append_capped(logs_, std::string(to_string(level)) + ": " + std::string(message) + "\n");
+            if (!r) return r;
+        }
+        if (log_sink) log_sink(level, message);
+        return {};
+    }
+    /// Sets the call's error if none is set (used by backends for conditions found mid-call).
+    void set_pending(error e) {
+        std::lock_guard lock(mutex_);
+        if (!pending_) pending_ = std::move(e);
+    }
+
+    [[nodiscard]] std::string take_stdout() { return take(stdout_); }
+    [[nodiscard]] std::string take_stderr() { return take(stderr_); }
+    [[nodiscard]] std::string take_logs() { return take(logs_); }
+
+    [[nodiscard]] cordon::telemetry telemetry() const {
+        std::lock_guard lock(mutex_);
+        return telemetry_;
+    }
+    [[nodiscard]] std::vector<error> violations() const {
+        std::lock_guard lock(mutex_);
+        return violations_;
+    }
+
+    /// Asks the running call to stop; backends poll it (fuel slices) or signal the child.
+    void cancel() noexcept { cancel_.store(true, std::memory_order_relaxed); }
+    [[nodiscard]] bool cancelled() const noexcept { return cancel_.load(std::memory_order_relaxed); }
+
+    static constexpr std::size_t max_kept_violations = 64;
+
+private:
+    result<void> append_capped(std::string& buffer, std::string_view bytes) {
+        const auto cap = policy_.limit(limit::kind::output_bytes).value_or(default_output_cap);
+        const auto room = written_ >= cap ? 0 : cap - written_;
+        const auto take_n = bytes.size() < room ? bytes.size() : room;
+        buffer.append(bytes.substr(0, take_n));
+        written_ += take_n;
+        if (take_n == bytes.size()) return {};
+        error_info info{"output limit of " + std::to_string(cap) + " bytes exceeded"};
+        info.limit = limit_detail{"output_bytes", cap, written_ + (bytes.size() - take_n)};
+        error e{error_kind::output_limit, std::move(info)};
+        if (!pending_) pending_ = e;
+        return e;
+    }
+    std::string take(std::string& buffer) {
+        std::lock_guard lock(mutex_);
+        std::string out;
+        out.swap(buffer);
+        return out;
+    }
+
+    /// Without limit::output_bytes, a guest still cannot make the host buffer without bound.
+    static constexpr std::uint64_t default_output_cap = 16 * 1024 * 1024;
+
+    runtime_policy policy_;
+    mutable std::mutex mutex_;
+    usage current_{};
+    cordon::telemetry telemetry_{};
+    std::optional<error> pending_{};
+    std::vector<error> violations_{};
+    std::string stdout_, stderr_, logs_;
+    std::uint64_t written_ = 0;
+    std::atomic<bool> cancel_{false};
+};
+
+} // namespace host
+} // namespace cordon

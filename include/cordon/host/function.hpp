@@ -1,0 +1,128 @@
+// Host functions the embedding program offers its guests, each tagged with the permission it
+// needs and a C++ signature from which the boundary signature is derived.
+#pragma once
+
+#include <cordon/host/context.hpp>
+#include <cordon/host/value.hpp>
+#include <cordon/policy/permission.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <span>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace cordon::host {
+
+/// For host functions that need no permission (pure helpers the host wants to share).
+struct no_permission {
+    static constexpr std::string_view name = "";
+};
+
+struct signature {
+    std::vector<value_type> params;
+    std::vector<value_type> results;
+    friend bool operator==(const signature&, const signature&) = default;
+};
+
+/// "(i32, i64) -> f64": how errors and reports print a signature.
+inline std::string to_string(const signature& sig) {
+    std::string out = "(";
+    for (std::size_t i = 0; i < sig.params.size(); ++i) out += (i ? ", " : "") + std::string(to_string(sig.params[i]));
+    out += ") -> ";
+    if (sig.results.empty()) return out + "()";
+    for (std::size_t i = 0; i < sig.results.size(); ++i) out += (i ? ", " : "") + std::string(to_string(sig.results[i]));
+    return out;
+}
+
+/// The boundary signature of a C++ function type: signature_of<int32_t(int32_t)>() is (i32) -> i32.
+template <class Sig> struct signature_traits;
+template <class R, class... A> struct signature_traits<R(A...)> {
+    using ret = R;
+    static signature make() {
+        signature sig{{value_type_of<A>()...}, {}};
+        if constexpr (!std::is_void_v<R>) sig.results.push_back(value_type_of<R>());
+        return sig;
+    }
+};
+template <class Sig> signature signature_of() { return signature_traits<Sig>::make(); }
+
+/// Calls the host function with boundary values; writes results. The permission is already checked.
+using invoker = std::function<result<void>(context&, std::span<const value>, std::span<value>)>;
+
+/// One host function: where guests find it (module, name), what it needs, its boundary signature.
+struct function_entry {
+    std::string module;
+    std::string name;
+    std::string permission;  // "" when it needs none
+    signature sig;
+    invoker call;
+};
+
+namespace detail {
+template <class R> struct unwrap_result { using type = R; };
+template <class T> struct unwrap_result<result<T>> { using type = T; };
+template <class R> inline constexpr bool is_result_type = cordon::detail::is_result<R>::value;
+
+template <class F> struct callable_traits : callable_traits<decltype(&F::operator())> {};
+template <class R, class... A> struct callable_traits<R (*)(A...)> {
+    using ret = R;
+    using args = std::tuple<A...>;
+};
+template <class C, class R, class... A> struct callable_traits<R (C::*)(A...) const> : callable_traits<R (*)(A...)> {};
+template <class C, class R, class... A> struct callable_traits<R (C::*)(A...)> : callable_traits<R (*)(A...)> {};
+
+template <class Tuple> struct drop_context { using type = Tuple; };
+template <class... A> struct drop_context<std::tuple<context&, A...>> { using type = std::tuple<A...>; };
+
+template <class R> std::vector<value_type> result_types() {
+    if constexpr (std::is_void_v<R>) return {};
+    else return {value_type_of<R>()};
+}
+template <class... A> std::vector<value_type> param_types(std::tuple<A...>*) { return {value_type_of<std::remove_cvref_t<A>>()...}; }
+
+template <class F, class R, class... A, std::size_t... I>
+result<void> invoke(F& f, context& ctx, std::span<const value> in, std::span<value> out, std::tuple<A...>*,
+                    std::index_sequence<I...>) {
+    constexpr bool wants_context = std::is_invocable_v<F&, context&, A...>;
+    auto call = [&]() -> decltype(auto) {
+        if constexpr (wants_context) return f(ctx, in[I].template as<std::remove_cvref_t<A>>()...);
+        else return f(in[I].template as<std::remove_cvref_t<A>>()...);
+    };
+    if constexpr (std::is_void_v<R>) {
+        call();
+    } else if constexpr (is_result_type<R>) {
+        auto r = call();
+        if (!r) return r.error();
+        if constexpr (!std::is_void_v<typename R::value_type>) out[0] = value::of(*r);
+    } else {
+        out[0] = value::of(call());
+    }
+    return {};
+}
+} // namespace detail
+
+/// Makes a host function: host::function<my_ui_perm>("show_dialog", [](context&, int32_t id) { ... }).
+/// The callable may take `context&` first; it may return a boundary type, void, or result<T> to
+/// report an error (which stops the guest's call with that error).
+template <class Perm = no_permission, class F>
+function_entry function(std::string name, F f, std::string module = "host") {
+    using traits = detail::callable_traits<std::decay_t<F>>;
+    using args = typename detail::drop_context<typename traits::args>::type;
+    using ret = typename traits::ret;
+    using plain_ret = typename detail::unwrap_result<ret>::type;
+    signature sig{detail::param_types(static_cast<args*>(nullptr)), detail::result_types<plain_ret>()};
+    invoker call = [f = std::move(f)](context& ctx, std::span<const value> in, std::span<value> out) mutable {
+        return detail::invoke<F, ret>(f, ctx, in, out, static_cast<args*>(nullptr),
+                                      std::make_index_sequence<std::tuple_size_v<args>>{});
+    };
+    return {std::move(module), std::move(name), std::string(Perm::name), std::move(sig), std::move(call)};
+}
+
+/// The host functions offered to one sandbox.
+using functions = std::vector<function_entry>;
+
+} // namespace cordon::host

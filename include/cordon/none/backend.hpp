@@ -1,0 +1,282 @@
+// The reference backend: runs C++ callables as the "guest" through the same API as every other
+// backend, with no isolation at all. It documents the contract and is the overhead baseline.
+#pragma once
+
+#include <cordon/backend/concept.hpp>
+#include <cordon/host/api.hpp>
+#include <cordon/host/context.hpp>
+#include <cordon/host/function.hpp>
+#include <cordon/host/value.hpp>
+#include <cordon/policy/policy.hpp>
+#include <cordon/result.hpp>
+#include <cordon/telemetry/enforcement.hpp>
+#include <cordon/telemetry/usage.hpp>
+
+#include <array>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace cordon::none {
+
+/// What guest code sees: the host API of its sandbox, checked against the sandbox's grants
+/// exactly as a wasm or process guest's requests are. (The guest is trusted C++ here, so these
+/// checks show behaviour, not isolation.)
+class guest {
+public:
+    guest(host::context& ctx, const host::functions& functions) noexcept : ctx_{&ctx}, functions_{&functions} {}
+
+    result<void> log(log_level level, std::string_view message) { return host::api::log(*ctx_, level, message); }
+    result<void> write(std::string_view bytes) { return host::api::write(*ctx_, host::stream::out, bytes); }
+    result<std::uint64_t> clock_ns(host::api::clock_id id = host::api::clock_id::monotonic) {
+        return host::api::clock_ns(*ctx_, id);
+    }
+    result<void> random(std::span<std::byte> out) { return host::api::random(*ctx_, out); }
+    result<std::optional<std::string>> env(std::string_view name) { return host::api::env_get(*ctx_, name); }
+    result<std::optional<std::string>> config(std::string_view key) { return host::api::config_get(*ctx_, key); }
+
+    /// Calls a host function the embedding program registered, by name, with its permission checked.
+    template <class Sig, class... Args> auto call_host(std::string_view name, Args... args) {
+        using R = typename host::signature_traits<Sig>::ret;
+        using out_t = result<R>;
+        const auto* fn = find(name);
+        if (!fn) return out_t{fail(error_kind::invalid_argument, "no host function named '" + std::string(name) + "'")};
+        if (fn->sig != host::signature_of<Sig>())
+            return out_t{fail(error_kind::invalid_argument, "host function '" + std::string(name) + "' has signature " +
+                                                                host::to_string(fn->sig) + ", called as " +
+                                                                host::to_string(host::signature_of<Sig>()))};
+        ctx_->count_host_call(name);
+        if (!fn->permission.empty())
+            if (auto r = ctx_->require(fn->permission, name); !r) return out_t{r.error()};
+        std::array<value, sizeof...(Args)> in{value::of(static_cast<Args>(args))...};
+        std::array<value, 1> result_slot{};
+        if (auto r = fn->call(*ctx_, in, std::span<value>(result_slot.data(), fn->sig.results.size())); !r)
+            return out_t{r.error()};
+        if constexpr (std::is_void_v<R>) return out_t{};
+        else return out_t{result_slot[0].template as<R>()};
+    }
+
+    [[nodiscard]] host::context& context() noexcept { return *ctx_; }
+
+private:
+    [[nodiscard]] const host::function_entry* find(std::string_view name) const {
+        for (const auto& f : *functions_)
+            if (f.name == name) return &f;
+        return nullptr;
+    }
+    host::context* ctx_;
+    const host::functions* functions_;
+};
+
+/// The payload of the none backend: named C++ callables standing in for a guest's exports.
+/// A callable may take `guest&` first, then boundary types; it returns a boundary type, void, or
+/// result<T> (an error it returns is the call's error, as a trap would be).
+class program {
+public:
+    struct entry {
+        host::signature sig;
+        std::function<result<void>(guest&, std::span<const value>, std::span<value>)> call;
+    };
+    using bytes_fn = std::function<result<std::vector<std::byte>>(guest&, std::span<const std::byte>)>;
+
+    template <class F> program& export_function(std::string name, F f) {
+        exports_[std::move(name)] = make_entry(std::move(f));
+        return *this;
+    }
+    /// A bytes-in/bytes-out export.
+    program& export_bytes(std::string name, bytes_fn f) {
+        bytes_exports_[std::move(name)] = std::move(f);
+        return *this;
+    }
+
+    [[nodiscard]] const entry* find(std::string_view name) const {
+        auto it = exports_.find(name);
+        return it == exports_.end() ? nullptr : &it->second;
+    }
+    [[nodiscard]] const bytes_fn* find_bytes(std::string_view name) const {
+        auto it = bytes_exports_.find(name);
+        return it == bytes_exports_.end() ? nullptr : &it->second;
+    }
+
+private:
+    template <class F> static entry make_entry(F f) {
+        using traits = host::detail::callable_traits<std::decay_t<F>>;
+        using all_args = typename traits::args;
+        using args = typename drop_guest<all_args>::type;
+        using R = typename traits::ret;
+        using plain = typename host::detail::unwrap_result<R>::type;
+        host::signature sig{host::detail::param_types(static_cast<args*>(nullptr)), host::detail::result_types<plain>()};
+        auto call = [f = std::move(f)](guest& g, std::span<const value> in, std::span<value> out) mutable {
+            return invoke<R>(f, g, in, out, static_cast<args*>(nullptr), std::make_index_sequence<std::tuple_size_v<args>>{});
+        };
+        return {std::move(sig), std::move(call)};
+    }
+    template <class Tuple> struct drop_guest { using type = Tuple; };
+    template <class... A> struct drop_guest<std::tuple<guest&, A...>> { using type = std::tuple<A...>; };
+
+    template <class R, class F, class... A, std::size_t... I>
+    static result<void> invoke(F& f, guest& g, std::span<const value> in, std::span<value> out, std::tuple<A...>*,
+                               std::index_sequence<I...>) {
+        auto call = [&]() -> decltype(auto) {
+            if constexpr (std::is_invocable_v<F&, guest&, A...>) return f(g, in[I].template as<std::remove_cvref_t<A>>()...);
+            else return f(in[I].template as<std::remove_cvref_t<A>>()...);
+        };
+        if constexpr (std::is_void_v<R>) {
+            call();
+        } else if constexpr (host::detail::is_result_type<R>) {
+            auto r = call();
+            if (!r) return r.error();
+            if constexpr (!std::is_void_v<typename R::value_type>) out[0] = value::of(*r);
+        } else {
+            out[0] = value::of(call());
+        }
+        return {};
+    }
+
+    std::map<std::string, entry, std::less<>> exports_;
+    std::map<std::string, bytes_fn, std::less<>> bytes_exports_;
+};
+
+/// The none backend. It enforces what the host API checks (grants, output caps) and measures
+/// time after each call; it cannot interrupt, count instructions or account memory.
+struct backend {
+    static constexpr std::string_view name = "none";
+    using payload = program;
+
+    template <class Policy> static constexpr void check_policy() {
+        static_assert(!Policy::sets_explicitly(limit::kind::fuel),
+                      "cordon: limit::fuel cannot be enforced by the none backend (it runs C++ and counts no "
+                      "instructions); use wasm::interpreter or wasm::compiled, or limit::wall_time_ms");
+        static_assert(!Policy::sets_explicitly(limit::kind::memory),
+                      "cordon: limit::memory cannot be enforced by the none backend (guest code shares the "
+                      "host's heap); use a wasm or process backend, or leave the limit to the preset");
+        static_assert(!Policy::sets_explicitly(limit::kind::processes),
+                      "cordon: limit::processes cannot be enforced by the none backend; use process::backend");
+        static_assert(!Policy::sets_explicitly(limit::kind::net_connections),
+                      "cordon: limit::net_connections cannot be enforced by the none backend; use process::backend");
+    }
+
+    /// What a call needs, by stable pointers: bound functions outlive moves of the sandbox.
+    struct session {
+        std::shared_ptr<const none::program> code;
+        host::context* context;
+        const host::functions* functions;
+
+        template <class F> result<void> run(F&& body) const {
+            context->begin_call();
+            guest g{*context, *functions};
+            const stopwatch watch;
+            auto r = body(g);
+            usage measured;
+            measured.wall_ns = watch.wall_ns();
+            measured.cpu_ns = watch.cpu_ns();
+            auto time = r ? check_time(measured) : result<void>{};
+            auto pending = context->end_call(measured, !r || !time);
+            if (!r) return r;
+            if (!time) return time;
+            return pending;
+        }
+
+        /// Time limits, checked after the fact: the none backend cannot stop a running callable.
+        result<void> check_time(const usage& measured) const {
+            const auto limits = context->policy().limits();
+            auto over = [&](limit::kind k, std::uint64_t used_ns, error_kind kind) -> std::optional<error> {
+                const auto ms = limits.get(k);
+                if (!ms || used_ns <= *ms * 1'000'000) return std::nullopt;
+                error_info info{std::string(limit::name(k)) + " limit " + std::to_string(*ms) + " ms exceeded"};
+                info.limit = limit_detail{std::string(limit::name(k)), *ms, used_ns / 1'000'000};
+                return error{kind, std::move(info)};
+            };
+            if (auto e = over(limit::kind::cpu_time_ms, measured.cpu_ns, error_kind::cpu_limit)) return *e;
+            if (auto e = over(limit::kind::wall_time_ms, measured.wall_ns, error_kind::timeout)) return *e;
+            return {};
+        }
+    };
+
+    template <class Policy> class instance {
+    public:
+        /// A resolved export: calling it converts arguments, runs the callable, measures it.
+        template <class Sig> class bound_function;
+        template <class R, class... Args> class bound_function<R(Args...)> {
+        public:
+            bound_function(session s, const program::entry* e) noexcept : session_{std::move(s)}, entry_{e} {}
+            result<R> operator()(Args... args) const {
+                std::array<value, sizeof...(Args)> in{value::of(args)...};
+                std::array<value, 1> out{};
+                auto r = session_.run([&](guest& g) {
+                    return entry_->call(g, in, std::span<value>(out.data(), entry_->sig.results.size()));
+                });
+                if (!r) return r.error();
+                if constexpr (std::is_void_v<R>) return {};
+                else return out[0].template as<R>();
+            }
+
+        private:
+            session session_;
+            const program::entry* entry_;
+        };
+
+        static result<instance> create(const program& p, host::context& ctx, const host::functions& functions) {
+            return instance{session{std::make_shared<const program>(p), &ctx, &functions}};
+        }
+
+        template <class Sig> result<bound_function<Sig>> bind(std::string_view name) {
+            const auto* e = session_.code->find(name);
+            if (!e) return fail(error_kind::invalid_argument, "no export named '" + std::string(name) + "'");
+            const auto wanted = host::signature_of<Sig>();
+            if (e->sig != wanted)
+                return fail(error_kind::invalid_argument, "export '" + std::string(name) + "' has signature " +
+                                                              host::to_string(e->sig) + ", called as " +
+                                                              host::to_string(wanted));
+            return bound_function<Sig>{session_, e};
+        }
+
+        result<std::vector<std::byte>> call_bytes(std::string_view name, std::span<const std::byte> input) {
+            const auto* f = session_.code->find_bytes(name);
+            if (!f) return fail(error_kind::invalid_argument, "no bytes export named '" + std::string(name) + "'");
+            std::vector<std::byte> output;
+            auto r = session_.run([&](guest& g) -> result<void> {
+                auto o = (*f)(g, input);
+                if (!o) return o.error();
+                output = std::move(*o);
+                return {};
+            });
+            if (!r) return r.error();
+            return output;
+        }
+
+        [[nodiscard]] enforcement_report enforcement() const {
+            enforcement_report report{std::string(name), {}};
+            report.add("isolation", "none: the guest is C++ running in the host process", enforcement_level::not_enforced);
+            report.add("permissions", "host API checks (guest code could bypass them)", enforcement_level::best_effort);
+            const auto limits = session_.context->policy().limits();
+            for (auto k : limit::all_kinds) {
+                if (!limits.has(k)) continue;
+                if (k == limit::kind::output_bytes)
+                    report.add(std::string(limit::name(k)), "host API output cap", enforcement_level::enforced);
+                else if (k == limit::kind::wall_time_ms || k == limit::kind::cpu_time_ms)
+                    report.add(std::string(limit::name(k)), "measured after the call; cannot interrupt",
+                               enforcement_level::best_effort);
+                else
+                    report.add(std::string(limit::name(k)), "none", enforcement_level::not_enforced);
+            }
+            return report;
+        }
+
+        void cancel() noexcept {}  // a C++ guest cannot be interrupted; context().cancelled() is visible to it
+
+    private:
+        explicit instance(session s) noexcept : session_{std::move(s)} {}
+        session session_;
+    };
+};
+
+} // namespace cordon::none

@@ -1,0 +1,63 @@
+// Lexical path rules shared by compile-time and run-time scopes: normalisation and containment
+// on whole components, so "/srv/data" admits "/srv/data/x" but never "/srv/database".
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cordon::path {
+
+/// True for an absolute path already in normal form: no empty, "." or ".." components and no
+/// trailing slash (except "/" itself). Compile-time scopes must be written this way.
+constexpr bool is_normal_absolute(std::string_view p) noexcept {
+    if (p.empty() || p.front() != '/') return false;
+    if (p == "/") return true;
+    if (p.back() == '/') return false;
+    std::size_t start = 1;
+    while (start <= p.size()) {
+        std::size_t end = p.find('/', start);
+        if (end == std::string_view::npos) end = p.size();
+        const auto part = p.substr(start, end - start);
+        if (part.empty() || part == "." || part == "..") return false;
+        start = end + 1;
+    }
+    return true;
+}
+
+/// True when `inner` is `outer` or lies beneath it, comparing whole components. Both must be
+/// normal absolute paths.
+constexpr bool is_within(std::string_view inner, std::string_view outer) noexcept {
+    if (outer == "/") return !inner.empty() && inner.front() == '/';
+    if (!inner.starts_with(outer)) return false;
+    return inner.size() == outer.size() || inner[outer.size()] == '/';
+}
+
+/// Lexical normalisation of an absolute path: collapses "//" and ".", resolves ".." (never above
+/// "/"). Returns nothing for a relative or empty path, or one with a NUL byte. Symlinks are the
+/// backend's business: it opens beneath the granted root with the kernel's help.
+inline std::optional<std::string> normalize(std::string_view p) {
+    if (p.empty() || p.front() != '/' || p.find('\0') != std::string_view::npos) return std::nullopt;
+    std::vector<std::string_view> parts;
+    std::size_t start = 0;
+    while (start < p.size()) {
+        std::size_t end = p.find('/', start);
+        if (end == std::string_view::npos) end = p.size();
+        const auto part = p.substr(start, end - start);
+        if (part == "..") {
+            if (!parts.empty()) parts.pop_back();
+        } else if (!part.empty() && part != ".") {
+            parts.push_back(part);
+        }
+        start = end + 1;
+    }
+    std::string out;
+    for (auto part : parts) {
+        out += '/';
+        out += part;
+    }
+    return out.empty() ? std::string("/") : out;
+}
+
+} // namespace cordon::path

@@ -1,0 +1,249 @@
+// The runtime view of one sandbox's policy: current grants, scopes and limits, always inside
+// the compile-time ceiling. Grant, revoke and tighten return error values instead of widening.
+#pragma once
+
+#include <cordon/policy/spec.hpp>
+#include <cordon/result.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace cordon {
+
+/// A permission as text, in the CLI's --allow syntax: "clock", "fs.read=/srv", "net=db:5432".
+struct permission_text {
+    std::string name;
+    std::string scope;  // empty when none was given
+
+    /// Splits "name[=scope]"; rejects an empty name or an empty scope after '='.
+    static result<permission_text> parse(std::string_view text) {
+        const auto eq = text.find('=');
+        permission_text out{std::string(text.substr(0, eq)), {}};
+        if (eq != std::string_view::npos) {
+            out.scope = std::string(text.substr(eq + 1));
+            if (out.scope.empty())
+                return fail(error_kind::invalid_argument, "permission '" + std::string(text) + "' has an empty scope after '='");
+        }
+        if (!perm::detail::is_valid_name(out.name))
+            return fail(error_kind::invalid_argument,
+                        "'" + std::string(text) + "' is not a permission (expected fs.read=PATH, fs.write=PATH, "
+                        "net[=HOST:PORT], process, clock, random, env, system, plugin or a custom name)");
+        return out;
+    }
+};
+
+/// Grants, scopes and limits of one sandbox. Thread-safe: a host may revoke from one thread
+/// while a guest call on another checks permissions.
+class runtime_policy {
+public:
+    explicit runtime_policy(const policy_spec& spec) : spec_{&spec}, ceiling_limits_{spec.limits}, limits_{spec.limits} {
+        for (const auto& g : spec.grants) add_grant(g.name, g.scoping, g.scope);
+    }
+    runtime_policy(const runtime_policy& other) : spec_{other.spec_} {
+        std::shared_lock lock(other.mutex_);
+        ceiling_limits_ = other.ceiling_limits_;
+        limits_ = other.limits_;
+        grants_ = other.grants_;
+    }
+    runtime_policy& operator=(const runtime_policy&) = delete;
+
+    [[nodiscard]] const policy_spec& spec() const noexcept { return *spec_; }
+
+    // ---- changes ------------------------------------------------------------------------------
+
+    /// Grants a kind, or one more scope of a scoped kind. Outside the ceiling: permission_outside_policy.
+    result<void> grant(std::string_view name, std::string_view scope = {}) {
+        const ceiling_entry* entry = spec_->find(name);
+        if (!entry && !spec_->admits_kind(name))
+            return outside(name, scope, "the policy's ceiling (preset " + spec_->preset + ") does not admit it");
+        const auto scoping = entry ? entry->scoping : perm::scope_kind::none;
+        if (scoping == perm::scope_kind::none) {
+            if (!scope.empty())
+                return fail(error_kind::invalid_argument, std::string(name) + " takes no scope (got '" + std::string(scope) + "')");
+            std::unique_lock lock(mutex_);
+            add_grant(std::string(name), scoping, std::nullopt);
+            bump();
+            return {};
+        }
+        std::string normal;
+        if (scope.empty()) {
+            if (scoping == perm::scope_kind::path)
+                return fail(error_kind::invalid_argument, std::string(name) + " needs a path: " + std::string(name) + "=PATH");
+            normal = "*";
+        } else {
+            auto n = normalize_scope(scoping, scope);
+            if (!n) return n.error();
+            normal = std::move(*n);
+        }
+        if (!detail::within_limits(*entry, normal))
+            return outside(name, normal, "it lies outside the ceiling's scopes for " + std::string(name));
+        std::unique_lock lock(mutex_);
+        add_grant(std::string(name), scoping, std::move(normal));
+        bump();
+        return {};
+    }
+
+    /// Grants a typed permission value: grant(perm::fs_read{"/srv/images"}).
+    template <perm::permission P> result<void> grant(const P& p) { return grant(P::name, p.scope_text()); }
+
+    /// Revokes a whole kind. Revoking what is not granted is not an error.
+    result<void> revoke(std::string_view name) {
+        std::unique_lock lock(mutex_);
+        std::erase_if(grants_, [&](const auto& g) { return g.name == name; });
+        bump();
+        return {};
+    }
+    /// Revokes one scope of a scoped kind; the kind stays on with its other scopes.
+    result<void> revoke(std::string_view name, std::string_view scope) {
+        const ceiling_entry* entry = spec_->find(name);
+        if (!entry || entry->scoping == perm::scope_kind::none) return revoke(name);
+        auto normal = normalize_scope(entry->scoping, scope);
+        if (!normal) return normal.error();
+        std::unique_lock lock(mutex_);
+        for (auto& g : grants_)
+            if (g.name == name) std::erase(g.scopes, *normal);
+        bump();
+        return {};
+    }
+
+    /// Lowers a limit. Raising one above the value in force is limit_outside_policy.
+    result<void> tighten(limit::kind k, std::uint64_t value) {
+        if (value == 0)
+            return fail(error_kind::invalid_argument, std::string(limit::name(k)) + " limit must be positive");
+        std::unique_lock lock(mutex_);
+        if (const auto current = limits_.get(k); current && value > *current) {
+            error_info info{"cannot raise the " + std::string(limit::name(k)) + " limit from " + std::to_string(*current) +
+                            " to " + std::to_string(value) + " " + std::string(limit::unit(k)) + ": limits only tighten"};
+            info.limit = limit_detail{std::string(limit::name(k)), *current, value};
+            return error{error_kind::limit_outside_policy, std::move(info)};
+        }
+        limits_.set(k, value);
+        bump();
+        return {};
+    }
+
+    // ---- queries ------------------------------------------------------------------------------
+
+    /// Changes with every grant, revoke and tighten: backends that build grants into their
+    /// confinement (a process's landlock rules) compare it to know when to rebuild.
+    [[nodiscard]] std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
+
+    /// The limits the compile-time policy set: the loosest this sandbox can ever have.
+    [[nodiscard]] const limit_set& ceiling_limits() const noexcept { return ceiling_limits_; }
+
+    [[nodiscard]] limit_set limits() const {
+        std::shared_lock lock(mutex_);
+        return limits_;
+    }
+    [[nodiscard]] std::optional<std::uint64_t> limit(limit::kind k) const {
+        std::shared_lock lock(mutex_);
+        return limits_.get(k);
+    }
+
+    /// Is the kind on (for scoped kinds: with at least one scope, or none yet)?
+    [[nodiscard]] bool granted(std::string_view name) const {
+        std::shared_lock lock(mutex_);
+        return find(name) != nullptr;
+    }
+
+    /// The current grants, one entry per scope.
+    [[nodiscard]] std::vector<grant_entry> grants() const {
+        std::shared_lock lock(mutex_);
+        std::vector<grant_entry> out;
+        for (const auto& g : grants_) {
+            if (g.scoping == perm::scope_kind::none || g.scopes.empty()) out.push_back({g.name, g.scoping, std::nullopt});
+            for (const auto& s : g.scopes) out.push_back({g.name, g.scoping, s});
+        }
+        return out;
+    }
+
+    /// Checks an unscoped use ("clock"). Not granted: a violation naming the permission.
+    [[nodiscard]] result<void> check(std::string_view name) const {
+        std::shared_lock lock(mutex_);
+        if (find(name)) return {};
+        return violation(name, std::nullopt);
+    }
+
+    /// Checks a use with a scope: a path for fs.read / fs.write (normalised first, so ".." cannot
+    /// climb out), an endpoint for net, a text for custom scoped kinds.
+    [[nodiscard]] result<void> check(std::string_view name, std::string_view scope) const {
+        const ceiling_entry* entry = spec_->find(name);
+        if (!entry || entry->scoping == perm::scope_kind::none) return check(name);
+        auto normal = normalize_scope(entry->scoping, scope);
+        if (!normal) return violation(name, std::string(scope));
+        std::shared_lock lock(mutex_);
+        const auto* g = find(name);
+        if (g && std::any_of(g->scopes.begin(), g->scopes.end(), [&](const auto& s) {
+                return (entry->scoping == perm::scope_kind::text && s == "*") ||
+                       perm::detail::scope_within(entry->scoping, *normal, s);
+            }))
+            return {};
+        return violation(name, *normal);
+    }
+
+    /// Normalises a scope for its kind: paths lexically ("/a/./b/../c" is "/a/c"), endpoints checked.
+    static result<std::string> normalize_scope(perm::scope_kind kind, std::string_view scope) {
+        switch (kind) {
+        case perm::scope_kind::path: {
+            auto n = path::normalize(scope);
+            if (!n) return fail(error_kind::invalid_argument, "'" + std::string(scope) + "' is not an absolute path");
+            return std::move(*n);
+        }
+        case perm::scope_kind::endpoint:
+            if (!endpoint::parse(scope))
+                return fail(error_kind::invalid_argument,
+                            "'" + std::string(scope) + "' is not an endpoint (HOST:PORT, HOST, *:PORT or [V6]:PORT)");
+            return std::string(scope);
+        default:
+            if (scope.empty()) return fail(error_kind::invalid_argument, "empty scope");
+            return std::string(scope);
+        }
+    }
+
+private:
+    struct granted_kind {
+        std::string name;
+        perm::scope_kind scoping;
+        std::vector<std::string> scopes;
+    };
+
+    void add_grant(std::string name, perm::scope_kind scoping, std::optional<std::string> scope) {
+        auto it = std::find_if(grants_.begin(), grants_.end(), [&](const auto& g) { return g.name == name; });
+        if (it == grants_.end()) it = grants_.insert(grants_.end(), granted_kind{std::move(name), scoping, {}});
+        if (scope && std::find(it->scopes.begin(), it->scopes.end(), *scope) == it->scopes.end())
+            it->scopes.push_back(std::move(*scope));
+    }
+    [[nodiscard]] const granted_kind* find(std::string_view name) const {
+        auto it = std::find_if(grants_.begin(), grants_.end(), [&](const auto& g) { return g.name == name; });
+        return it == grants_.end() ? nullptr : &*it;
+    }
+    static error violation(std::string_view name, std::optional<std::string> scope) {
+        error_info info{scope ? std::string(name) + " is not granted for '" + *scope + "'" : std::string(name) + " is not granted"};
+        info.permission = std::string(name);
+        if (scope && !scope->empty() && scope->front() == '/') info.path = *scope;
+        return {error_kind::violation, std::move(info)};
+    }
+    static error outside(std::string_view name, std::string_view scope, const std::string& why) {
+        const std::string what = scope.empty() ? std::string(name) : std::string(name) + "=" + std::string(scope);
+        error_info info{"cannot grant " + what + ": " + why};
+        info.permission = std::string(name);
+        return {error_kind::permission_outside_policy, std::move(info)};
+    }
+
+    void bump() noexcept { generation_.fetch_add(1, std::memory_order_acq_rel); }
+
+    const policy_spec* spec_;
+    std::atomic<std::uint64_t> generation_{0};
+    mutable std::shared_mutex mutex_;
+    limit_set ceiling_limits_;
+    limit_set limits_;
+    std::vector<granted_kind> grants_;
+};
+
+} // namespace cordon
