@@ -5,7 +5,7 @@
 
 namespace cordon::wasm::testing {
 
-using engines = ::testing::Types<interpreter>;
+using engines = ::testing::Types<interpreter_engine>;
 INSTANTIATE_TYPED_TEST_SUITE_P(Interpreter, WasmBehaviour, engines);
 
 } // namespace cordon::wasm::testing

@@ -31,12 +31,10 @@ namespace cordon::wasm {
 
 namespace detail {
 
-namespace interp = wabt::interp;
-
 /// The metered module compiled to the interpreter's form, shared by every sandbox of a module.
 struct interp_compiled {
     std::shared_ptr<const metered_module> metered;
-    interp::ModuleDesc desc;
+    wabt::interp::ModuleDesc desc;
 };
 
 inline result<std::shared_ptr<const interp_compiled>> compile_for_interpreter(const module& source,
@@ -51,14 +49,14 @@ inline result<std::shared_ptr<const interp_compiled>> compile_for_interpreter(co
                                                    /*stop_on_first_error=*/true,
                                                    /*fail_on_custom_section_error=*/false};
         const auto& bytes = compiled->metered->bytes;
-        if (wabt::Failed(interp::ReadBinaryInterp("module", bytes.data(), bytes.size(), read_options, &errors,
+        if (wabt::Failed(wabt::interp::ReadBinaryInterp("module", bytes.data(), bytes.size(), read_options, &errors,
                                                   &compiled->desc)))
             return fail(error_kind::load_error, "interpreter rejected the module " + describe_errors(errors));
         return std::shared_ptr<const interp_compiled>(std::move(compiled));
     });
 }
 
-inline value from_interp(const interp::Value& v, value_type type) {
+inline value from_interp(const wabt::interp::Value& v, value_type type) {
     switch (type) {
     case value_type::i32: return value::of_i32(v.Get<std::int32_t>());
     case value_type::i64: return value::of_i64(v.Get<std::int64_t>());
@@ -68,19 +66,23 @@ inline value from_interp(const interp::Value& v, value_type type) {
     }
 }
 
-inline interp::Value to_interp(const value& v) {
+inline wabt::interp::Value to_interp(const value& v) {
     switch (v.type) {
-    case value_type::i32: return interp::Value::Make(v.i32);
-    case value_type::i64: return interp::Value::Make(v.i64);
-    case value_type::f32: return interp::Value::Make(v.f32);
-    case value_type::f64: return interp::Value::Make(v.f64);
-    default: return interp::Value::Make(std::int32_t{0});
+    case value_type::i32: return wabt::interp::Value::Make(v.i32);
+    case value_type::i64: return wabt::interp::Value::Make(v.i64);
+    case value_type::f32: return wabt::interp::Value::Make(v.f32);
+    case value_type::f64: return wabt::interp::Value::Make(v.f64);
+    default: return wabt::interp::Value::Make(std::int32_t{0});
     }
 }
 
 inline constexpr std::string_view host_stop_message = "cordon: stopped by the host";
 
 } // namespace detail
+
+struct interpreter_options {
+    metering_options metering{};
+};
 
 /// One instantiated module in WABT's interpreter: the engine half of a wasm sandbox.
 ///
@@ -89,13 +91,9 @@ inline constexpr std::string_view host_stop_message = "cordon: stopped by the ho
 /// may be called from any thread.
 class interpreter_instance {
 public:
-    struct options {
-        metering_options metering{};
-    };
-
     static result<std::unique_ptr<interpreter_instance>> create(const module& source, sandbox_config config,
                                                                 std::vector<host_function> user_functions = {},
-                                                                options opts = {}) {
+                                                                interpreter_options opts = {}) {
         auto plan = link_imports(source, config.ceiling, user_functions);
         if (!plan) return plan.error();
         auto compiled = detail::compile_for_interpreter(source, opts.metering);
@@ -119,13 +117,13 @@ public:
         const signature& sig = *(*target)->sig;
         if (args.size() != sig.params.size())
             return signature_mismatch(name, sig, args);
-        interp::Values params;
+        wabt::interp::Values params;
         params.reserve(args.size());
         for (std::size_t i = 0; i < args.size(); ++i) {
             if (args[i].type != sig.params[i]) return signature_mismatch(name, sig, args);
             params.push_back(detail::to_interp(args[i]));
         }
-        interp::Values results;
+        wabt::interp::Values results;
         if (auto ok = run((*target)->func, params, results, name); !ok) return ok.error();
         std::vector<value> out;
         for (std::size_t i = 0; i < results.size(); ++i) out.push_back(detail::from_interp(results[i], sig.results[i]));
@@ -133,8 +131,11 @@ public:
     }
 
     /// Calls an export typed as the C++ function type Fn: call<std::int32_t(std::int32_t)>("fib", 30).
-    template <class Fn, class... Args> auto call(std::string_view name, Args... args) {
+    template <class Fn, class... Args> auto call(std::string_view name, Args&&... args) {
         using R = typename detail::signature_of<Fn>::result_type;
+        using param_types = typename detail::signature_of<Fn>::args_tuple;
+        static_assert(sizeof...(Args) == std::tuple_size_v<param_types>,
+                      "call<R(Params...)>(name, args...) needs one argument per parameter");
         using out_type = std::conditional_t<std::is_void_v<R>, result<void>, result<R>>;
         static const signature expected = signature_for<Fn>();
         auto target = find_function(name);
@@ -144,7 +145,11 @@ public:
                                                                    (*target)->sig->to_string() + ", called as " +
                                                                    expected.to_string())};
         params_.clear();
-        (params_.push_back(detail::to_interp(detail::to_value(args))), ...);
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (params_.push_back(detail::to_interp(detail::to_value(
+                 static_cast<std::remove_cvref_t<std::tuple_element_t<I, param_types>>>(args)))),
+             ...);
+        }(std::index_sequence_for<Args...>{});
         if (auto ok = run((*target)->func, params_, results_, name); !ok) return out_type{ok.error()};
         if constexpr (std::is_void_v<R>) return out_type{};
         else return out_type{detail::from_value<R>(detail::from_interp(results_[0], expected.results[0]))};
@@ -185,7 +190,7 @@ public:
 
 private:
     struct export_function {
-        interp::Func::Ptr func;
+        wabt::interp::Func::Ptr func;
         const signature* sig;
     };
 
@@ -212,7 +217,7 @@ private:
     /// Clamps memories and tables to the limits, links imports and runs the start function.
     result<void> instantiate() {
         if (auto ok = state_.open_preopens(); !ok) return ok;
-        interp::ModuleDesc desc = compiled_->desc;
+        wabt::interp::ModuleDesc desc = compiled_->desc;
         const std::uint64_t page = 65536;
         const std::uint64_t max_pages = std::min<std::uint64_t>(state_.config.memory_bytes / page, 65536);
         for (auto& memory : desc.memories) {
@@ -239,20 +244,20 @@ private:
                                         : state_.config.max_table_elements;
             limits.has_max = true;
         }
-        module_ = interp::Module::New(store_, std::move(desc));
+        module_ = wabt::interp::Module::New(store_, std::move(desc));
 
-        fuel_ = interp::Global::New(store_, interp::GlobalType{wabt::Type::I64, interp::Mutability::Var},
-                                    interp::Value::Make(std::int64_t{0}));
-        depth_ = interp::Global::New(store_, interp::GlobalType{wabt::Type::I32, interp::Mutability::Var},
-                                     interp::Value::Make(std::int32_t{0}));
-        depth_limit_ = interp::Global::New(store_, interp::GlobalType{wabt::Type::I32, interp::Mutability::Var},
-                                           interp::Value::Make(static_cast<std::int32_t>(state_.config.call_depth)));
-        current_function_ = interp::Global::New(store_, interp::GlobalType{wabt::Type::I32, interp::Mutability::Var},
-                                                interp::Value::Make(std::int32_t{-1}));
+        fuel_ = wabt::interp::Global::New(store_, wabt::interp::GlobalType{wabt::Type::I64, wabt::interp::Mutability::Var},
+                                    wabt::interp::Value::Make(std::int64_t{0}));
+        depth_ = wabt::interp::Global::New(store_, wabt::interp::GlobalType{wabt::Type::I32, wabt::interp::Mutability::Var},
+                                     wabt::interp::Value::Make(std::int32_t{0}));
+        depth_limit_ = wabt::interp::Global::New(store_, wabt::interp::GlobalType{wabt::Type::I32, wabt::interp::Mutability::Var},
+                                           wabt::interp::Value::Make(static_cast<std::int32_t>(state_.config.call_depth)));
+        current_function_ = wabt::interp::Global::New(store_, wabt::interp::GlobalType{wabt::Type::I32, wabt::interp::Mutability::Var},
+                                                wabt::interp::Value::Make(std::int32_t{-1}));
 
-        interp::RefVec imports;
+        wabt::interp::RefVec imports;
         std::size_t next_user_import = 0;
-        for (const interp::ImportType& import : module_->import_types()) {
+        for (const wabt::interp::ImportType& import : module_->import_types()) {
             if (import.module == meter_abi::module) {
                 imports.push_back(meter_import(import));
             } else {
@@ -262,8 +267,8 @@ private:
 
         // The start function runs under the same meter and limits as a call.
         begin_call();
-        interp::Trap::Ptr trap;
-        instance_ = interp::Instance::Instantiate(store_, module_.ref(), imports, &trap);
+        wabt::interp::Trap::Ptr trap;
+        instance_ = wabt::interp::Instance::Instantiate(store_, module_.ref(), imports, &trap);
         auto outcome = finish_call(trap ? std::optional{trap->message()} : std::nullopt, "start function");
         if (!instance_) {
             if (outcome) return fail(error_kind::load_error, "instantiation failed");
@@ -271,53 +276,53 @@ private:
         }
         if (!outcome) return outcome.error();
 
-        if (!instance_->memories().empty()) memory_ = store_.UnsafeGet<interp::Memory>(instance_->memories()[0]);
+        if (!instance_->memories().empty()) memory_ = store_.UnsafeGet<wabt::interp::Memory>(instance_->memories()[0]);
         const auto& export_types = module_->export_types();
         for (std::size_t i = 0; i < export_types.size(); ++i) {
-            if (export_types[i].type->kind != interp::ExternKind::Func) continue;
+            if (export_types[i].type->kind != wabt::interp::ExternKind::Func) continue;
             const export_info* info = source_.find_export(export_types[i].name);
             if (!info || !info->func_signature) continue;
             exports_.emplace(export_types[i].name,
-                             export_function{store_.UnsafeGet<interp::Func>(instance_->exports()[i]), &*info->func_signature});
+                             export_function{store_.UnsafeGet<wabt::interp::Func>(instance_->exports()[i]), &*info->func_signature});
         }
         return {};
     }
 
-    interp::Ref meter_import(const interp::ImportType& import) {
+    wabt::interp::Ref meter_import(const wabt::interp::ImportType& import) {
         if (import.name == meter_abi::fuel) return fuel_.ref();
         if (import.name == meter_abi::depth) return depth_.ref();
         if (import.name == meter_abi::depth_limit) return depth_limit_.ref();
         if (import.name == meter_abi::current_function) return current_function_.ref();
-        const interp::FuncType void_type{{}, {}};
+        const wabt::interp::FuncType void_type{{}, {}};
         if (import.name == meter_abi::out_of_fuel) {
-            return interp::HostFunc::New(store_, void_type, [this](interp::Thread&, const interp::Values&, interp::Values&,
-                                                                   interp::Trap::Ptr* trap) -> wabt::Result {
+            return wabt::interp::HostFunc::New(store_, void_type, [this](wabt::interp::Thread&, const wabt::interp::Values&, wabt::interp::Values&,
+                                                                   wabt::interp::Trap::Ptr* trap) -> wabt::Result {
                 auto refilled = state_.meter.refill(fuel_->Get().Get<std::int64_t>());
                 if (!refilled) return stop(refilled.error(), trap);
-                fuel_->UnsafeSet(interp::Value::Make(*refilled));
+                fuel_->UnsafeSet(wabt::interp::Value::Make(*refilled));
                 return wabt::Result::Ok;
             }).ref();
         }
         if (import.name == meter_abi::grow_failed) {
-            return interp::HostFunc::New(store_, void_type, [this](interp::Thread&, const interp::Values&, interp::Values&,
-                                                                   interp::Trap::Ptr*) -> wabt::Result {
+            return wabt::interp::HostFunc::New(store_, void_type, [this](wabt::interp::Thread&, const wabt::interp::Values&, wabt::interp::Values&,
+                                                                   wabt::interp::Trap::Ptr*) -> wabt::Result {
                 grow_failed_ = true;
                 return wabt::Result::Ok;
             }).ref();
         }
         // depth_exceeded
-        return interp::HostFunc::New(store_, void_type, [this](interp::Thread&, const interp::Values&, interp::Values&,
-                                                               interp::Trap::Ptr* trap) -> wabt::Result {
+        return wabt::interp::HostFunc::New(store_, void_type, [this](wabt::interp::Thread&, const wabt::interp::Values&, wabt::interp::Values&,
+                                                               wabt::interp::Trap::Ptr* trap) -> wabt::Result {
             error_info info{"call_depth limit of " + std::to_string(state_.config.call_depth) + " exceeded"};
             info.limit = limit_detail{"call_depth", state_.config.call_depth, std::uint64_t{state_.config.call_depth} + 1};
             return stop(error{error_kind::trap, std::move(info)}, trap);
         }).ref();
     }
 
-    interp::Ref host_import(const host_function& f, const interp::ImportType& import) {
-        const auto& type = *wabt::cast<interp::FuncType>(import.type.get());
-        return interp::HostFunc::New(store_, type, [this, &f](interp::Thread& thread, const interp::Values& params,
-                                                              interp::Values& results, interp::Trap::Ptr* trap) -> wabt::Result {
+    wabt::interp::Ref host_import(const host_function& f, const wabt::interp::ImportType& import) {
+        const auto& type = *wabt::cast<wabt::interp::FuncType>(import.type.get());
+        return wabt::interp::HostFunc::New(store_, type, [this, &f](wabt::interp::Thread& thread, const wabt::interp::Values& params,
+                                                              wabt::interp::Values& results, wabt::interp::Trap::Ptr* trap) -> wabt::Result {
             std::array<value, 16> args_buffer;
             std::array<value, 4> results_buffer;
             std::vector<value> args_heap;
@@ -335,17 +340,17 @@ private:
         }).ref();
     }
 
-    guest_memory caller_memory(interp::Thread& thread) {
-        interp::Instance* caller = thread.GetCallerInstance();
+    guest_memory caller_memory(wabt::interp::Thread& thread) {
+        wabt::interp::Instance* caller = thread.GetCallerInstance();
         if (!caller || caller->memories().empty()) return {};
-        auto memory = store_.UnsafeGet<interp::Memory>(caller->memories()[0]);
+        auto memory = store_.UnsafeGet<wabt::interp::Memory>(caller->memories()[0]);
         return {memory->UnsafeData(), memory->ByteSize()};
     }
 
     /// Stops the guest with `e`: the trap unwinds the interpreter, the error keeps its kind.
-    wabt::Result stop(error e, interp::Trap::Ptr* trap) {
+    wabt::Result stop(error e, wabt::interp::Trap::Ptr* trap) {
         state_.pending = std::move(e);
-        *trap = interp::Trap::New(store_, std::string(detail::host_stop_message));
+        *trap = wabt::interp::Trap::New(store_, std::string(detail::host_stop_message));
         return wabt::Result::Error;
     }
 
@@ -354,10 +359,10 @@ private:
         state_.pending.reset();
         state_.exit_code.reset();
         grow_failed_ = false;
-        fuel_->UnsafeSet(interp::Value::Make(state_.meter.start(state_.config)));
-        depth_->UnsafeSet(interp::Value::Make(std::int32_t{0}));
-        depth_limit_->UnsafeSet(interp::Value::Make(static_cast<std::int32_t>(state_.config.call_depth)));
-        current_function_->UnsafeSet(interp::Value::Make(std::int32_t{-1}));
+        fuel_->UnsafeSet(wabt::interp::Value::Make(state_.meter.start(state_.config)));
+        depth_->UnsafeSet(wabt::interp::Value::Make(std::int32_t{0}));
+        depth_limit_->UnsafeSet(wabt::interp::Value::Make(static_cast<std::int32_t>(state_.config.call_depth)));
+        current_function_->UnsafeSet(wabt::interp::Value::Make(std::int32_t{-1}));
         call_wall_start_ = std::chrono::steady_clock::now();
         call_cpu_start_ = detail::thread_cpu_now();
     }
@@ -393,16 +398,18 @@ private:
         return detail::make_call_error(error_kind::trap, std::move(info), source_, innermost, name);
     }
 
-    result<void> run(const interp::Func::Ptr& func, const interp::Values& params, interp::Values& results,
+    result<void> run(const wabt::interp::Func::Ptr& func, const wabt::interp::Values& params, wabt::interp::Values& results,
                      std::string_view name) {
         if (running_)
             return fail(error_kind::invalid_argument,
                         "sandbox is already running a call; calling it again from a host function is not supported");
         running_ = true;
         begin_call();
-        interp::Trap::Ptr trap;
-        const wabt::Result outcome = func->Call(thread_, params, results, &trap);
+        wabt::interp::Trap::Ptr trap;
+        const wabt::Result outcome = func->Call(*thread_, params, results, &trap);
         running_ = false;
+        // A trap can leave frames and values behind in the thread; the next call gets a clean one.
+        if (wabt::Failed(outcome)) thread_.emplace(store_);
         return finish_call(wabt::Failed(outcome) ? std::optional{trap ? trap->message() : std::string("trap")} : std::nullopt,
                            name);
     }
@@ -412,22 +419,22 @@ private:
     std::vector<host_function> user_functions_;  // the link plan points into these
     link_plan plan_;
     sandbox_state state_;
-    interp::Store store_;
-    interp::Thread thread_{store_};
-    interp::Module::Ptr module_;
-    interp::Instance::Ptr instance_;
-    interp::Memory::Ptr memory_;
-    interp::Global::Ptr fuel_, depth_, depth_limit_, current_function_;
+    wabt::interp::Store store_;
+    std::optional<wabt::interp::Thread> thread_{std::in_place, store_};
+    wabt::interp::Module::Ptr module_;
+    wabt::interp::Instance::Ptr instance_;
+    wabt::interp::Memory::Ptr memory_;
+    wabt::interp::Global::Ptr fuel_, depth_, depth_limit_, current_function_;
     std::unordered_map<std::string, export_function> exports_;
-    interp::Values params_, results_;
+    wabt::interp::Values params_, results_;
     std::chrono::steady_clock::time_point call_wall_start_{};
     std::chrono::nanoseconds call_cpu_start_{0};
     bool running_ = false;
     bool grow_failed_ = false;
 };
 
-/// The engine tag: `cordon::wasm::interpreter` names this engine where a backend is chosen.
-struct interpreter {
+/// The engine tag the behaviour suite and the backend are parameterised over.
+struct interpreter_engine {
     using instance = interpreter_instance;
     static constexpr std::string_view name = "interp";
 };

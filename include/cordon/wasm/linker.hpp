@@ -77,7 +77,7 @@ inline result<void> call_host(const host_function& f, host_call& call, std::span
                               std::span<value> results) {
     auto& calls = call.state.current.host_calls;
     if (auto it = calls.find(f.name); it != calls.end()) ++it->second;
-    else calls.emplace(f.qualified_name(), 1);
+    else calls.emplace(f.name, 1);
     if (f.permission && !call.state.config.is_granted(*f.permission)) {
         call.state.record_violation(*f.permission, f.qualified_name() + " called without the grant");
         for (std::size_t i = 0; i < results.size(); ++i) {

@@ -33,7 +33,7 @@ struct metering_options {
     /// that traps name where they happened. Costs a few instructions per call.
     bool track_calls = true;
 
-    [[nodiscard]] std::string key() const { return std::string("metered.v1.calls=") + (track_calls ? "1" : "0"); }
+    [[nodiscard]] std::string key() const { return std::string("metered.v2.calls=") + (track_calls ? "1" : "0"); }
 };
 
 /// A module after the rewrite: bytes to hand to an engine, and where the meter lives.

@@ -184,12 +184,18 @@ public:
     /// Engines and the metering pass use this so that work is done once per module.
     template <class T, class Make>
     result<std::shared_ptr<const T>> derived(const std::string& key, Make&& make) const {
-        std::lock_guard lock{data_->derived_mutex};
-        if (auto it = data_->derived.find(key); it != data_->derived.end())
-            return std::static_pointer_cast<const T>(it->second);
+        {
+            std::lock_guard lock{data_->derived_mutex};
+            if (auto it = data_->derived.find(key); it != data_->derived.end())
+                return std::static_pointer_cast<const T>(it->second);
+        }
+        // Built without the lock: making one artifact may need another (compiled needs metered).
+        // Two threads racing here both build; the first to store wins and both use it.
         result<std::shared_ptr<const T>> built = make();
-        if (built) data_->derived.emplace(key, *built);
-        return built;
+        if (!built) return built;
+        std::lock_guard lock{data_->derived_mutex};
+        auto [it, inserted] = data_->derived.emplace(key, *built);
+        return std::static_pointer_cast<const T>(it->second);
     }
 
 private:

@@ -74,6 +74,7 @@ template <class T> struct wasm_type_of {
                   "std::int64_t, std::uint64_t, float or double (pointers are guest offsets: pass "
                   "them as std::uint32_t)");
 };
+template <> struct wasm_type_of<bool> { static constexpr value_type type = value_type::i32; };
 template <> struct wasm_type_of<std::int32_t> { static constexpr value_type type = value_type::i32; };
 template <> struct wasm_type_of<std::uint32_t> { static constexpr value_type type = value_type::i32; };
 template <> struct wasm_type_of<std::int64_t> { static constexpr value_type type = value_type::i64; };
@@ -91,7 +92,8 @@ template <class T> value to_value(T v) {
 
 template <class T> T from_value(const value& v) {
     constexpr value_type type = wasm_type_of<T>::type;
-    if constexpr (type == value_type::i32) return static_cast<T>(v.i32);
+    if constexpr (std::is_same_v<T, bool>) return v.i32 != 0;
+    else if constexpr (type == value_type::i32) return static_cast<T>(v.i32);
     else if constexpr (type == value_type::i64) return static_cast<T>(v.i64);
     else if constexpr (type == value_type::f32) return v.f32;
     else return v.f64;

@@ -8,6 +8,7 @@
 #include <wabt/binary-reader-ir.h>
 #include <wabt/binary-reader.h>
 #include <wabt/binary-writer.h>
+#include <wabt/cast.h>
 #include <wabt/error.h>
 #include <wabt/feature.h>
 #include <wabt/ir.h>
