@@ -99,7 +99,7 @@ inline result<void> fs_open(host_call& call, std::span<const value> p, std::span
     entry.guest_path = *path;
     auto handle = state.handles.add(std::move(entry), state.config.open_files);
     if (!handle) {
-        state.record_violation("open_files", "fs_open " + *path);
+        if (!state.limit_hit) state.limit_hit = handle.error();
         r[0] = value::of_i32(guest_status::limit);
         return {};
     }

@@ -357,6 +357,7 @@ private:
     void begin_call() {
         state_.current = usage{};
         state_.pending.reset();
+        state_.limit_hit.reset();
         state_.exit_code.reset();
         grow_failed_ = false;
         fuel_->UnsafeSet(wabt::interp::Value::Make(state_.meter.start(state_.config)));
@@ -376,7 +377,11 @@ private:
         u.peak_memory_bytes = memory_bytes();
         state_.total.add(u);
         state_.meter.clear_cancel();
-        if (!trap_message) return {};
+        if (!trap_message) {
+            // The guest got an error code and went on; the call still ends as the limit it hit.
+            if (state_.limit_hit) return detail::make_call_error(state_.limit_hit->kind(), state_.limit_hit->info(), source_, std::nullopt, name);
+            return {};
+        }
         if (state_.exit_code) return {};  // proc_exit: a clean end, not a fault
         const std::int32_t innermost_raw = current_function_->Get().Get<std::int32_t>();
         const std::optional<std::uint32_t> innermost =
@@ -436,7 +441,8 @@ private:
 /// The engine tag the behaviour suite and the backend are parameterised over.
 struct interpreter_engine {
     using instance = interpreter_instance;
-    static constexpr std::string_view name = "interp";
+    static constexpr std::string_view name = "WABT interpreter";
+    static constexpr std::string_view backend_name = "wasm interpreter";
 };
 
 } // namespace cordon::wasm

@@ -80,6 +80,11 @@ inline result<void> call_host(const host_function& f, host_call& call, std::span
     else calls.emplace(f.name, 1);
     if (f.permission && !call.state.config.is_granted(*f.permission)) {
         call.state.record_violation(*f.permission, f.qualified_name() + " called without the grant");
+        if (call.state.config.stop_on_violation) {
+            error_info info{f.qualified_name() + " needs permission " + *f.permission + ", which is not granted"};
+            info.permission = *f.permission;
+            return error{error_kind::violation, std::move(info)};
+        }
         for (std::size_t i = 0; i < results.size(); ++i) {
             results[i].type = f.sig.results[i];
             results[i].i64 = 0;

@@ -46,6 +46,7 @@ struct sandbox_config {
     std::uint32_t open_files = 16;
     std::uint64_t output_bytes = std::uint64_t{1} << 20;      // stdout + stderr + log, cumulative
     std::uint64_t fuel_slice = 1u << 16;                      // instructions between host checks
+    bool stop_on_violation = false;  // a refused host call stops the guest instead of returning an error code
 
     [[nodiscard]] bool in_ceiling(std::string_view permission) const { return ceiling.contains(permission); }
     [[nodiscard]] bool is_granted(std::string_view permission) const {

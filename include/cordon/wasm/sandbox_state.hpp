@@ -130,6 +130,7 @@ struct sandbox_state {
     bus_hooks bus;
     std::optional<int> exit_code;    // set by proc_exit
     std::optional<error> pending;    // the error a host function trapped with, kept with its kind
+    std::optional<error> limit_hit;  // a limit the guest ran into without being stopped (open files)
 
     /// Opens the preopened directories; a scope that does not exist is a setup error.
     result<void> open_preopens() {

@@ -251,7 +251,7 @@ inline result<void> wasi_path_open(host_call& call, std::span<const value> p, st
     entry.guest_path = dir->guest_path + "/" + *path;
     auto handle = state.handles.add(std::move(entry), state.config.open_files);
     if (!handle) {
-        state.record_violation("open_files", "path_open " + *path + ": " + handle.error().message());
+        if (!state.limit_hit) state.limit_hit = handle.error();
         r[0] = value::of_i32(wasi::emfile);
         return {};
     }
