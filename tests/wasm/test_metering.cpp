@@ -22,14 +22,17 @@ class WasmMetering : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(WasmMetering, RewriteValidatesAndKeepsInterface) {
     module original = load(GetParam());
-    for (bool track : {false, true}) {
-        auto metered_form = metered(original, metering_options{track});
+    for (int variant = 0; variant < 4; ++variant) {
+        const bool frames = (variant & 1) != 0;
+        const bool track = (variant & 2) != 0;
+        auto metered_form = metered(original, metering_options{frames, track});
         ASSERT_TRUE(metered_form) << metered_form.error().message();
         auto reloaded = module::from_bytes((*metered_form)->bytes);
         ASSERT_TRUE(reloaded) << reloaded.error().message();
         EXPECT_TRUE(imports(*reloaded, meter_abi::module, meter_abi::out_of_fuel));
         EXPECT_TRUE(imports(*reloaded, meter_abi::module, meter_abi::fuel));
         EXPECT_EQ(imports(*reloaded, meter_abi::module, meter_abi::depth_limit), track);
+        EXPECT_EQ(imports(*reloaded, meter_abi::module, meter_abi::current_function), frames);
         EXPECT_EQ(reloaded->exports().size(), original.exports().size());
         for (const auto& e : original.exports()) {
             const export_info* same = reloaded->find_export(e.name);

@@ -23,7 +23,7 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -81,8 +81,13 @@ inline constexpr std::string_view host_stop_message = "cordon: stopped by the ho
 } // namespace detail
 
 struct interpreter_options {
-    metering_options metering{};
+    /// The metering rewrite to use; by default frames are tracked and depth only when the
+    /// policy's call_depth is tighter than the interpreter's own call stack.
+    std::optional<metering_options> metering{};
 };
+
+/// Frames WABT's interpreter thread holds before it traps with "call stack exhausted".
+inline constexpr std::uint32_t interpreter_stack_frames = wabt::interp::Thread::Options::kDefaultCallStackSize;
 
 /// One instantiated module in WABT's interpreter: the engine half of a wasm sandbox.
 ///
@@ -96,7 +101,9 @@ public:
                                                                 interpreter_options opts = {}) {
         auto plan = link_imports(source, config.ceiling, user_functions);
         if (!plan) return plan.error();
-        auto compiled = detail::compile_for_interpreter(source, opts.metering);
+        const metering_options metering =
+            opts.metering.value_or(metering_options{true, config.call_depth < interpreter_stack_frames});
+        auto compiled = detail::compile_for_interpreter(source, metering);
         if (!compiled) return compiled.error();
         std::unique_ptr<interpreter_instance> self{
             new interpreter_instance(source, std::move(config), std::move(user_functions), std::move(*plan), *compiled)};
@@ -210,7 +217,7 @@ private:
     }
 
     result<const export_function*> find_function(std::string_view name) {
-        if (auto it = exports_.find(std::string(name)); it != exports_.end()) return &it->second;
+        if (auto it = exports_.find(name); it != exports_.end()) return &it->second;
         return fail(error_kind::invalid_argument, "module has no exported function named " + std::string(name));
     }
 
@@ -360,19 +367,20 @@ private:
         state_.limit_hit.reset();
         state_.exit_code.reset();
         grow_failed_ = false;
-        fuel_->UnsafeSet(wabt::interp::Value::Make(state_.meter.start(state_.config)));
+        call_wall_start_ = std::chrono::steady_clock::now();
+        measuring_cpu_ = state_.config.measure_cpu || state_.config.cpu_time.has_value();
+        call_cpu_start_ = measuring_cpu_ ? detail::thread_cpu_now() : std::chrono::nanoseconds{0};
+        fuel_->UnsafeSet(wabt::interp::Value::Make(state_.meter.start(state_.config, call_wall_start_, call_cpu_start_)));
         depth_->UnsafeSet(wabt::interp::Value::Make(std::int32_t{0}));
         depth_limit_->UnsafeSet(wabt::interp::Value::Make(static_cast<std::int32_t>(state_.config.call_depth)));
         current_function_->UnsafeSet(wabt::interp::Value::Make(std::int32_t{-1}));
-        call_wall_start_ = std::chrono::steady_clock::now();
-        call_cpu_start_ = detail::thread_cpu_now();
     }
 
     /// Accounts the call and turns a trap, if any, into the error the caller sees.
     result<void> finish_call(std::optional<std::string> trap_message, std::string_view name) {
         usage& u = state_.current;
         u.wall = std::chrono::steady_clock::now() - call_wall_start_;
-        u.cpu = detail::thread_cpu_now() - call_cpu_start_;
+        u.cpu = measuring_cpu_ ? detail::thread_cpu_now() - call_cpu_start_ : std::chrono::nanoseconds{0};
         u.fuel = state_.meter.used(fuel_->Get().Get<std::int64_t>());
         u.peak_memory_bytes = memory_bytes();
         state_.total.add(u);
@@ -430,11 +438,12 @@ private:
     wabt::interp::Instance::Ptr instance_;
     wabt::interp::Memory::Ptr memory_;
     wabt::interp::Global::Ptr fuel_, depth_, depth_limit_, current_function_;
-    std::unordered_map<std::string, export_function> exports_;
+    std::map<std::string, export_function, std::less<>> exports_;
     wabt::interp::Values params_, results_;
     std::chrono::steady_clock::time_point call_wall_start_{};
     std::chrono::nanoseconds call_cpu_start_{0};
     bool running_ = false;
+    bool measuring_cpu_ = true;
     bool grow_failed_ = false;
 };
 

@@ -29,11 +29,16 @@ inline constexpr std::string_view current_function = "current_function";  // glo
 } // namespace meter_abi
 
 struct metering_options {
-    /// Also count call depth against a host-set limit and record the innermost function, so
-    /// that traps name where they happened. Costs a few instructions per call.
-    bool track_calls = true;
+    /// Record the innermost function in a global, so that traps name where they happened.
+    /// Costs four instructions per call.
+    bool track_frames = true;
+    /// Count call depth against a host-set limit. Costs about ten instructions per call; engines
+    /// turn it on only when the policy's call_depth is tighter than their own stack limit.
+    bool track_depth = false;
 
-    [[nodiscard]] std::string key() const { return std::string("metered.v2.calls=") + (track_calls ? "1" : "0"); }
+    [[nodiscard]] std::string key() const {
+        return std::string("metered.v3.frames=") + (track_frames ? "1" : "0") + ".depth=" + (track_depth ? "1" : "0");
+    }
 };
 
 /// A module after the rewrite: bytes to hand to an engine, and where the meter lives.
@@ -229,51 +234,60 @@ inline void meter_loops(wabt::ExprList& list, const meter_indices& at) {
     }
 }
 
-/// depth = saved = depth + 1; if (saved > depth_limit) depth_exceeded(); current_function = self
-inline wabt::ExprList call_entry(const meter_indices& at, wabt::Index saved_local, std::uint32_t self) {
+/// depth = saved = depth + 1; if (saved > depth_limit) depth_exceeded();  current_function = self
+inline wabt::ExprList call_entry(const meter_indices& at, std::optional<wabt::Index> saved_local, bool track_frames,
+                                 std::uint32_t self) {
     wabt::ExprList list;
     expr_builder b{list};
-    b.add<wabt::GlobalGetExpr>(expr_builder::var(at.depth));
-    b.add<wabt::ConstExpr>(wabt::Const::I32(1));
-    b.add<wabt::BinaryExpr>(wabt::Opcode::I32Add);
-    b.add<wabt::LocalTeeExpr>(expr_builder::var(saved_local));
-    b.add<wabt::GlobalSetExpr>(expr_builder::var(at.depth));
-    b.add<wabt::LocalGetExpr>(expr_builder::var(saved_local));
-    b.add<wabt::GlobalGetExpr>(expr_builder::var(at.depth_limit));
-    b.add<wabt::CompareExpr>(wabt::Opcode::I32GtU);
-    auto over = std::make_unique<wabt::IfExpr>();
-    over->true_.exprs.push_back(std::make_unique<wabt::CallExpr>(expr_builder::var(at.depth_exceeded)));
-    list.push_back(std::move(over));
-    b.add<wabt::ConstExpr>(wabt::Const::I32(self));
-    b.add<wabt::GlobalSetExpr>(expr_builder::var(at.current_function));
+    if (saved_local) {
+        b.add<wabt::GlobalGetExpr>(expr_builder::var(at.depth));
+        b.add<wabt::ConstExpr>(wabt::Const::I32(1));
+        b.add<wabt::BinaryExpr>(wabt::Opcode::I32Add);
+        b.add<wabt::LocalTeeExpr>(expr_builder::var(*saved_local));
+        b.add<wabt::GlobalSetExpr>(expr_builder::var(at.depth));
+        b.add<wabt::LocalGetExpr>(expr_builder::var(*saved_local));
+        b.add<wabt::GlobalGetExpr>(expr_builder::var(at.depth_limit));
+        b.add<wabt::CompareExpr>(wabt::Opcode::I32GtU);
+        auto over = std::make_unique<wabt::IfExpr>();
+        over->true_.exprs.push_back(std::make_unique<wabt::CallExpr>(expr_builder::var(at.depth_exceeded)));
+        list.push_back(std::move(over));
+    }
+    if (track_frames) {
+        b.add<wabt::ConstExpr>(wabt::Const::I32(self));
+        b.add<wabt::GlobalSetExpr>(expr_builder::var(at.current_function));
+    }
     return list;
 }
 
 /// After a call returns, the caller is again the innermost frame: restore depth and name.
-inline void restore_after_calls(wabt::ExprList& list, const meter_indices& at, wabt::Index saved_local,
-                                std::uint32_t self) {
+inline void restore_after_calls(wabt::ExprList& list, const meter_indices& at, std::optional<wabt::Index> saved_local,
+                                bool track_frames, std::uint32_t self) {
     for (auto it = list.begin(); it != list.end(); ++it) {
         switch (it->type()) {
-        case wabt::ExprType::Block: restore_after_calls(wabt::cast<wabt::BlockExpr>(&*it)->block.exprs, at, saved_local, self); break;
-        case wabt::ExprType::Loop: restore_after_calls(wabt::cast<wabt::LoopExpr>(&*it)->block.exprs, at, saved_local, self); break;
+        case wabt::ExprType::Block: restore_after_calls(wabt::cast<wabt::BlockExpr>(&*it)->block.exprs, at, saved_local, track_frames, self); break;
+        case wabt::ExprType::Loop: restore_after_calls(wabt::cast<wabt::LoopExpr>(&*it)->block.exprs, at, saved_local, track_frames, self); break;
         case wabt::ExprType::If: {
             auto* if_expr = wabt::cast<wabt::IfExpr>(&*it);
-            restore_after_calls(if_expr->true_.exprs, at, saved_local, self);
-            restore_after_calls(if_expr->false_, at, saved_local, self);
+            restore_after_calls(if_expr->true_.exprs, at, saved_local, track_frames, self);
+            restore_after_calls(if_expr->false_, at, saved_local, track_frames, self);
             break;
         }
         case wabt::ExprType::Call:
         case wabt::ExprType::CallIndirect: {
             if (it->type() == wabt::ExprType::Call) {
                 const wabt::Index callee = wabt::cast<wabt::CallExpr>(&*it)->var.index();
-                if (callee == at.out_of_fuel || callee == at.depth_exceeded || callee == at.grow_failed) break;
+                if (callee == at.out_of_fuel || callee == at.grow_failed || (saved_local && callee == at.depth_exceeded)) break;
             }
             wabt::ExprList restore;
             expr_builder b{restore};
-            b.add<wabt::LocalGetExpr>(expr_builder::var(saved_local));
-            b.add<wabt::GlobalSetExpr>(expr_builder::var(at.depth));
-            b.add<wabt::ConstExpr>(wabt::Const::I32(self));
-            b.add<wabt::GlobalSetExpr>(expr_builder::var(at.current_function));
+            if (saved_local) {
+                b.add<wabt::LocalGetExpr>(expr_builder::var(*saved_local));
+                b.add<wabt::GlobalSetExpr>(expr_builder::var(at.depth));
+            }
+            if (track_frames) {
+                b.add<wabt::ConstExpr>(wabt::Const::I32(self));
+                b.add<wabt::GlobalSetExpr>(expr_builder::var(at.current_function));
+            }
             auto next = std::next(it);
             list.splice(next, restore);
             it = std::prev(next);
@@ -345,17 +359,19 @@ inline result<metered_module> rewrite(const module& source, const metering_optio
     at.out_of_fuel = old_func_imports + new_funcs++;
     add_func_import(ir, meter_abi::grow_failed, void_type);
     at.grow_failed = old_func_imports + new_funcs++;
-    if (options.track_calls) {
+    if (options.track_depth) {
         add_func_import(ir, meter_abi::depth_exceeded, void_type);
         at.depth_exceeded = old_func_imports + new_funcs++;
     }
     add_global_import(ir, meter_abi::fuel, wabt::Type::I64);
     at.fuel = old_global_imports + new_globals++;
-    if (options.track_calls) {
+    if (options.track_depth) {
         add_global_import(ir, meter_abi::depth, wabt::Type::I32);
         at.depth = old_global_imports + new_globals++;
         add_global_import(ir, meter_abi::depth_limit, wabt::Type::I32);
         at.depth_limit = old_global_imports + new_globals++;
+    }
+    if (options.track_frames) {
         add_global_import(ir, meter_abi::current_function, wabt::Type::I32);
         at.current_function = old_global_imports + new_globals++;
     }
@@ -370,11 +386,14 @@ inline result<metered_module> rewrite(const module& source, const metering_optio
         report_failed_grows(func.exprs, at, func, scratch);
         meter_loops(func.exprs, at);
         wabt::ExprList entry = fuel_check(at, std::max<std::uint64_t>(1, straight_line_cost(func.exprs)));
-        if (options.track_calls) {
-            const wabt::Index saved = func.GetNumParamsAndLocals();
-            func.local_types.AppendDecl(wabt::Type::I32, 1);
-            restore_after_calls(func.exprs, at, saved, original_index);
-            wabt::ExprList calls = call_entry(at, saved, original_index);
+        if (options.track_depth || options.track_frames) {
+            std::optional<wabt::Index> saved;
+            if (options.track_depth) {
+                saved = func.GetNumParamsAndLocals();
+                func.local_types.AppendDecl(wabt::Type::I32, 1);
+            }
+            restore_after_calls(func.exprs, at, saved, options.track_frames, original_index);
+            wabt::ExprList calls = call_entry(at, saved, options.track_frames, original_index);
             entry.splice(entry.end(), calls);
         }
         func.exprs.splice(func.exprs.begin(), entry);
