@@ -6,6 +6,8 @@
 #include <wabt/interp/binary-reader-interp.h>
 #include <wabt/interp/interp.h>
 
+#include "ratio.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -242,4 +244,22 @@ BENCHMARK(BM_Sha256_InterpreterFuelOnly)->Arg(4)->Unit(benchmark::kMicrosecond);
 
 } // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+    return cordon_bench::run_with_ratios(
+        argc, argv,
+        {
+            {"BM_HostToGuest_Interpreter", "BM_HostToGuest_RawWabt", "host to guest call vs raw WABT (target <= 1.1x)"},
+            {"BM_HostToGuest_InterpreterNoCpuClock", "BM_HostToGuest_RawWabt", "same without per-call CPU clock"},
+            {"BM_HostToGuest_Facade", "BM_HostToGuest_RawWabt", "through sandbox<wasm::interpreter, strict>"},
+            {"BM_GuestToHost_Interpreter/1", "BM_GuestToHost_RawWabt/1", "1000 guest to host calls vs raw WABT"},
+            {"BM_Instantiate_Interpreter", "BM_Instantiate_RawWabt", "new sandbox from a loaded module"},
+            {"BM_Fib_InterpreterUnmetered/20", "BM_Fib_Native/20", "interpreter vs native clang"},
+            {"BM_Fib_InterpreterMetered/20", "BM_Fib_InterpreterUnmetered/20", "metering on vs off (target <= 1.1x)"},
+            {"BM_Fib_InterpreterFuelOnly/20", "BM_Fib_InterpreterUnmetered/20", "fuel counters only vs off"},
+            {"BM_Loop_InterpreterUnmetered/100000", "BM_Loop_Native/100000", "interpreter vs native clang"},
+            {"BM_Loop_InterpreterMetered/100000", "BM_Loop_InterpreterUnmetered/100000", "metering on vs off"},
+            {"BM_Sha256_InterpreterUnmetered/4", "BM_Sha256_Native/4", "interpreter vs native clang"},
+            {"BM_Sha256_InterpreterMetered/4", "BM_Sha256_InterpreterUnmetered/4", "metering on vs off"},
+            {"BM_Sha256_InterpreterFuelOnly/4", "BM_Sha256_InterpreterUnmetered/4", "fuel counters only vs off"},
+        });
+}

@@ -1,4 +1,5 @@
 # The library's INTERFACE targets. Each component links only what it needs, so a user of one
+include(GNUInstallDirs)
 # backend does not pull in the others.
 add_library(cordon_core INTERFACE)
 add_library(cordon::core ALIAS cordon_core)

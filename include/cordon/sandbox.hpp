@@ -34,6 +34,7 @@ struct sandbox_options {
     std::map<std::string, std::string, std::less<>> config{};
     std::map<std::string, std::string, std::less<>> environment{};
     violation_action on_violation = violation_action::fail_call;
+    telemetry_detail detail = telemetry_detail::timed;
     std::function<void(log_level, std::string_view)> log_sink{};
 };
 
@@ -147,6 +148,7 @@ private:
     result<void> start(const payload_type& payload, sandbox_options options) {
         auto& ctx = *context_;
         ctx.on_violation = options.on_violation;
+        ctx.detail = options.detail;
         ctx.log_sink = std::move(options.log_sink);
         ctx.config = std::move(options.config);
         ctx.environment = std::move(options.environment);

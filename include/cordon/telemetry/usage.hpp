@@ -44,16 +44,22 @@ struct telemetry {
     std::uint64_t restarts = 0;  // guest processes replaced after a crash (process backend)
 };
 
-/// Wall and thread-CPU stopwatch for in-process backends.
+/// Wall and thread-CPU stopwatch for in-process backends. Each clock is read only if asked for:
+/// the thread CPU clock is a system call, far dearer than a small guest call.
 class stopwatch {
 public:
-    stopwatch() noexcept : wall_start_{std::chrono::steady_clock::now()}, cpu_start_{thread_cpu_ns()} {}
+    explicit stopwatch(bool wall = true, bool cpu = true) noexcept
+        : wall_{wall}, cpu_{cpu}, wall_start_{wall ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{}},
+          cpu_start_{cpu ? thread_cpu_ns() : 0} {}
 
+    /// Nanoseconds since start, or 0 when the wall clock is not read.
     [[nodiscard]] std::uint64_t wall_ns() const noexcept {
+        if (!wall_) return 0;
         return static_cast<std::uint64_t>(
             std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - wall_start_).count());
     }
-    [[nodiscard]] std::uint64_t cpu_ns() const noexcept { return thread_cpu_ns() - cpu_start_; }
+    /// Thread CPU nanoseconds since start, or 0 when the CPU clock is not read.
+    [[nodiscard]] std::uint64_t cpu_ns() const noexcept { return cpu_ ? thread_cpu_ns() - cpu_start_ : 0; }
 
     static std::uint64_t thread_cpu_ns() noexcept {
         timespec ts{};
@@ -62,6 +68,8 @@ public:
     }
 
 private:
+    bool wall_;
+    bool cpu_;
     std::chrono::steady_clock::time_point wall_start_;
     std::uint64_t cpu_start_;
 };

@@ -1,0 +1,9 @@
+// The none backend shares the host's heap, so an explicit memory limit on it is refused.
+// expect: limit::memory cannot be enforced by the none backend
+#include <cordon/cordon.hpp>
+#ifdef CORDON_COMPILE_FAIL_CONTROL
+using p = cordon::policy<cordon::isolation::strict>;
+#else
+using p = cordon::policy<cordon::isolation::strict, cordon::limit::memory<32 * cordon::MiB>>;
+#endif
+void f(cordon::sandbox<cordon::none::backend, p>& box) { (void)box.call<int()>("x"); }

@@ -1,0 +1,190 @@
+// The facade over the none backend: typed calls, signature checks, the host API's permission
+// checks, violations, output caps, user host functions, telemetry and the enforcement report.
+#include <cordon/cordon.hpp>
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace {
+using namespace cordon;
+
+struct ui : perm::custom<"ui"> {};
+using strict_clock = policy<isolation::strict, allow<perm::clock>, limit::output_bytes<64>>;
+using standard = policy<isolation::standard>;
+
+none::program demo() {
+    none::program p;
+    p.export_function("add", [](std::int32_t a, std::int32_t b) { return a + b; })
+        .export_function("wide", [](std::int64_t a, double b) { return static_cast<double>(a) * b; })
+        .export_function("now", [](none::guest& g) -> result<std::uint64_t> { return g.clock_ns(); })
+        .export_function("entropy", [](none::guest& g) -> std::int32_t {
+            std::byte b[8];
+            return g.random(b) ? 0 : -1;  // the guest sees an error code and carries on
+        })
+        .export_function("shout", [](none::guest& g, std::int32_t times) {
+            for (int i = 0; i < times; ++i) (void)g.write("0123456789");
+        })
+        .export_function("show", [](none::guest& g, std::int32_t id) -> result<std::int32_t> {
+            return g.call_host<std::int32_t(std::int32_t)>("show_dialog", id);
+        })
+        .export_function("spin", [](none::guest& g, std::int32_t ms) {
+            const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+            while (std::chrono::steady_clock::now() < end && !g.context().cancelled()) {}
+        });
+    p.export_bytes("reverse", [](none::guest&, std::span<const std::byte> in) -> result<std::vector<std::byte>> {
+        return std::vector<std::byte>(in.rbegin(), in.rend());
+    });
+    return p;
+}
+
+TEST(NoneBackend, MeetsTheBackendConcept) {
+    static_assert(backend<none::backend, strict_clock>);
+    static_assert(backend<none::backend, standard>);
+}
+
+TEST(NoneBackend, TypedCallsRunAndAreChecked) {
+    sandbox<none::backend, strict_clock> box{demo()};
+    ASSERT_TRUE(box.ok());
+    EXPECT_EQ(*box.call<std::int32_t(std::int32_t, std::int32_t)>("add", 2, 40), 42);
+    EXPECT_DOUBLE_EQ(*box.call<double(std::int64_t, double)>("wide", 1ll << 40, 0.5), static_cast<double>(1ll << 39));
+    auto wrong = box.call<std::int64_t(std::int32_t, std::int32_t)>("add", 1, 2);
+    ASSERT_FALSE(wrong);
+    EXPECT_EQ(wrong.error().kind(), error_kind::invalid_argument);
+    EXPECT_NE(wrong.error().message().find("(i32, i32) -> i32"), std::string::npos) << wrong.error().message();
+    EXPECT_EQ(box.call<void()>("missing").error().kind(), error_kind::invalid_argument);
+}
+
+TEST(NoneBackend, BoundFunctionsSurviveMovingTheSandbox) {
+    sandbox<none::backend, strict_clock> box{demo()};
+    auto add = box.function<std::int32_t(std::int32_t, std::int32_t)>("add");
+    ASSERT_TRUE(add);
+    auto moved = std::move(box);
+    EXPECT_EQ(*(*add)(20, 22), 42);
+    EXPECT_EQ(moved.telemetry().total.calls, 1u);
+}
+
+TEST(NoneBackend, HostApiHonoursGrantsAndRecordsViolations) {
+    sandbox<none::backend, strict_clock> box{demo()};
+    EXPECT_TRUE(box.call<std::uint64_t()>("now"));
+    auto denied = box.call<std::int32_t()>("entropy");  // random is in strict's ceiling but not granted
+    ASSERT_FALSE(denied);
+    EXPECT_EQ(denied.error().kind(), error_kind::violation);
+    EXPECT_EQ(denied.error().info().permission, "random");
+    EXPECT_EQ(box.violations().size(), 1u);
+    EXPECT_EQ(box.telemetry().total.violations, 1u);
+    ASSERT_TRUE(box.grant(perm::random{}));
+    EXPECT_EQ(*box.call<std::int32_t()>("entropy"), 0);
+    ASSERT_TRUE(box.revoke<perm::clock>());
+    EXPECT_EQ(box.call<std::uint64_t()>("now").error().kind(), error_kind::violation);
+}
+
+TEST(NoneBackend, RecordOnlyViolationsLetTheCallSucceed) {
+    sandbox_options options;
+    options.on_violation = violation_action::record;
+    sandbox<none::backend, strict_clock> box{demo(), std::move(options)};
+    EXPECT_EQ(*box.call<std::int32_t()>("entropy"), -1);
+    EXPECT_EQ(box.telemetry().last_call.violations, 1u);
+}
+
+TEST(NoneBackend, OptionsGrantAndTightenBeforeStart) {
+    sandbox_options options;
+    options.grants = {"random"};
+    options.limits = limit_set{}.with(limit::kind::output_bytes, 16);
+    sandbox<none::backend, strict_clock> box{demo(), std::move(options)};
+    ASSERT_TRUE(box.ok());
+    EXPECT_TRUE(box.call<std::int32_t()>("entropy"));
+    auto flood = box.call<void(std::int32_t)>("shout", 5);
+    ASSERT_FALSE(flood);
+    EXPECT_EQ(flood.error().kind(), error_kind::output_limit);
+    EXPECT_EQ(box.take_stdout().size(), 16u) << "output is cut at the limit";
+
+    sandbox_options outside;
+    outside.grants = {"net=example.org:443"};
+    sandbox<none::backend, strict_clock> refused{demo(), std::move(outside)};
+    EXPECT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().error().kind(), error_kind::permission_outside_policy);
+    EXPECT_EQ(refused.call<std::int32_t(std::int32_t, std::int32_t)>("add", 1, 2).error().kind(),
+              error_kind::permission_outside_policy);
+    sandbox_options looser;
+    looser.limits = limit_set{}.with(limit::kind::memory, 1 * GiB);
+    EXPECT_EQ((sandbox<none::backend, strict_clock>::create(demo(), std::move(looser)).error().kind()),
+              error_kind::limit_outside_policy);
+}
+
+TEST(NoneBackend, OutputBeyondTheLimitIsCutNotBuffered) {
+    sandbox<none::backend, strict_clock> box{demo()};  // output_bytes<64>
+    auto r = box.call<void(std::int32_t)>("shout", 100000);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind(), error_kind::output_limit);
+    EXPECT_EQ(box.take_stdout().size(), 64u);
+}
+
+TEST(NoneBackend, UserHostFunctionsNeedTheirPermission) {
+    int shown = 0;
+    auto make = [&](std::vector<std::string> grants) {
+        sandbox_options options;
+        options.grants = std::move(grants);
+        options.functions.push_back(host::function<ui>("show_dialog", [&](std::int32_t id) { shown = id; return id * 2; }));
+        return sandbox<none::backend, standard>{demo(), std::move(options)};
+    };
+    auto without = make({});
+    auto denied = without.call<std::int32_t(std::int32_t)>("show", 7);
+    ASSERT_FALSE(denied);
+    EXPECT_EQ(denied.error().kind(), error_kind::violation);
+    EXPECT_EQ(denied.error().info().permission, "ui");
+    EXPECT_EQ(shown, 0);
+    auto with = make({"ui"});
+    EXPECT_EQ(*with.call<std::int32_t(std::int32_t)>("show", 7), 14);
+    EXPECT_EQ(shown, 7);
+    EXPECT_EQ(with.telemetry().total.host_calls_by_name.at("show_dialog"), 1u);
+}
+
+TEST(NoneBackend, BytesConvention) {
+    sandbox<none::backend, strict_clock> box{demo()};
+    const std::vector<std::byte> in{std::byte{1}, std::byte{2}, std::byte{3}};
+    auto out = box.call_bytes("reverse", in);
+    ASSERT_TRUE(out);
+    EXPECT_EQ((*out)[0], std::byte{3});
+    EXPECT_EQ(box.call_bytes("add", in).error().kind(), error_kind::invalid_argument);
+}
+
+TEST(NoneBackend, TimeLimitsAreCheckedAfterTheCall) {
+    using tight = policy<isolation::standard, limit::wall_time_ms<20>>;
+    sandbox<none::backend, tight> box{demo()};
+    auto slow = box.call<void(std::int32_t)>("spin", 60);
+    ASSERT_FALSE(slow);
+    EXPECT_TRUE(slow.error().kind() == error_kind::timeout || slow.error().kind() == error_kind::cpu_limit);
+    EXPECT_TRUE(box.call<void(std::int32_t)>("spin", 0));
+}
+
+TEST(NoneBackend, CancelIsVisibleToTheGuest) {
+    sandbox<none::backend, standard> box{demo()};
+    std::thread canceller([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        box.cancel();
+    });
+    const auto start = std::chrono::steady_clock::now();
+    (void)box.call<void(std::int32_t)>("spin", 20000);
+    canceller.join();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+TEST(NoneBackend, TelemetryAndEnforcementReport) {
+    sandbox<none::backend, strict_clock> box{demo()};
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(box.call<std::uint64_t()>("now"));
+    const auto t = box.telemetry();
+    EXPECT_EQ(t.total.calls, 3u);
+    EXPECT_EQ(t.total.host_calls, 3u);
+    EXPECT_EQ(t.last_call.calls, 1u);
+    EXPECT_EQ(t.total.errors, 0u);
+    const auto report = box.enforcement();
+    EXPECT_EQ(report.backend, "none");
+    ASSERT_NE(report.find("isolation"), nullptr);
+    EXPECT_EQ(report.find("isolation")->level, enforcement_level::not_enforced);
+    ASSERT_NE(report.find("memory"), nullptr);
+    EXPECT_EQ(report.find("memory")->level, enforcement_level::not_enforced);
+    EXPECT_EQ(report.find("output_bytes")->level, enforcement_level::enforced);
+}
+
+} // namespace

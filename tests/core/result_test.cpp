@@ -1,0 +1,79 @@
+// result<T>, error kinds, the std::error_code category and the CLI exit codes.
+#include <cordon/result.hpp>
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+namespace {
+using namespace cordon;
+
+TEST(Result, HoldsAValueOrAnError) {
+    result<int> ok = 42;
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(*ok, 42);
+    EXPECT_EQ(ok.value_or(7), 42);
+    result<int> bad = fail(error_kind::trap, "unreachable executed");
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().kind(), error_kind::trap);
+    EXPECT_EQ(bad.error().message(), "unreachable executed");
+    EXPECT_EQ(bad.value_or(7), 7);
+    EXPECT_THROW((void)bad.value(), bad_result_access);
+}
+
+TEST(Result, ComposesWithAndThenAndTransform) {
+    result<int> ok = 20;
+    auto doubled = ok.transform([](int v) { return v * 2; });
+    EXPECT_EQ(*doubled, 40);
+    auto chained = ok.and_then([](int v) -> result<std::string> { return std::to_string(v); });
+    EXPECT_EQ(*chained, "20");
+    result<int> bad = fail(error_kind::timeout, "too slow");
+    EXPECT_EQ(bad.transform([](int v) { return v + 1; }).error().kind(), error_kind::timeout);
+    result<void> done;
+    EXPECT_TRUE(done);
+    result<void> failed = fail(error_kind::denied, "no");
+    EXPECT_EQ(failed.error().kind(), error_kind::denied);
+    EXPECT_THROW(failed.value(), bad_result_access);
+}
+
+TEST(Result, ErrorsCarryDetailsAndContext) {
+    error_info info{"memory limit exceeded"};
+    info.limit = limit_detail{"memory", 1024, 2048};
+    info.backtrace = {{"grow", 3, std::nullopt}, {"main", 0, std::nullopt}};
+    error e{error_kind::memory_limit, info};
+    auto wrapped = e.with_context("in plugin thumbnailer");
+    EXPECT_EQ(wrapped.message(), "in plugin thumbnailer: memory limit exceeded");
+    EXPECT_EQ(wrapped.info().limit->observed, 2048u);
+    EXPECT_EQ(wrapped.info().backtrace.size(), 2u);
+    EXPECT_EQ(e.message(), "memory limit exceeded") << "errors are immutable";
+}
+
+TEST(Result, ErrorCodeCategory) {
+    std::error_code code = error_kind::violation;
+    EXPECT_EQ(std::string(code.category().name()), "cordon");
+    EXPECT_EQ(code.message(), "violation");
+    EXPECT_EQ(error(error_kind::crash, "x").code(), make_error_code(error_kind::crash));
+    EXPECT_NE(code, std::error_code(static_cast<int>(error_kind::violation), std::generic_category()));
+}
+
+TEST(Result, StatusNamesAndExitCodesFollowTheCliContract) {
+    std::set<std::string_view> names;
+    for (auto k : all_error_kinds) names.insert(to_string(k));
+    EXPECT_EQ(names.size(), std::size(all_error_kinds)) << "status names are distinct";
+    EXPECT_EQ(exit_code(error_kind::load_error), 65);
+    EXPECT_EQ(exit_code(error_kind::denied), 66);
+    EXPECT_EQ(exit_code(error_kind::permission_outside_policy), 66);
+    EXPECT_EQ(exit_code(error_kind::violation), 67);
+    EXPECT_EQ(exit_code(error_kind::trap), 68);
+    EXPECT_EQ(exit_code(error_kind::crash), 68);
+    for (auto k : {error_kind::memory_limit, error_kind::cpu_limit, error_kind::timeout, error_kind::fuel_exhausted,
+                   error_kind::file_limit, error_kind::process_limit, error_kind::output_limit}) {
+        EXPECT_TRUE(is_limit(k));
+        EXPECT_EQ(exit_code(k), 69) << to_string(k);
+    }
+    EXPECT_EQ(exit_code(error_kind::invalid_argument), 64);
+    EXPECT_EQ(exit_code(error_kind::internal), 70);
+}
+
+} // namespace
