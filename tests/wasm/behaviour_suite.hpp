@@ -12,6 +12,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
+#include <utility>
 #include <limits>
 #include <filesystem>
 #include <fstream>
@@ -101,6 +103,34 @@ TYPED_TEST_P(WasmBehaviour, HostChecksGuestPointers) {
     ASSERT_FALSE(out);
     EXPECT_EQ(out.error().kind(), error_kind::trap);
     EXPECT_THAT(out.error().message(), HasSubstr("out of bounds"));
+}
+
+TYPED_TEST_P(WasmBehaviour, PointerArithmeticCannotWrap) {
+    auto box = this->make("bytes_echo");
+    ASSERT_TRUE(box);
+    auto out = box->call_bytes("wrapping_pointer", {});
+    ASSERT_FALSE(out);
+    EXPECT_EQ(out.error().kind(), error_kind::trap);
+}
+
+TYPED_TEST_P(WasmBehaviour, HostFunctionCannotReenterItsSandbox) {
+    typename TestFixture::instance* self = nullptr;
+    std::optional<error> reentry;
+    std::vector<host_function> functions;
+    functions.push_back(host_function::make<std::int64_t(std::int32_t, std::int64_t)>(
+        "app", "mix", std::nullopt, [&](std::int32_t, std::int64_t) -> std::int64_t {
+            auto inner = self->template call<std::int32_t()>("use_beep");
+            if (!inner) reentry = inner.error();
+            return 0;
+        }));
+    functions.push_back(host_function::make<std::int32_t()>("app", "ui_beep", std::nullopt, [] { return 1; }));
+    auto box = this->make("host_user", strict_config(), functions);
+    ASSERT_TRUE(box);
+    self = box.get();
+    EXPECT_TRUE(box->template call<std::int64_t(std::int32_t)>("use_mix", 1));
+    ASSERT_TRUE(reentry);
+    EXPECT_EQ(reentry->kind(), error_kind::invalid_argument);
+    EXPECT_EQ(*box->template call<std::int32_t()>("use_beep"), 1);  // still usable afterwards
 }
 
 // ---- traps -----------------------------------------------------------------------------
@@ -487,6 +517,58 @@ TYPED_TEST_P(WasmBehaviour, WasiWritesNeedFsWrite) {
     EXPECT_TRUE(std::filesystem::exists(tree.allowed() / "out.txt"));
 }
 
+TYPED_TEST_P(WasmBehaviour, WasiDirectoriesStatAndSeek) {
+    scratch_tree tree;
+    auto config = allowing({"fs.read", "clock"});
+    config.ceiling.insert("env");  // the probe imports environ_get; never granted here
+    config.preopens.push_back({tree.allowed(), "/data", false});
+    auto run = [&](std::vector<std::string> args) {
+        config.args = args;
+        config.args.insert(config.args.begin(), "wasi_probe");
+        auto box = this->make("wasi_probe", config);
+        if (!box) return std::pair{-1, std::string()};
+        auto code = box->run_start();
+        return std::pair{code ? *code : -1, box->state().stdout_text};
+    };
+    auto [list_code, listing] = run({"list", "/data"});
+    EXPECT_EQ(list_code, 0);
+    EXPECT_THAT(listing, HasSubstr("data.txt\n"));
+    EXPECT_THAT(listing, HasSubstr("sub\n"));
+    EXPECT_EQ(run({"stat", "/data/data.txt"}), (std::pair{0, std::string("17 file\n")}));
+    EXPECT_THAT(run({"stat", "/data/sub"}).second, HasSubstr(" dir"));
+    EXPECT_EQ(run({"seek", "/data/data.txt"}), (std::pair{0, std::string("the scope\n")}));
+    EXPECT_EQ(run({"stat", "/data/../secret.txt"}).first, 2);
+    EXPECT_EQ(run({"list", "/data/.."}).first, 2);
+    EXPECT_EQ(run({"clock"}).first, 0);
+}
+
+TYPED_TEST_P(WasmBehaviour, WasiEnvironmentOnlyWithEnv) {
+    auto config = allowing({"env"});
+    config.ceiling.insert({"clock", "fs.read"});
+    config.env = {"GREETING=hello"};
+    config.args = {"wasi_probe", "env", "GREETING"};
+    auto with_env = this->make("wasi_probe", config);
+    ASSERT_TRUE(with_env);
+    ASSERT_TRUE(with_env->run_start());
+    EXPECT_EQ(with_env->state().stdout_text, "hello\n");
+    config.granted.erase("env");  // in the ceiling, not granted: the guest sees an empty environment
+    auto without = this->make("wasi_probe", config);
+    ASSERT_TRUE(without);
+    ASSERT_TRUE(without->run_start());
+    EXPECT_EQ(without->state().stdout_text, "(unset)\n");
+}
+
+TYPED_TEST_P(WasmBehaviour, WasiStdinIsTheInput) {
+    auto config = strict_config();
+    config.ceiling = {"clock", "fs.read", "env"};  // what the probe imports; nothing granted
+    config.args = {"wasi_probe", "stdin"};
+    auto box = this->make("wasi_probe", config);
+    ASSERT_TRUE(box);
+    auto code = box->run_start(bytes_of("shout"));
+    ASSERT_TRUE(code) << code.error().message();
+    EXPECT_EQ(box->state().stdout_text, "SHOUT");
+}
+
 TYPED_TEST_P(WasmBehaviour, WasiWithoutFsReadIsDenied) {
     EXPECT_EQ(this->make_error("file_reader").kind(), error_kind::denied);
 }
@@ -533,7 +615,9 @@ TYPED_TEST_P(WasmBehaviour, SandboxesRunInParallelThreads) {
     EXPECT_EQ(good.load(), 4);
 }
 
-REGISTER_TYPED_TEST_SUITE_P(WasmBehaviour, TypedCallsReturnValues, DynamicCallsAreCheckedToo, WrongSignatureIsAnErrorValue,
+REGISTER_TYPED_TEST_SUITE_P(WasmBehaviour, PointerArithmeticCannotWrap, HostFunctionCannotReenterItsSandbox,
+                            WasiDirectoriesStatAndSeek, WasiEnvironmentOnlyWithEnv, WasiStdinIsTheInput,
+                            TypedCallsReturnValues, DynamicCallsAreCheckedToo, WrongSignatureIsAnErrorValue,
                             BytesInBytesOut, HostChecksGuestPointers, TrapsBecomeErrorsWithReasons,
                             TrapsCarryABacktraceWithNames, UnboundedRecursionIsStopped, CallDepthLimitHolds,
                             FuelIsExactAndDeterministic, FuelStopsEndlessLoops, WallTimeStopsEndlessLoops,

@@ -73,7 +73,7 @@ inline std::vector<host_function> adapt_functions(const host::functions& functio
                 for (std::size_t i = 0; i < results.size(); ++i) results[i] = from_core(out_values[i]);
                 return {};
             },
-            -1});
+            -1, false});
     }
     return out;
 }

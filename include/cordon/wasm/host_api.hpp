@@ -151,7 +151,7 @@ inline const std::vector<host_function>& cordon_host_api() {
         constexpr auto i64 = value_type::i64;
         auto add = [&](const char* name, signature sig, std::optional<std::string> permission, host_callback cb,
                        std::int64_t denied = guest_status::denied) {
-            f.push_back(host_function{"cordon", name, std::move(sig), std::move(permission), std::move(cb), denied});
+            f.push_back(host_function{"cordon", name, std::move(sig), std::move(permission), std::move(cb), denied, false});
         };
         // log(level, ptr, len): to the captured stderr, counted against output_bytes.
         add("log", {{i32, i32, i32}, {}}, std::nullopt, [](host_call& call, std::span<const value> p, std::span<value>) -> result<void> {

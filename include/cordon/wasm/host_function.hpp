@@ -37,6 +37,9 @@ struct host_function {
     std::optional<std::string> permission{};
     host_callback callback;
     std::int64_t denied_result = -1;
+    /// The permission only decides linking; the function itself gives an ungranted caller a
+    /// harmless answer (WASI's environ: an empty environment, as programs expect).
+    bool grant_checked_inside = false;
 
     [[nodiscard]] std::string qualified_name() const { return module + "." + name; }
 
@@ -47,7 +50,7 @@ struct host_function {
     static host_function make(std::string module, std::string name, std::optional<std::string> permission,
                               Callable callable) {
         using traits = detail::signature_of<Fn>;
-        host_function f{std::move(module), std::move(name), signature_for<Fn>(), std::move(permission), {}, -1};
+        host_function f{std::move(module), std::move(name), signature_for<Fn>(), std::move(permission), {}, -1, false};
         f.callback = [callable = std::move(callable)](host_call& call, std::span<const value> params,
                                                       std::span<value> results) -> result<void> {
             return invoke<typename traits::result_type>(callable, call, params, results,

@@ -78,7 +78,7 @@ inline result<void> call_host(const host_function& f, host_call& call, std::span
     auto& calls = call.state.current.host_calls;
     if (auto it = calls.find(f.name); it != calls.end()) ++it->second;
     else calls.emplace(f.name, 1);
-    if (f.permission && !call.state.config.is_granted(*f.permission)) {
+    if (f.permission && !f.grant_checked_inside && !call.state.config.is_granted(*f.permission)) {
         call.state.record_violation(*f.permission, f.qualified_name() + " called without the grant");
         if (call.state.config.stop_on_violation) {
             error_info info{f.qualified_name() + " needs permission " + *f.permission + ", which is not granted"};

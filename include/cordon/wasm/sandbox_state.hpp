@@ -174,7 +174,8 @@ namespace detail {
 /// climbs out and symlinks that lead out (RESOLVE_BENEATH), so no scope can be escaped.
 inline int open_beneath(int dir_fd, const std::string& path, int flags, mode_t mode) {
     open_how how{};
-    how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC | O_NOCTTY);
+    // openat2 refuses flags that do not apply to O_PATH descriptors, O_NOCTTY among them.
+    how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY));
     how.mode = (flags & O_CREAT) ? mode : 0;
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
     const long fd = ::syscall(SYS_openat2, dir_fd, path.c_str(), &how, sizeof how);

@@ -320,8 +320,9 @@ inline const std::vector<host_function>& wasi_host_api() {
         constexpr auto i32 = value_type::i32;
         constexpr auto i64 = value_type::i64;
         auto add = [&](std::string_view name, signature sig, std::optional<std::string> permission, host_callback cb) {
+            const bool environ = name.starts_with("environ_");
             f.push_back(host_function{std::string(wasi::module), std::string(name), std::move(sig), std::move(permission),
-                                      std::move(cb), wasi::enotcapable});
+                                      std::move(cb), wasi::enotcapable, environ});
         };
         auto ok = [](std::span<value> r) {
             r[0] = value::of_i32(wasi::success);
@@ -499,7 +500,7 @@ inline host_function wasi_unsupported(std::string_view name, const signature& si
                              if (!r.empty()) r[0] = value::of_i32(wasi::enosys);
                              return {};
                          },
-                         wasi::enosys};
+                         wasi::enosys, false};
 }
 
 } // namespace cordon::wasm

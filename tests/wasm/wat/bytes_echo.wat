@@ -14,4 +14,6 @@
     (drop (call $output_write (i32.const 2048) (local.get $n)))
     i32.const 0)
   (func (export "bad_pointer") (result i32)
-    (call $output_write (i32.const 65000) (i32.const 1000))))
+    (call $output_write (i32.const 65000) (i32.const 1000)))
+  (func (export "wrapping_pointer") (result i32)
+    (call $output_write (i32.const -16) (i32.const 32))))
