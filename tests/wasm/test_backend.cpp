@@ -126,6 +126,21 @@ TEST(WasmBackend, FilesOnlyBeneathGrantedScopes) {
     EXPECT_FALSE(reader.call_bytes("read_file", as_bytes(climbing)));
 }
 
+TEST(WasmBackend, ScopesGrantedAndRevokedAtRunTime) {
+    scratch_tree tree;
+    sandbox_options options;
+    options.grants = {"random"};
+    sandbox<wasm::interpreter, strict_policy> box{load("host_api"), options};
+    ASSERT_TRUE(box.ok()) << box.status().error().message();
+    const std::string file = tree.allowed().string() + "/data.txt";
+    EXPECT_FALSE(box.call_bytes("read_file", as_bytes(file)));
+    ASSERT_TRUE(box.grant("fs.read=" + tree.allowed().string()));
+    auto granted = box.call_bytes("read_file", as_bytes(file));
+    ASSERT_TRUE(granted) << granted.error().message();
+    ASSERT_TRUE(box.revoke("fs.read"));
+    EXPECT_FALSE(box.call_bytes("read_file", as_bytes(file)));
+}
+
 TEST(WasmBackend, WasiOutputReachesTheContext) {
     sandbox<wasm::interpreter, strict_policy> box{load("hello")};
     ASSERT_TRUE(box.ok()) << box.status().error().message();

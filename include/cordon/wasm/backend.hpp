@@ -138,7 +138,7 @@ template <class Engine> struct basic_backend {
             template <class Run> auto run(Run&& body) {
                 context->begin_call();
                 if (context->policy().generation() != generation) {
-                    detail::apply_policy(context->policy(), engine->state().config, /*with_scopes=*/false);
+                    sync_policy();
                     generation = context->policy().generation();
                 }
                 engine->state().config.stop_on_violation = context->on_violation == violation_action::trap;
@@ -153,6 +153,20 @@ template <class Engine> struct basic_backend {
                 auto pending = context->end_call(measured, !outcome);
                 if (outcome && !pending) return decltype(outcome){pending.error()};
                 return outcome;
+            }
+
+            /// Brings grants, limits and filesystem scopes up to date with the runtime policy.
+            /// New or revoked scopes take effect while the guest holds no open files; until
+            /// then the old set stays, so a handle never outlives the directory it came from.
+            void sync_policy() {
+                sandbox_state& state = engine->state();
+                const std::vector<preopen> before = state.config.preopens;
+                detail::apply_policy(context->policy(), state.config, /*with_scopes=*/true);
+                if (state.config.preopens == before) return;
+                if (state.handles.opened() != 0 || !state.open_preopens()) {
+                    state.config.preopens = before;
+                    (void)state.open_preopens();
+                }
             }
 
             /// Hands what the guest wrote, called and was refused to the host context.

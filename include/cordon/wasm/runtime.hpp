@@ -25,6 +25,8 @@ struct preopen {
     std::filesystem::path host_path;
     std::string guest_path;  // what the guest sees, e.g. "/data"
     bool writable = false;
+
+    friend bool operator==(const preopen&, const preopen&) = default;
 };
 
 /// Everything a sandbox is allowed, at run time. The backend fills it from the policy: the
