@@ -122,6 +122,17 @@ void BM_HostToGuest_InterpreterNoCpuClock(benchmark::State& state) {
 }
 BENCHMARK(BM_HostToGuest_InterpreterNoCpuClock);
 
+void BM_HostToGuest_InterpreterNoClocks(benchmark::State& state) {
+    cordon::wasm::sandbox_config config;
+    config.measure_cpu = false;
+    config.measure_wall = false;
+    std::vector<cordon::wasm::host_function> functions{cordon::wasm::host_function::make<std::int32_t(std::int32_t)>(
+        "app", "tick", std::nullopt, [](std::int32_t v) { return v & 1; })};
+    auto box = cordon::wasm::interpreter_instance::create(load("host_loop"), config, functions).value();
+    for (auto _ : state) benchmark::DoNotOptimize(box->call<std::int32_t(std::int32_t, std::int32_t)>("add", 1, 2));
+}
+BENCHMARK(BM_HostToGuest_InterpreterNoClocks);
+
 void BM_HostToGuest_Facade(benchmark::State& state) {
     cordon::sandbox_options options;
     options.functions.push_back(cordon::host::function("tick", [](std::int32_t v) { return v & 1; }, "app"));
@@ -250,6 +261,7 @@ int main(int argc, char** argv) {
         {
             {"BM_HostToGuest_Interpreter", "BM_HostToGuest_RawWabt", "host to guest call vs raw WABT (target <= 1.1x)"},
             {"BM_HostToGuest_InterpreterNoCpuClock", "BM_HostToGuest_RawWabt", "same without per-call CPU clock"},
+            {"BM_HostToGuest_InterpreterNoClocks", "BM_HostToGuest_RawWabt", "same without any per-call clock"},
             {"BM_HostToGuest_Facade", "BM_HostToGuest_RawWabt", "through sandbox<wasm::interpreter, strict>"},
             {"BM_GuestToHost_Interpreter", "BM_GuestToHost_RawWabt", "1000 guest to host calls vs raw WABT"},
             {"BM_Instantiate_Interpreter", "BM_Instantiate_RawWabt", "new sandbox from a loaded module"},

@@ -367,7 +367,8 @@ private:
         state_.limit_hit.reset();
         state_.exit_code.reset();
         grow_failed_ = false;
-        call_wall_start_ = std::chrono::steady_clock::now();
+        measuring_wall_ = state_.config.measure_wall || state_.config.wall_time.has_value();
+        call_wall_start_ = measuring_wall_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
         measuring_cpu_ = state_.config.measure_cpu || state_.config.cpu_time.has_value();
         call_cpu_start_ = measuring_cpu_ ? detail::thread_cpu_now() : std::chrono::nanoseconds{0};
         fuel_->UnsafeSet(wabt::interp::Value::Make(state_.meter.start(state_.config, call_wall_start_, call_cpu_start_)));
@@ -379,7 +380,7 @@ private:
     /// Accounts the call and turns a trap, if any, into the error the caller sees.
     result<void> finish_call(std::optional<std::string> trap_message, std::string_view name) {
         usage& u = state_.current;
-        u.wall = std::chrono::steady_clock::now() - call_wall_start_;
+        u.wall = measuring_wall_ ? std::chrono::steady_clock::now() - call_wall_start_ : std::chrono::nanoseconds{0};
         u.cpu = measuring_cpu_ ? detail::thread_cpu_now() - call_cpu_start_ : std::chrono::nanoseconds{0};
         u.fuel = state_.meter.used(fuel_->Get().Get<std::int64_t>());
         u.peak_memory_bytes = memory_bytes();
@@ -444,6 +445,7 @@ private:
     std::chrono::nanoseconds call_cpu_start_{0};
     bool running_ = false;
     bool measuring_cpu_ = true;
+    bool measuring_wall_ = true;
     bool grow_failed_ = false;
 };
 
