@@ -222,6 +222,21 @@ struct backend {
             return bound_function<Sig>{session_, e};
         }
 
+        result<std::vector<value>> call_values(std::string_view name, std::span<const value> args) {
+            const auto* e = session_.code->find(name);
+            if (!e) return fail(error_kind::invalid_argument, "no export named '" + std::string(name) + "'");
+            host::signature given{{}, e->sig.results};
+            for (const auto& a : args) given.params.push_back(a.type);
+            if (given.params != e->sig.params)
+                return fail(error_kind::invalid_argument, "export '" + std::string(name) + "' has signature " +
+                                                              host::to_string(e->sig) + ", called with " +
+                                                              host::to_string(given));
+            std::vector<value> out(e->sig.results.size());
+            auto r = session_.run([&](guest& g) { return e->call(g, args, out); });
+            if (!r) return r.error();
+            return out;
+        }
+
         result<std::vector<std::byte>> call_bytes(std::string_view name, std::span<const std::byte> input) {
             const auto* f = session_.code->find_bytes(name);
             if (!f) return fail(error_kind::invalid_argument, "no bytes export named '" + std::string(name) + "'");
