@@ -35,6 +35,19 @@ TEST(WasmBackend, CallsThroughTheFacade) {
     EXPECT_EQ(t.last_call.peak_memory_bytes, 65536u);
 }
 
+TEST(WasmBackend, CallsWithRunTimeSignatures) {
+    sandbox<wasm::interpreter, strict_policy> box{load("basic")};
+    const cordon::value args[] = {cordon::value::of(std::int64_t{40}), cordon::value::of(std::int64_t{2})};
+    auto sum = box.call_values("add64", args);
+    ASSERT_TRUE(sum) << sum.error().message();
+    ASSERT_EQ(sum->size(), 1u);
+    EXPECT_EQ((*sum)[0].as<std::int64_t>(), 42);
+    const cordon::value wrong[] = {cordon::value::of(1.5)};
+    auto bad = box.call_values("add64", wrong);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().kind(), error_kind::invalid_argument);
+}
+
 TEST(WasmBackend, SignatureMismatchAtBind) {
     sandbox<wasm::interpreter, strict_policy> box{load("basic")};
     auto r = box.call<double(double)>("fib", 1.0);

@@ -241,6 +241,19 @@ template <class Engine> struct basic_backend {
             return bytes;
         }
 
+        /// A call whose signature is known only at run time (the command line's); the values
+        /// are checked against the export's signature.
+        result<std::vector<cordon::value>> call_values(std::string_view export_name, std::span<const cordon::value> args) {
+            std::vector<value> in;
+            in.reserve(args.size());
+            for (const auto& a : args) in.push_back(detail::from_core(a));
+            auto out = session_->run([&](engine_instance& engine) { return engine.call(export_name, in); });
+            if (!out) return out.error();
+            std::vector<cordon::value> values;
+            for (const auto& v : *out) values.push_back(detail::to_core(v));
+            return values;
+        }
+
         /// Runs a WASI command's _start (main); returns its exit code.
         result<int> run_main(std::span<const std::byte> stdin_bytes = {}) {
             return session_->run([&](engine_instance& engine) {
