@@ -2,6 +2,7 @@
 // names and exports of the original, shared between sandboxes, and it refuses forged meters.
 #include "test_support.hpp"
 
+#include <cordon/wasm/linker.hpp>
 #include <cordon/wasm/metering.hpp>
 
 #include <gmock/gmock.h>
@@ -63,6 +64,14 @@ TEST(WasmMeteringRules, ModuleMayNotImportTheMeter) {
     ASSERT_FALSE(m);
     EXPECT_EQ(m.error().kind(), error_kind::load_error);
     EXPECT_THAT(m.error().message(), ::testing::HasSubstr("reserved"));
+}
+
+TEST(WasmInspection, PermissionsNeededByImports) {
+    EXPECT_EQ(permissions_needed(load("basic")), std::vector<std::string>{});
+    EXPECT_EQ(permissions_needed(load("hello")), std::vector<std::string>{});
+    EXPECT_EQ(permissions_needed(load("file_reader")), (std::vector<std::string>{"fs.read"}));
+    EXPECT_EQ(permissions_needed(load("host_api")), (std::vector<std::string>{"clock", "fs.read", "fs.write", "random"}));
+    EXPECT_EQ(permissions_needed(load("forbidden_import")), (std::vector<std::string>{"clock", "plugin"}));
 }
 
 } // namespace

@@ -69,6 +69,31 @@ inline result<link_plan> link_imports(const module& source, const std::set<std::
     return plan;
 }
 
+/// The permissions a module's imports need (for `cordon inspect` and plugin manifests): the
+/// ceiling must hold all of them for the module to load. Unknown imports are ignored here;
+/// linking reports them.
+inline std::vector<std::string> permissions_needed(const module& source,
+                                                   const std::vector<host_function>& user_functions = {}) {
+    std::vector<std::string> needed;
+    auto note = [&](const std::vector<host_function>& list, const import_info& import) {
+        for (const auto& f : list) {
+            if (f.module != import.module || f.name != import.name) continue;
+            if (f.permission && std::find(needed.begin(), needed.end(), *f.permission) == needed.end())
+                needed.push_back(*f.permission);
+            return true;
+        }
+        return false;
+    };
+    for (const import_info& import : source.imports()) {
+        if (import.kind != extern_kind::function) continue;
+        if (note(user_functions, import)) continue;
+        if (import.module == "cordon") note(cordon_host_api(), import);
+        else if (import.module == wasi::module) note(wasi_host_api(), import);
+    }
+    std::sort(needed.begin(), needed.end());
+    return needed;
+}
+
 namespace detail {
 
 /// Runs a host function for the guest: the run-time grant check, telemetry, and the rule that
