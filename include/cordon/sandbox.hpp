@@ -150,6 +150,10 @@ public:
     [[nodiscard]] std::string take_stderr() { return context_->take_stderr(); }
     [[nodiscard]] std::string take_logs() { return context_->take_logs(); }
 
+    /// The backend's own instance, for what only that backend offers (a wasm module's _start, an
+    /// executable's exit code); nullptr when the sandbox failed to start.
+    [[nodiscard]] instance_type* backend_instance() noexcept { return instance_ ? &*instance_ : nullptr; }
+
     /// The host side of this sandbox, for backends' extensions and advanced hosts.
     [[nodiscard]] host::context& context() noexcept { return *context_; }
 
