@@ -281,7 +281,7 @@ TEST_F(Manager, RejectedRecordsCannotBeRegistered) {
     const auto reg = registry::discover(roots).value();
     auto registered = m.register_plugin(*reg.versions_of("calc")[0]);
     ASSERT_FALSE(registered);
-    EXPECT_NE(registered.error().message().find("cannot register calc 1.0.0"), std::string::npos);
+    EXPECT_NE(registered.error().message().find("cannot register: entry \"entry.bin\" of calc 1.0.0"), std::string::npos);
 }
 
 TEST_F(Manager, DependenciesLoadFirstAndUnloadLast) {

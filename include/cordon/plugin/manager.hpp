@@ -120,7 +120,7 @@ public:
     /// a second plugin with the same id, permissions or limits outside the host's policy,
     /// and a manifest built for another backend.
     result<void> register_plugin(const plugin_record& record) {
-        if (!record.usable()) return record.rejection->with_context("cannot register " + record.label());
+        if (!record.usable()) return record.rejection->with_context("cannot register");
         if (auto ok = check_backend(record); !ok) return ok;
         if (auto ok = check_against_policy(record); !ok) return ok;
         auto new_slot = std::make_shared<slot>(record, options_);
