@@ -388,8 +388,11 @@ private:
             std::optional<error> violation;
             {
                 std::lock_guard one_call(p.calls_mutex);
+                // Totals, not last_call: a call refused before it starts (an unknown export)
+                // leaves last_call describing the previous call.
+                const auto before = p.box->telemetry().total.violations;
                 outcome.emplace(body(*p.box));
-                violations_in_call = p.box->telemetry().last_call.violations;
+                violations_in_call = p.box->telemetry().total.violations - before;
                 if (violations_in_call > 0) {
                     const auto all = p.box->violations();
                     if (!all.empty()) violation = all.back();
