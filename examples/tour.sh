@@ -10,3 +10,4 @@ run() {
 }
 run "The quick start of the README" "$build/examples/example_quickstart"
 run "A custom permission, a host function and a custom preset" "$build/examples/example_custom_policy"
+run "A plugin host: discovery, signatures, resolution, a manager" "$build/examples/plugin_host/example_plugin_host"

@@ -51,6 +51,7 @@ TEST(ExampleTree, IntegrityVerdicts) {
     EXPECT_NE(only(reg, "tampered").rejection->message().find("does not match its sha256"), std::string::npos);
     ASSERT_FALSE(only(reg, "badsig").usable());
     EXPECT_NE(only(reg, "badsig").rejection->message().find("signature does not verify"), std::string::npos);
+    EXPECT_EQ(only(reg, "badsig").signature.status, signature_status::invalid);
 }
 
 TEST(ExampleTree, ResolvesTheApplicationInLoadOrder) {

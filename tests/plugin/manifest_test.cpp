@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
+
+#include <unistd.h>
 
 using namespace cordon::plugin;
 using nlohmann::json;

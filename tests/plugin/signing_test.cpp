@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -299,4 +300,34 @@ TEST_F(Signing, VerifiedEntryBytesAreTheCheckedBytes) {
     EXPECT_EQ(std::string(bytes->begin(), bytes->end()), entry_bytes);
     EXPECT_FALSE(read_verified_entry(load(), dir_ / "plugin", /*max_bytes=*/4));
     EXPECT_FALSE(sha256_file_hex(dir_ / "plugin" / "entry.wasm", 4));
+}
+
+TEST_F(Signing, EntryThatIsAFifoIsRefusedWithoutBlocking) {
+    fs::remove(dir_ / "plugin" / "entry.wasm");
+    ASSERT_EQ(::mkfifo((dir_ / "plugin" / "entry.wasm").c_str(), 0600), 0);
+    auto checked = check_entry_digest(load(), dir_ / "plugin");
+    ASSERT_FALSE(checked);
+    EXPECT_NE(checked.error().message().find("not a regular file"), std::string::npos) << checked.error().message();
+    EXPECT_FALSE(read_verified_entry(load(), dir_ / "plugin"));
+    EXPECT_FALSE(sha256_file_hex(dir_ / "plugin" / "entry.wasm"));
+}
+
+TEST_F(Signing, EntryThroughADirectorySymlinkOutsideIsRefused) {
+    fs::create_directories(dir_ / "elsewhere");
+    write(dir_ / "elsewhere" / "entry.wasm", entry_bytes);
+    fs::create_directory_symlink(dir_ / "elsewhere", dir_ / "plugin" / "sub");
+    manifest_json["entry"] = "sub/entry.wasm";
+    write(manifest_path(), manifest_json.dump());
+    auto checked = check_entry_digest(load(), dir_ / "plugin");
+    ASSERT_FALSE(checked);
+    EXPECT_NE(checked.error().message().find("outside the plugin's directory"), std::string::npos) << checked.error().message();
+    EXPECT_FALSE(read_verified_entry(load(), dir_ / "plugin"));
+}
+
+TEST_F(Signing, SymlinksThatStayInsideThePluginDirectoryAreFine) {
+    fs::create_directories(dir_ / "plugin" / "lib");
+    fs::rename(dir_ / "plugin" / "entry.wasm", dir_ / "plugin" / "lib" / "real.wasm");
+    fs::create_symlink("lib/real.wasm", dir_ / "plugin" / "entry.wasm");
+    EXPECT_TRUE(check_entry_digest(load(), dir_ / "plugin"));
+    EXPECT_TRUE(read_verified_entry(load(), dir_ / "plugin"));
 }

@@ -120,7 +120,7 @@ public:
     /// a second plugin with the same id, permissions or limits outside the host's policy,
     /// and a manifest built for another backend.
     result<void> register_plugin(const plugin_record& record) {
-        if (!record.usable()) return record.rejection->with_context("cannot register " + record.label());
+        if (!record.usable()) return record.rejection->with_context("cannot register");
         if (auto ok = check_backend(record); !ok) return ok;
         if (auto ok = check_against_policy(record); !ok) return ok;
         auto new_slot = std::make_shared<slot>(record, options_);
@@ -388,8 +388,11 @@ private:
             std::optional<error> violation;
             {
                 std::lock_guard one_call(p.calls_mutex);
+                // Totals, not last_call: a call refused before it starts (an unknown export)
+                // leaves last_call describing the previous call.
+                const auto before = p.box->telemetry().total.violations;
                 outcome.emplace(body(*p.box));
-                violations_in_call = p.box->telemetry().last_call.violations;
+                violations_in_call = p.box->telemetry().total.violations - before;
                 if (violations_in_call > 0) {
                     const auto all = p.box->violations();
                     if (!all.empty()) violation = all.back();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cordon/detail/units.hpp>
+#include <cordon/plugin/files.hpp>
 #include <cordon/plugin/permissions.hpp>
 #include <cordon/plugin/semver_range.hpp>
 #include <cordon/result.hpp>
@@ -12,7 +13,6 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <set>
 #include <string>
@@ -427,32 +427,6 @@ inline result<manifest> parse_manifest(std::string_view text, const manifest_lim
     if (!document) return document.error();
     return validate_manifest(*document, bounds);
 }
-
-namespace detail {
-
-/// Reads a whole regular file of at most `max_bytes`; a larger file is refused as soon as
-/// the excess is seen, whatever its size claimed to be.
-inline result<std::string> read_bounded_file(const std::filesystem::path& path, std::size_t max_bytes) {
-    std::error_code ec;
-    const auto status = std::filesystem::status(path, ec);
-    if (ec || !std::filesystem::is_regular_file(status))
-        return fail(error_kind::load_error, path.string() + ": not a readable regular file");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return fail(error_kind::load_error, path.string() + ": cannot open");
-    std::string data;
-    char buffer[16384];
-    while (in) {
-        in.read(buffer, sizeof buffer);
-        data.append(buffer, static_cast<std::size_t>(in.gcount()));
-        // Checked while reading: the size seen by stat may change before the read.
-        if (data.size() > max_bytes)
-            return fail(error_kind::load_error, path.string() + ": larger than " + std::to_string(max_bytes) + " bytes");
-    }
-    if (in.bad()) return fail(error_kind::load_error, path.string() + ": read error");
-    return data;
-}
-
-} // namespace detail
 
 /// Reads and validates a manifest file; errors start with the file's path.
 inline result<manifest> read_manifest_file(const std::filesystem::path& path, const manifest_limits& bounds = {}) {

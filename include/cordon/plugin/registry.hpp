@@ -247,8 +247,12 @@ private:
                 return;
             }
         auto signature = check_signature(record.definition, options_.integrity);
-        if (!signature) record.rejection = signature.error();
-        else record.signature = *signature;
+        if (signature) {
+            record.signature = *signature;
+            return;
+        }
+        record.rejection = signature.error();
+        if (record.definition.signature) record.signature.status = signature_status::invalid;
     }
 
     void sort() {

@@ -120,6 +120,7 @@ enum class signature_status : std::uint8_t {
     absent,       // unsigned, and the host does not require signatures
     not_checked,  // signed, but the host trusts no key and does not require signatures
     verified,     // signed by a trusted key
+    invalid,      // signed, but the signature is malformed or no trusted key verifies it
 };
 
 constexpr std::string_view to_string(signature_status status) noexcept {
@@ -127,6 +128,7 @@ constexpr std::string_view to_string(signature_status status) noexcept {
     case signature_status::absent: return "unsigned";
     case signature_status::not_checked: return "not_checked";
     case signature_status::verified: return "verified";
+    case signature_status::invalid: return "invalid";
     }
     return "unknown";
 }

@@ -1,0 +1,107 @@
+// A plugin host: discovers the plugins in a directory, checks digests and signatures,
+// resolves dependencies, runs the chosen plugins through a manager, and disables a failing one.
+// (With the none backend each plugin's code is a C++ stand-in; its entry file is still read
+// and hashed at load. The wasm and process backends run the entries themselves.)
+#include <cordon/cordon.hpp>
+#include <cordon/plugin/manager.hpp>
+
+#include <fmt/core.h>
+
+#include <filesystem>
+#include <map>
+
+using host_policy = cordon::policy<cordon::isolation::standard>;
+using plugin_manager = cordon::plugin::manager<cordon::none::backend, host_policy>;
+
+namespace {
+
+/// The C++ stand-ins for the example plugins' code, by plugin id.
+cordon::result<cordon::none::program> stand_in(const cordon::plugin::plugin_record& plugin,
+                                               std::span<const unsigned char> verified_entry) {
+    fmt::print("  loading {} ({} verified bytes)\n", plugin.label(), verified_entry.size());
+    cordon::none::program code;
+    if (plugin.id() == "app") {
+        code.export_function("main", [](cordon::none::guest& g) -> cordon::result<std::int32_t> {
+            if (auto now = g.clock_ns(); !now) return now.error();  // app asked for "clock"
+            return 42;
+        });
+    } else if (plugin.id() == "greeter") {
+        code.export_function("greet", [](std::int32_t n) { return n + 2; });
+    } else if (plugin.id() == "log") {
+        code.export_function("level", [] { return std::int32_t{2}; });
+    } else if (plugin.id() == "flaky") {
+        code.export_function("run", []() -> cordon::result<std::int32_t> {
+            return cordon::fail(cordon::error_kind::trap, "unreachable executed in run");
+        });
+    } else {
+        return cordon::fail(cordon::error_kind::load_error, "no code for " + plugin.id());
+    }
+    return code;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    namespace fs = std::filesystem;
+    const fs::path directory = argc > 1 ? fs::path(argv[1]) : fs::path(CORDON_EXAMPLE_PLUGINS);
+
+    cordon::plugin::registry_options options;
+    if (auto trusted = options.integrity.trusted.add_file(directory / "keys" / "test.pub"); !trusted)
+        fmt::print("no trusted key: {}\n", trusted.error().message());
+    const fs::path roots[] = {directory};
+    auto plugins = cordon::plugin::registry::discover(roots, options);
+    if (!plugins) {
+        fmt::print(stderr, "{}\n", plugins.error().message());
+        return cordon::exit_code(plugins.error().kind());
+    }
+
+    fmt::print("== discovered in {}\n", directory.string());
+    for (const auto& p : plugins->plugins())
+        fmt::print("  {:<16} {:<8} signature {:<11} {}\n", p.id(), p.version().to_string(), to_string(p.signature.status),
+                   p.usable() ? "ok" : "REJECTED: " + p.rejection->message());
+    for (const auto& problem : plugins->problems()) fmt::print("  skipped: {}\n", problem.problem.message());
+
+    fmt::print("\n== resolving app\n");
+    const cordon::plugin::requirement wanted[] = {{"app", std::nullopt}, {"flaky", std::nullopt}};
+    const auto chosen = cordon::plugin::resolve(*plugins, wanted);
+    if (!chosen.ok()) {
+        fmt::print(stderr, "{}\n", chosen.to_error().message());
+        return 65;
+    }
+    for (const auto* p : chosen.load_order) fmt::print("  {}\n", p->label());
+
+    plugin_manager manager{stand_in};
+    manager.on_state_change([](const std::string& id, cordon::plugin::plugin_state from, cordon::plugin::plugin_state to) {
+        fmt::print("  [{}: {} -> {}]\n", id, to_string(from), to_string(to));
+    });
+    manager.on_disable([](const std::string& id, const cordon::error& last) {
+        fmt::print("  [{} disabled; last error: {}]\n", id, last.message());
+    });
+
+    fmt::print("\n== starting in load order\n");
+    if (auto ok = manager.register_plugins(chosen); !ok) fmt::print("  {}\n", ok.error().message());
+    for (const auto* p : chosen.load_order) {
+        if (auto ok = manager.load(p->id()); !ok) fmt::print("  {}\n", ok.error().message());
+        if (auto ok = manager.activate(p->id()); !ok) fmt::print("  {}\n", ok.error().message());
+    }
+
+    fmt::print("\n== calling\n");
+    fmt::print("  app.main() = {}\n", manager.call<std::int32_t()>("app", "main").value_or(-1));
+    fmt::print("  greeter.greet(40) = {}\n", manager.call<std::int32_t(std::int32_t)>("greeter", "greet", 40).value_or(-1));
+    for (int attempt = 1; attempt <= 6; ++attempt) {
+        auto r = manager.call<std::int32_t()>("flaky", "run");
+        fmt::print("  flaky.run() #{}: {}\n", attempt, r ? "ok" : r.error().message());
+    }
+    if (auto ok = manager.enable("flaky"); ok) fmt::print("  the host re-enabled flaky\n");
+
+    fmt::print("\n== refused\n");
+    for (const char* id : {"tampered", "badsig"})
+        if (auto ok = manager.register_plugin(*plugins->versions_of(id).at(0)); !ok)
+            fmt::print("  {}\n", ok.error().message());
+    if (auto ok = manager.grant("greeter", "process"); !ok) fmt::print("  {}\n", ok.error().message());
+
+    fmt::print("\n== execution log\n");
+    for (const auto& call : manager.execution_log())
+        fmt::print("  {}.{} {} us {}\n", call.plugin, call.function, call.duration.count() / 1000,
+                   call.failure ? "failed" : "ok");
+}
