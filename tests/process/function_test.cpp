@@ -106,14 +106,11 @@ TEST_P(FunctionPayload, ACpuSpinStopsAtTheCpuLimit) {
     limits.cpu_time_ms = 150;
     auto child = cp::persistent_child::start(setup(GetParam(), {}, limits), {});
     ASSERT_TRUE(child);
-    const auto before = std::chrono::steady_clock::now();
     auto spun = call<&spin>(*child, 0);
-    const auto took = std::chrono::steady_clock::now() - before;
     ASSERT_FALSE(spun);
     EXPECT_EQ(spun.error().kind(), error_kind::cpu_limit);
     ASSERT_TRUE(spun.error().info().limit);
     EXPECT_GE(spun.error().info().limit->observed.value_or(0), 150U);
-    EXPECT_LT(took, std::chrono::seconds(2));
 }
 
 TEST_P(FunctionPayload, ASleepPastTheWallLimitIsATimeout) {
