@@ -94,6 +94,15 @@ public:
         return instance_->template bind<Sig>(name);
     }
 
+    /// Calls an export with values whose types are known only at run time (a command line's
+    /// arguments, a message). The values' types must match the export's parameters exactly.
+    result<std::vector<value>> call_values(std::string_view name, std::span<const value> args)
+        requires requires(instance_type& i) { i.call_values(name, args); }
+    {
+        if (!instance_) return *creation_error_;
+        return instance_->call_values(name, args);
+    }
+
     /// The bytes-in/bytes-out convention for structured data (see cordon/guest/cordon.h).
     result<std::vector<std::byte>> call_bytes(std::string_view name, std::span<const std::byte> input) {
         if (!instance_) return *creation_error_;

@@ -140,6 +140,21 @@ TEST(NoneBackend, UserHostFunctionsNeedTheirPermission) {
     EXPECT_EQ(with.telemetry().total.host_calls_by_name.at("show_dialog"), 1u);
 }
 
+TEST(NoneBackend, ValuesKnownOnlyAtRunTime) {
+    sandbox<none::backend, strict_clock> box{demo()};
+    const std::vector<value> args{value::of(std::int32_t{40}), value::of(std::int32_t{2})};
+    auto r = box.call_values("add", args);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->size(), 1u);
+    EXPECT_EQ((*r)[0].as<std::int32_t>(), 42);
+    const std::vector<value> wrong{value::of(std::int64_t{40}), value::of(std::int32_t{2})};
+    auto bad = box.call_values("add", wrong);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().kind(), error_kind::invalid_argument);
+    EXPECT_NE(bad.error().message().find("(i32, i32) -> i32"), std::string::npos);
+    EXPECT_FALSE(box.call_values("add", std::span<const value>{}));
+}
+
 TEST(NoneBackend, BytesConvention) {
     sandbox<none::backend, strict_clock> box{demo()};
     const std::vector<std::byte> in{std::byte{1}, std::byte{2}, std::byte{3}};

@@ -43,6 +43,9 @@ namespace cordon {
 ///        `result<R> operator()(Args...)` until the instance is destroyed.
 ///      * `result<std::vector<std::byte>> call_bytes(std::string_view export_name,
 ///        std::span<const std::byte> input)`: the bytes-in/bytes-out convention.
+///      * optional: `result<std::vector<value>> call_values(std::string_view export_name,
+///        std::span<const value> args)`: a call whose signature is known only at run time; the
+///        facade offers `call_values` when the backend has it.
 ///      * `enforcement_report enforcement() const`: which mechanism enforces each element here.
 ///      * `void cancel() noexcept`: stops a running call from another thread (`timeout`).
 ///    Every call reports its usage through the context (begin_call / end_call), turns guest

@@ -75,8 +75,6 @@ template <class R, class... A> struct callable_traits<R (*)(A...)> {
 template <class C, class R, class... A> struct callable_traits<R (C::*)(A...) const> : callable_traits<R (*)(A...)> {};
 template <class C, class R, class... A> struct callable_traits<R (C::*)(A...)> : callable_traits<R (*)(A...)> {};
 
-template <class Tuple> struct drop_context { using type = Tuple; };
-template <class... A> struct drop_context<std::tuple<context&, A...>> { using type = std::tuple<A...>; };
 
 template <class R> std::vector<value_type> result_types() {
     if constexpr (std::is_void_v<R>) return {};
@@ -84,12 +82,13 @@ template <class R> std::vector<value_type> result_types() {
 }
 template <class... A> std::vector<value_type> param_types(std::tuple<A...>*) { return {value_type_of<std::remove_cvref_t<A>>()...}; }
 
-template <class F, class R, class... A, std::size_t... I>
-result<void> invoke(F& f, context& ctx, std::span<const value> in, std::span<value> out, std::tuple<A...>*,
+/// Calls f with boundary values unpacked into A..., passing `first` (a host::context, a guest
+/// handle, ...) ahead of them when f takes it; stores a non-void result in out[0].
+template <class R, class F, class First, class... A, std::size_t... I>
+result<void> invoke(F& f, First& first, std::span<const value> in, std::span<value> out, std::tuple<A...>*,
                     std::index_sequence<I...>) {
-    constexpr bool wants_context = std::is_invocable_v<F&, context&, A...>;
     auto call = [&]() -> decltype(auto) {
-        if constexpr (wants_context) return f(ctx, in[I].template as<std::remove_cvref_t<A>>()...);
+        if constexpr (std::is_invocable_v<F&, First&, A...>) return f(first, in[I].template as<std::remove_cvref_t<A>>()...);
         else return f(in[I].template as<std::remove_cvref_t<A>>()...);
     };
     if constexpr (std::is_void_v<R>) {
@@ -103,6 +102,10 @@ result<void> invoke(F& f, context& ctx, std::span<const value> in, std::span<val
     }
     return {};
 }
+
+/// Drops a leading `First&` parameter from a callable's argument list.
+template <class First, class Tuple> struct drop_first { using type = Tuple; };
+template <class First, class... A> struct drop_first<First, std::tuple<First&, A...>> { using type = std::tuple<A...>; };
 } // namespace detail
 
 /// Makes a host function: host::function<my_ui_perm>("show_dialog", [](context&, int32_t id) { ... }).
@@ -111,12 +114,12 @@ result<void> invoke(F& f, context& ctx, std::span<const value> in, std::span<val
 template <class Perm = no_permission, class F>
 function_entry function(std::string name, F f, std::string module = "host") {
     using traits = detail::callable_traits<std::decay_t<F>>;
-    using args = typename detail::drop_context<typename traits::args>::type;
+    using args = typename detail::drop_first<context, typename traits::args>::type;
     using ret = typename traits::ret;
     using plain_ret = typename detail::unwrap_result<ret>::type;
     signature sig{detail::param_types(static_cast<args*>(nullptr)), detail::result_types<plain_ret>()};
     invoker call = [f = std::move(f)](context& ctx, std::span<const value> in, std::span<value> out) mutable {
-        return detail::invoke<F, ret>(f, ctx, in, out, static_cast<args*>(nullptr),
+        return detail::invoke<ret>(f, ctx, in, out, static_cast<args*>(nullptr),
                                       std::make_index_sequence<std::tuple_size_v<args>>{});
     };
     return {std::move(module), std::move(name), std::string(Perm::name), std::move(sig), std::move(call)};

@@ -110,37 +110,16 @@ private:
     template <class F> static entry make_entry(F f) {
         using traits = host::detail::callable_traits<std::decay_t<F>>;
         using all_args = typename traits::args;
-        using args = typename drop_guest<all_args>::type;
+        using args = typename host::detail::drop_first<guest, all_args>::type;
         using R = typename traits::ret;
         using plain = typename host::detail::unwrap_result<R>::type;
         host::signature sig{host::detail::param_types(static_cast<args*>(nullptr)), host::detail::result_types<plain>()};
         auto call = [f = std::move(f)](guest& g, std::span<const value> in, std::span<value> out) mutable {
-            return invoke<R>(f, g, in, out, static_cast<args*>(nullptr), std::make_index_sequence<std::tuple_size_v<args>>{});
+            return host::detail::invoke<R>(f, g, in, out, static_cast<args*>(nullptr),
+                                           std::make_index_sequence<std::tuple_size_v<args>>{});
         };
         return {std::move(sig), std::move(call)};
     }
-    template <class Tuple> struct drop_guest { using type = Tuple; };
-    template <class... A> struct drop_guest<std::tuple<guest&, A...>> { using type = std::tuple<A...>; };
-
-    template <class R, class F, class... A, std::size_t... I>
-    static result<void> invoke(F& f, guest& g, std::span<const value> in, std::span<value> out, std::tuple<A...>*,
-                               std::index_sequence<I...>) {
-        auto call = [&]() -> decltype(auto) {
-            if constexpr (std::is_invocable_v<F&, guest&, A...>) return f(g, in[I].template as<std::remove_cvref_t<A>>()...);
-            else return f(in[I].template as<std::remove_cvref_t<A>>()...);
-        };
-        if constexpr (std::is_void_v<R>) {
-            call();
-        } else if constexpr (host::detail::is_result_type<R>) {
-            auto r = call();
-            if (!r) return r.error();
-            if constexpr (!std::is_void_v<typename R::value_type>) out[0] = value::of(*r);
-        } else {
-            out[0] = value::of(call());
-        }
-        return {};
-    }
-
     std::map<std::string, entry, std::less<>> exports_;
     std::map<std::string, bytes_fn, std::less<>> bytes_exports_;
 };
@@ -176,13 +155,14 @@ struct backend {
             // The wall clock is read in timed mode; the dear thread CPU clock only when a cpu limit
             // must be checked. Otherwise the call is charged its wall time as CPU time.
             const bool timed = context->detail == telemetry_detail::timed;
-            const bool cpu_limited = timed && context->policy().limit(limit::kind::cpu_time_ms).has_value();
+            const limit_set limits = timed ? context->policy().limits() : limit_set{};
+            const bool cpu_limited = limits.has(limit::kind::cpu_time_ms);
             const stopwatch watch{timed, cpu_limited};
             auto r = body(g);
             usage measured;
             measured.wall_ns = watch.wall_ns();
             measured.cpu_ns = cpu_limited ? watch.cpu_ns() : measured.wall_ns;
-            auto time = r ? check_time(measured) : result<void>{};
+            auto time = r && timed ? check_time(limits, measured) : result<void>{};
             auto pending = context->end_call(measured, !r || !time);
             if (!r) return r;
             if (!time) return time;
@@ -190,8 +170,7 @@ struct backend {
         }
 
         /// Time limits, checked after the fact: the none backend cannot stop a running callable.
-        result<void> check_time(const usage& measured) const {
-            const auto limits = context->policy().limits();
+        static result<void> check_time(const limit_set& limits, const usage& measured) {
             auto over = [&](limit::kind k, std::uint64_t used_ns, error_kind kind) -> std::optional<error> {
                 const auto ms = limits.get(k);
                 if (!ms || used_ns <= *ms * 1'000'000) return std::nullopt;
@@ -241,6 +220,21 @@ struct backend {
                                                               host::to_string(e->sig) + ", called as " +
                                                               host::to_string(wanted));
             return bound_function<Sig>{session_, e};
+        }
+
+        result<std::vector<value>> call_values(std::string_view name, std::span<const value> args) {
+            const auto* e = session_.code->find(name);
+            if (!e) return fail(error_kind::invalid_argument, "no export named '" + std::string(name) + "'");
+            host::signature given{{}, e->sig.results};
+            for (const auto& a : args) given.params.push_back(a.type);
+            if (given.params != e->sig.params)
+                return fail(error_kind::invalid_argument, "export '" + std::string(name) + "' has signature " +
+                                                              host::to_string(e->sig) + ", called with " +
+                                                              host::to_string(given));
+            std::vector<value> out(e->sig.results.size());
+            auto r = session_.run([&](guest& g) { return e->call(g, args, out); });
+            if (!r) return r.error();
+            return out;
         }
 
         result<std::vector<std::byte>> call_bytes(std::string_view name, std::span<const std::byte> input) {

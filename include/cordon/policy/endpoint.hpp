@@ -2,6 +2,8 @@
 // way at compile time (validation of net::to<"...">) and at run time (grants and checks).
 #pragma once
 
+#include <cordon/policy/path.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,7 +22,7 @@ constexpr std::optional<parts> parse(std::string_view text) noexcept {
     std::string_view host = text;
     std::string_view port_text;
     if (text.front() == '[') {  // [v6]:port or [v6]
-        const auto close = text.find(']');
+        const auto close = path::find_char(text, ']');
         if (close == std::string_view::npos || close == 1) return std::nullopt;
         host = text.substr(1, close - 1);
         const auto rest = text.substr(close + 1);
@@ -29,8 +31,8 @@ constexpr std::optional<parts> parse(std::string_view text) noexcept {
             port_text = rest.substr(1);
             if (port_text.empty()) return std::nullopt;
         }
-    } else if (const auto colon = text.rfind(':'); colon != std::string_view::npos) {
-        if (text.find(':') != colon) return std::nullopt;  // bare IPv6 must be bracketed
+    } else if (const auto colon = path::find_char(text, ':'); colon != std::string_view::npos) {
+        if (path::find_char(text, ':', colon + 1) != std::string_view::npos) return std::nullopt;  // bare IPv6 must be bracketed
         host = text.substr(0, colon);
         port_text = text.substr(colon + 1);
         if (port_text.empty()) return std::nullopt;
@@ -41,7 +43,7 @@ constexpr std::optional<parts> parse(std::string_view text) noexcept {
                         c == '.' || c == '-' || c == '_' || c == ':' || c == '*';
         if (!ok) return std::nullopt;
     }
-    if (host.find('*') != std::string_view::npos && host != "*") return std::nullopt;
+    if (path::find_char(host, '*') != std::string_view::npos && host != "*") return std::nullopt;
     if (port_text.empty()) return parts{host, std::nullopt};
     if (port_text == "*") return parts{host, std::nullopt};
     std::uint32_t port = 0;

@@ -9,6 +9,14 @@
 
 namespace cordon::path {
 
+/// string_view::find by index: in constant evaluation under -fsanitize=undefined, g++ 12 cannot
+/// fold the pointer comparison inside the library's find on template-argument strings.
+constexpr std::size_t find_char(std::string_view text, char c, std::size_t from = 0) noexcept {
+    for (std::size_t i = from; i < text.size(); ++i)
+        if (text[i] == c) return i;
+    return std::string_view::npos;
+}
+
 /// True for an absolute path already in normal form: no empty, "." or ".." components and no
 /// trailing slash (except "/" itself). Compile-time scopes must be written this way.
 constexpr bool is_normal_absolute(std::string_view p) noexcept {
@@ -17,7 +25,7 @@ constexpr bool is_normal_absolute(std::string_view p) noexcept {
     if (p.back() == '/') return false;
     std::size_t start = 1;
     while (start <= p.size()) {
-        std::size_t end = p.find('/', start);
+        std::size_t end = find_char(p, '/', start);
         if (end == std::string_view::npos) end = p.size();
         const auto part = p.substr(start, end - start);
         if (part.empty() || part == "." || part == "..") return false;
@@ -30,7 +38,9 @@ constexpr bool is_normal_absolute(std::string_view p) noexcept {
 /// normal absolute paths.
 constexpr bool is_within(std::string_view inner, std::string_view outer) noexcept {
     if (outer == "/") return !inner.empty() && inner.front() == '/';
-    if (!inner.starts_with(outer)) return false;
+    if (inner.size() < outer.size()) return false;
+    for (std::size_t i = 0; i < outer.size(); ++i)
+        if (inner[i] != outer[i]) return false;
     return inner.size() == outer.size() || inner[outer.size()] == '/';
 }
 

@@ -1,0 +1,27 @@
+# WABT 1.0.32's interp-inl.h names two destructors with a template-id (`~FreeList<T>()`), which
+# g++ 11-13 reject in C++20 mode (clang accepts it; GCC 14 made it a warning). This writes a
+# corrected copy of that one header, generated from the installed package at configure time,
+# into the build tree and puts it in front of the system one for users of cordon::wasm.
+function(cordon_wabt_compat target)
+  set(installed "")
+  foreach(dir IN ITEMS /usr/include /usr/local/include)
+    if(EXISTS "${dir}/wabt/interp/interp-inl.h")
+      set(installed "${dir}/wabt/interp/interp-inl.h")
+      break()
+    endif()
+  endforeach()
+  if(NOT installed)
+    return()
+  endif()
+  file(READ "${installed}" text)
+  string(FIND "${text}" "~FreeList<" needs_fix)
+  if(needs_fix EQUAL -1)
+    return()
+  endif()
+  string(REPLACE "::~FreeList<Ref>()" "::~FreeList()" text "${text}")
+  string(REPLACE "::~FreeList<T>()" "::~FreeList()" text "${text}")
+  set(compat_dir "${PROJECT_BINARY_DIR}/wabt-compat")
+  file(WRITE "${compat_dir}/wabt/interp/interp-inl.h.tmp" "${text}")
+  file(COPY_FILE "${compat_dir}/wabt/interp/interp-inl.h.tmp" "${compat_dir}/wabt/interp/interp-inl.h" ONLY_IF_DIFFERENT)
+  target_include_directories(${target} BEFORE INTERFACE "$<BUILD_INTERFACE:${compat_dir}>")
+endfunction()

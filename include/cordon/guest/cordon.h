@@ -1,0 +1,86 @@
+/* The guest side of cordon's host API, for plugins in C: wasm32 (imports of module "cordon")
+ * and native .so plugins of the process backend (the same functions, provided by the host). */
+#ifndef CORDON_GUEST_CORDON_H
+#define CORDON_GUEST_CORDON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes: a negative return value of any cordon_* function. */
+#define CORDON_OK 0
+#define CORDON_ERR_DENIED (-1)      /* the permission is not granted (a violation is recorded) */
+#define CORDON_ERR_NOT_FOUND (-2)
+#define CORDON_ERR_INVALID (-3)
+#define CORDON_ERR_LIMIT (-4)       /* e.g. too many open files */
+#define CORDON_ERR_IO (-5)
+#define CORDON_ERR_UNSUPPORTED (-6)
+#define CORDON_ERR_BAD_HANDLE (-7)
+
+#define CORDON_LOG_TRACE 0
+#define CORDON_LOG_DEBUG 1
+#define CORDON_LOG_INFO 2
+#define CORDON_LOG_WARN 3
+#define CORDON_LOG_ERROR 4
+
+#define CORDON_CLOCK_REALTIME 0
+#define CORDON_CLOCK_MONOTONIC 1
+
+#define CORDON_FS_READ 0
+#define CORDON_FS_WRITE 1           /* needs the fs_write permission and a writable scope */
+
+#if defined(__wasm__)
+#define CORDON_IMPORT(name) __attribute__((import_module("cordon"), import_name(#name)))
+/* Marks a function the host may call: CORDON_EXPORT(fib) int32_t fib(int32_t n) { ... } */
+#define CORDON_EXPORT(name) __attribute__((export_name(#name)))
+#else
+#define CORDON_IMPORT(name)
+#define CORDON_EXPORT(name) __attribute__((visibility("default")))
+#endif
+
+/* Logging: no permission needed; counted against the output_bytes limit. */
+CORDON_IMPORT(log) void cordon_log(int32_t level, const char* text, size_t length);
+
+/* Clock (permission clock): nanoseconds. Without the grant: CORDON_ERR_DENIED. */
+CORDON_IMPORT(clock_now) int64_t cordon_clock_now(int32_t clock_id);
+
+/* Random bytes (permission random). */
+CORDON_IMPORT(random_fill) int32_t cordon_random_fill(void* buffer, size_t length);
+
+/* Files through handles, beneath the host's fs_read / fs_write scopes. Paths are as the guest
+ * sees the scopes ("/data/in.txt"); `..`, absolute escapes and symlinks out of a scope fail. */
+CORDON_IMPORT(fs_open) int32_t cordon_fs_open(const char* path, size_t length, int32_t flags);
+CORDON_IMPORT(fs_read) int32_t cordon_fs_read(int32_t handle, void* buffer, size_t length);
+CORDON_IMPORT(fs_write) int32_t cordon_fs_write(int32_t handle, const void* buffer, size_t length);
+CORDON_IMPORT(fs_close) int32_t cordon_fs_close(int32_t handle);
+
+/* Configuration values the host set for this plugin. Returns the value's length; when it is
+ * larger than `capacity` nothing was written: call again with a larger buffer. */
+CORDON_IMPORT(config_get) int32_t cordon_config_get(const char* key, size_t key_length, char* out, size_t capacity);
+
+/* The bytes-in/bytes-out convention. The host calls an export of type `int32_t f(void)`; the
+ * guest reads its input with cordon_input_size/cordon_input_read and writes its output with
+ * cordon_output_write (copied at once by the host, capped by output_bytes), then returns 0
+ * (any other value is reported to the host as a failed call). WASI programs may use stdin. */
+CORDON_IMPORT(input_size) int32_t cordon_input_size(void);
+CORDON_IMPORT(input_read) int32_t cordon_input_read(void* buffer, size_t capacity);
+CORDON_IMPORT(output_write) int32_t cordon_output_write(const void* data, size_t length);
+
+/* The plugin bus (permission plugin): call another plugin, or emit an event. cordon_bus_call
+ * returns the reply's length (nothing written when larger than `capacity`). */
+CORDON_IMPORT(bus_call) int32_t cordon_bus_call(const char* target, size_t target_length, const void* input,
+                                                size_t input_length, void* out, size_t capacity);
+CORDON_IMPORT(bus_emit) int32_t cordon_bus_emit(const char* topic, size_t topic_length, const void* data,
+                                                size_t data_length);
+
+/* Reentrancy: a call into a sandbox runs to completion before the next; a guest cannot be
+ * re-entered from inside one of its own host calls (the host gets an error instead). */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CORDON_GUEST_CORDON_H */

@@ -1,0 +1,120 @@
+// What the plugin manager tells its host: plugin states, per-call execution records, error
+// records, and thread-safe observer lists and bounded logs that hold them.
+#pragma once
+
+#include <cordon/result.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cordon::plugin {
+
+/// The life of a plugin in a manager:
+///   registered -load-> loaded -activate-> active -deactivate-> loaded -unload-> registered
+///   active -N consecutive failures-> disabled -enable-> active
+///   loaded/active -violation-> quarantined -release-> loaded
+/// Only an active plugin can be called.
+enum class plugin_state : std::uint8_t { registered, loaded, active, disabled, quarantined };
+
+constexpr std::string_view to_string(plugin_state state) noexcept {
+    switch (state) {
+    case plugin_state::registered: return "registered";
+    case plugin_state::loaded: return "loaded";
+    case plugin_state::active: return "active";
+    case plugin_state::disabled: return "disabled";
+    case plugin_state::quarantined: return "quarantined";
+    }
+    return "unknown";
+}
+
+/// One call through the manager, as the execution log keeps it.
+struct execution_record {
+    std::string plugin;
+    std::string function;
+    std::chrono::system_clock::time_point started;
+    std::chrono::nanoseconds duration{0};
+    std::optional<error> failure{};  // nothing when the call succeeded
+};
+
+/// One failure of a plugin, with the error's details (backtrace included when the backend
+/// could give one).
+struct error_record {
+    std::string function;
+    std::chrono::system_clock::time_point when;
+    error failure;
+};
+
+/// A plugin's current state and counters.
+struct plugin_status {
+    std::string id;
+    std::string version;
+    plugin_state state = plugin_state::registered;
+    std::uint64_t calls = 0;
+    std::uint64_t failures = 0;
+    std::uint64_t consecutive_failures = 0;
+    std::uint64_t violations = 0;
+    std::optional<error> last_error{};
+};
+
+namespace detail {
+
+/// A list of callbacks that may be added to from any thread. Notification copies the list
+/// first, so a callback may add observers or call back into the manager without deadlock.
+template <class... Args> class observer_list {
+public:
+    using callback = std::function<void(Args...)>;
+
+    void add(callback f) {
+        std::lock_guard lock(mutex_);
+        callbacks_.push_back(std::make_shared<callback>(std::move(f)));
+    }
+    void notify(const Args&... args) const {
+        std::vector<std::shared_ptr<callback>> copy;
+        {
+            std::lock_guard lock(mutex_);
+            copy = callbacks_;
+        }
+        for (const auto& f : copy) (*f)(args...);
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<std::shared_ptr<callback>> callbacks_;
+};
+
+/// Keeps the newest `capacity` items: a host that never reads its logs still uses bounded memory.
+template <class T> class bounded_log {
+public:
+    explicit bounded_log(std::size_t capacity) : capacity_{capacity} {}
+
+    void push(T item) {
+        std::lock_guard lock(mutex_);
+        if (capacity_ == 0) return;
+        if (items_.size() == capacity_) items_.pop_front();
+        items_.push_back(std::move(item));
+    }
+    [[nodiscard]] std::vector<T> snapshot() const {
+        std::lock_guard lock(mutex_);
+        return {items_.begin(), items_.end()};
+    }
+    void clear() {
+        std::lock_guard lock(mutex_);
+        items_.clear();
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::size_t capacity_;
+    std::deque<T> items_;
+};
+
+} // namespace detail
+} // namespace cordon::plugin

@@ -1,0 +1,550 @@
+// The plugin manager: runs registered plugins in sandboxes of any backend under the host's
+// compile-time policy, with a lifecycle, failure tracking, quarantine, logs and observers.
+#pragma once
+
+#include <cordon/plugin/digest.hpp>
+#include <cordon/plugin/events.hpp>
+#include <cordon/plugin/registry.hpp>
+#include <cordon/plugin/resolver.hpp>
+#include <cordon/policy/runtime.hpp>
+#include <cordon/result.hpp>
+#include <cordon/sandbox.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace cordon::plugin {
+
+struct manager_options {
+    /// Consecutive failed calls after which a plugin is disabled; 0 never disables.
+    std::size_t max_consecutive_failures = 5;
+    /// Quarantine a plugin as soon as it commits a violation.
+    bool quarantine_on_violation = true;
+    /// What a violation does to the call in progress (see cordon::violation_action).
+    violation_action on_violation = violation_action::fail_call;
+    /// Host functions a plugin may call unless the host denies them with deny_import().
+    bool imports_allowed_by_default = true;
+    std::size_t execution_log_capacity = 1024;
+    std::size_t error_history_capacity = 32;
+    std::uint64_t max_entry_bytes = default_max_entry_bytes;
+};
+
+namespace detail {
+
+/// The host functions one plugin may call; editable while the plugin runs.
+class import_allow_list {
+public:
+    explicit import_allow_list(bool allow_by_default) : allow_by_default_{allow_by_default} {}
+    [[nodiscard]] bool allows(std::string_view name) const {
+        std::lock_guard lock(mutex_);
+        if (denied_.contains(std::string(name))) return false;
+        return allow_by_default_ || allowed_.contains(std::string(name));
+    }
+    void allow(const std::string& name) {
+        std::lock_guard lock(mutex_);
+        denied_.erase(name);
+        allowed_.insert(name);
+    }
+    void deny(const std::string& name) {
+        std::lock_guard lock(mutex_);
+        allowed_.erase(name);
+        denied_.insert(name);
+    }
+
+private:
+    mutable std::mutex mutex_;
+    bool allow_by_default_;
+    std::set<std::string> allowed_, denied_;
+};
+
+/// manifest limits -> the policy's limit kinds.
+inline limit_set limits_of(const plugin_limits& l) {
+    limit_set out;
+    if (l.memory_bytes) out.set(limit::kind::memory, *l.memory_bytes);
+    if (l.cpu) out.set(limit::kind::cpu_time_ms, static_cast<std::uint64_t>(l.cpu->count()));
+    if (l.timeout) out.set(limit::kind::wall_time_ms, static_cast<std::uint64_t>(l.timeout->count()));
+    if (l.fuel) out.set(limit::kind::fuel, *l.fuel);
+    if (l.files) out.set(limit::kind::open_files, *l.files);
+    if (l.procs) out.set(limit::kind::processes, *l.procs);
+    return out;
+}
+
+} // namespace detail
+
+/// Thread safety: every member function may be called from any thread. Calls into one
+/// plugin run one at a time (a sandbox serves one call at a time); calls into different
+/// plugins run in parallel. grant/revoke/tighten/cancel and the import list take effect
+/// while a call runs. load/unload wait for the plugin's running call to finish. Observers
+/// run on the thread whose operation caused the event, after the manager's locks are
+/// released, so they may call back into the manager. A host function runs inside its
+/// plugin's call: it may use other plugins, but not change or call its own plugin.
+template <class Backend, policy_type Policy> class manager {
+public:
+    using sandbox_type = cordon::sandbox<Backend, Policy>;
+    using payload_type = typename Backend::payload;
+    /// Turns a plugin's verified entry bytes into what the backend runs (a wasm module, a
+    /// native plugin, a set of C++ callables for the none backend).
+    using payload_loader = std::function<result<payload_type>(const plugin_record&, std::span<const unsigned char>)>;
+
+    explicit manager(payload_loader loader, manager_options options = {}, host::functions functions = {})
+        : loader_{std::move(loader)}, options_{options}, functions_{std::move(functions)},
+          execution_log_{options.execution_log_capacity} {}
+
+    manager(const manager&) = delete;
+    manager& operator=(const manager&) = delete;
+
+    // ---- observers ----------------------------------------------------------------------------
+
+    void on_error(std::function<void(const std::string&, const error&)> f) { error_observers_.add(std::move(f)); }
+    void on_violation(std::function<void(const std::string&, const error&)> f) { violation_observers_.add(std::move(f)); }
+    void on_disable(std::function<void(const std::string&, const error&)> f) { disable_observers_.add(std::move(f)); }
+    void on_state_change(std::function<void(const std::string&, plugin_state, plugin_state)> f) {
+        state_observers_.add(std::move(f));
+    }
+
+    // ---- lifecycle ----------------------------------------------------------------------------
+
+    /// Registers one plugin version. Refused: a rejected record (bad digest or signature),
+    /// a second plugin with the same id, permissions or limits outside the host's policy,
+    /// and a manifest built for another backend.
+    result<void> register_plugin(const plugin_record& record) {
+        if (!record.usable()) return record.rejection->with_context("cannot register " + record.label());
+        if (auto ok = check_backend(record); !ok) return ok;
+        if (auto ok = check_against_policy(record); !ok) return ok;
+        auto new_slot = std::make_shared<slot>(record, options_);
+        std::unique_lock lock(slots_mutex_);
+        if (slots_.contains(record.id()))
+            return fail(error_kind::invalid_argument, "a plugin with id \"" + record.id() + "\" is already registered");
+        slots_.emplace(record.id(), std::move(new_slot));
+        return {};
+    }
+
+    /// Registers the versions a resolution chose, in load order; stops at the first refusal.
+    result<void> register_plugins(const resolution& chosen) {
+        if (!chosen.ok()) return chosen.to_error();
+        for (const auto* record : chosen.load_order)
+            if (auto ok = register_plugin(*record); !ok) return ok;
+        return {};
+    }
+
+    /// Reads the entry (checking its SHA-256 on the bytes that will run), builds the payload
+    /// and creates the sandbox with the manifest's permissions and limits. Every dependency
+    /// must be loaded first.
+    result<void> load(std::string_view id) {
+        auto s = find(id);
+        if (!s) return s.error();
+        slot& p = **s;
+        pending_events events;
+        {
+            std::unique_lock lifecycle(p.lifecycle);
+            if (auto ok = expect_state(p, {plugin_state::registered}, "load"); !ok) return ok;
+            for (const auto& dep : p.record.definition.dependencies) {
+                auto other = find(dep.id);
+                if (!other) return other.error().with_context("cannot load " + p.record.label() + ", which depends on it");
+                const auto state = (*other)->current_state();
+                if (state == plugin_state::registered)
+                    return fail(error_kind::invalid_argument, "cannot load " + p.record.label() + ": its dependency " +
+                                                                  (*other)->record.label() + " is not loaded");
+                if (!dep.constraint.satisfied_by((*other)->record.version()))
+                    return fail(error_kind::load_error, "cannot load " + p.record.label() + ": it requires " + dep.id + " " +
+                                                            dep.constraint.source() + ", but " + (*other)->record.label() +
+                                                            " is registered");
+            }
+            auto bytes = read_verified_entry(p.record.definition, p.record.directory, options_.max_entry_bytes);
+            if (!bytes) return bytes.error();
+            auto payload = loader_(p.record, *bytes);
+            if (!payload) return payload.error().with_context("loading " + p.record.label());
+            auto box = sandbox_type::create(*payload, sandbox_options_for(p));
+            if (!box) return box.error().with_context("loading " + p.record.label());
+            p.box = std::make_unique<sandbox_type>(std::move(*box));
+            change_state(p, plugin_state::loaded, events);
+        }
+        dispatch(events);
+        return {};
+    }
+
+    result<void> activate(std::string_view id) {
+        return transition(id, {plugin_state::loaded}, plugin_state::active, "activate");
+    }
+    result<void> deactivate(std::string_view id) {
+        return transition(id, {plugin_state::active}, plugin_state::loaded, "deactivate");
+    }
+    /// Re-enables a plugin disabled after repeated failures; its failure count starts over.
+    result<void> enable(std::string_view id) {
+        return transition(id, {plugin_state::disabled}, plugin_state::active, "enable");
+    }
+    /// Lets a quarantined plugin out, as loaded: the host must activate it again.
+    result<void> release(std::string_view id) {
+        return transition(id, {plugin_state::quarantined}, plugin_state::loaded, "release");
+    }
+
+    /// Destroys the sandbox. Refused while a plugin that depends on this one is loaded.
+    result<void> unload(std::string_view id) {
+        auto s = find(id);
+        if (!s) return s.error();
+        slot& p = **s;
+        for (const auto& other : all_slots()) {
+            if (other.get() == &p || other->current_state() == plugin_state::registered) continue;
+            for (const auto& dep : other->record.definition.dependencies)
+                if (dep.id == id)
+                    return fail(error_kind::invalid_argument, "cannot unload " + p.record.label() + ": " +
+                                                                  other->record.label() + " depends on it; unload that first");
+        }
+        pending_events events;
+        {
+            std::unique_lock lifecycle(p.lifecycle);
+            if (auto ok = expect_state(p, {plugin_state::loaded, plugin_state::active, plugin_state::disabled,
+                                           plugin_state::quarantined},
+                                       "unload");
+                !ok)
+                return ok;
+            p.box.reset();
+            change_state(p, plugin_state::registered, events);
+        }
+        dispatch(events);
+        return {};
+    }
+
+    // ---- calls --------------------------------------------------------------------------------
+
+    /// Calls an export of an active plugin: mgr.call<int32_t(int32_t)>("greeter", "greet", 1).
+    template <class Sig, class... Args> auto call(std::string_view id, std::string_view function, Args&&... args) {
+        using R = typename host::signature_traits<Sig>::ret;
+        return run<R>(id, function, [&](sandbox_type& box) { return box.template call<Sig>(function, std::forward<Args>(args)...); });
+    }
+
+    /// The bytes-in/bytes-out convention, through the same bookkeeping as call().
+    result<std::vector<std::byte>> call_bytes(std::string_view id, std::string_view function, std::span<const std::byte> input) {
+        return run<std::vector<std::byte>>(id, function, [&](sandbox_type& box) { return box.call_bytes(function, input); });
+    }
+
+    /// Stops the plugin's running call from another thread.
+    result<void> cancel(std::string_view id) {
+        return with_box(id, [](sandbox_type& box) -> result<void> {
+            box.cancel();
+            return {};
+        });
+    }
+
+    // ---- runtime policy, inside the ceiling ---------------------------------------------------
+
+    result<void> grant(std::string_view id, std::string_view permission) {
+        return with_box(id, [&](sandbox_type& box) { return box.grant(permission); });
+    }
+    result<void> revoke(std::string_view id, std::string_view permission_name) {
+        return with_box(id, [&](sandbox_type& box) { return box.revoke(permission_name); });
+    }
+    result<void> tighten(std::string_view id, limit::kind which, std::uint64_t value) {
+        return with_box(id, [&](sandbox_type& box) { return box.tighten(which, value); });
+    }
+    result<std::vector<grant_entry>> grants(std::string_view id) {
+        return with_box(id, [](sandbox_type& box) -> result<std::vector<grant_entry>> { return box.policy().grants(); });
+    }
+    result<limit_set> limits(std::string_view id) {
+        return with_box(id, [](sandbox_type& box) -> result<limit_set> { return box.policy().limits(); });
+    }
+    result<cordon::telemetry> telemetry(std::string_view id) {
+        return with_box(id, [](sandbox_type& box) -> result<cordon::telemetry> { return box.telemetry(); });
+    }
+
+    /// Lets the plugin call the host function `name` again (or at all, when imports are
+    /// denied by default).
+    result<void> allow_import(std::string_view id, std::string_view name) { return edit_imports(id, name, true); }
+    /// Stops the plugin calling the host function `name`; a call is then a violation.
+    result<void> deny_import(std::string_view id, std::string_view name) { return edit_imports(id, name, false); }
+
+    // ---- what happened ------------------------------------------------------------------------
+
+    result<plugin_state> state(std::string_view id) const {
+        auto s = find(id);
+        if (!s) return s.error();
+        return (*s)->current_state();
+    }
+    result<plugin_status> status(std::string_view id) const {
+        auto s = find(id);
+        if (!s) return s.error();
+        return (*s)->snapshot();
+    }
+    /// Every registered plugin, by id.
+    [[nodiscard]] std::vector<plugin_status> statuses() const {
+        std::vector<plugin_status> out;
+        for (const auto& s : all_slots()) out.push_back(s->snapshot());
+        return out;
+    }
+    /// The newest calls, oldest first (bounded by execution_log_capacity).
+    [[nodiscard]] std::vector<execution_record> execution_log() const { return execution_log_.snapshot(); }
+    /// The plugin's newest failures, oldest first (bounded by error_history_capacity).
+    result<std::vector<error_record>> errors(std::string_view id) const {
+        auto s = find(id);
+        if (!s) return s.error();
+        return (*s)->errors.snapshot();
+    }
+
+private:
+    struct slot {
+        slot(const plugin_record& r, const manager_options& options)
+            : record{r}, imports{std::make_shared<detail::import_allow_list>(options.imports_allowed_by_default)},
+              errors{options.error_history_capacity} {}
+
+        plugin_state current_state() const {
+            std::lock_guard lock(info);
+            return state;
+        }
+        plugin_status snapshot() const {
+            std::lock_guard lock(info);
+            return {record.id(), record.version().to_string(), state, calls, failures, consecutive_failures, violations, last_error};
+        }
+
+        const plugin_record record;
+        std::shared_mutex lifecycle;     // exclusive: create or destroy the sandbox; shared: use it
+        std::mutex calls_mutex;          // one call at a time into the sandbox
+        std::unique_ptr<sandbox_type> box;
+        std::shared_ptr<detail::import_allow_list> imports;
+        detail::bounded_log<error_record> errors;
+
+        mutable std::mutex info;         // guards what follows
+        plugin_state state = plugin_state::registered;
+        std::uint64_t calls = 0, failures = 0, consecutive_failures = 0, violations = 0;
+        std::optional<error> last_error;
+    };
+
+    /// Notifications gathered under locks and delivered after they are released.
+    struct pending_events {
+        std::vector<std::tuple<std::string, plugin_state, plugin_state>> states;
+        std::vector<std::pair<std::string, error>> errors, violations, disables;
+    };
+
+    void dispatch(const pending_events& events) const {
+        for (const auto& [id, from, to] : events.states) state_observers_.notify(id, from, to);
+        for (const auto& [id, e] : events.errors) error_observers_.notify(id, e);
+        for (const auto& [id, e] : events.violations) violation_observers_.notify(id, e);
+        for (const auto& [id, e] : events.disables) disable_observers_.notify(id, e);
+    }
+
+    static void change_state(slot& p, plugin_state to, pending_events& events) {
+        std::lock_guard lock(p.info);
+        change_state_locked(p, to, events);
+    }
+    static void change_state_locked(slot& p, plugin_state to, pending_events& events) {
+        const auto from = p.state;
+        if (from == to) return;
+        p.state = to;
+        if (to == plugin_state::active || to == plugin_state::registered) p.consecutive_failures = 0;
+        events.states.emplace_back(p.record.id(), from, to);
+    }
+
+    static result<void> expect_state(const slot& p, std::initializer_list<plugin_state> allowed, std::string_view action) {
+        const auto state = p.current_state();
+        for (auto s : allowed)
+            if (s == state) return {};
+        return fail(error_kind::invalid_argument, "cannot " + std::string(action) + " " + p.record.label() + ": it is " +
+                                                      std::string(to_string(state)));
+    }
+
+    result<void> transition(std::string_view id, std::initializer_list<plugin_state> from, plugin_state to,
+                            std::string_view action) {
+        auto s = find(id);
+        if (!s) return s.error();
+        slot& p = **s;
+        pending_events events;
+        {
+            std::shared_lock lifecycle(p.lifecycle);  // the sandbox stays while the state changes
+            std::lock_guard lock(p.info);
+            if (std::find(from.begin(), from.end(), p.state) == from.end())
+                return fail(error_kind::invalid_argument, "cannot " + std::string(action) + " " + p.record.label() +
+                                                              ": it is " + std::string(to_string(p.state)));
+            change_state_locked(p, to, events);
+        }
+        dispatch(events);
+        return {};
+    }
+
+    /// Runs one call with the bookkeeping every call gets: state check, timing, the
+    /// execution log, failure counting, quarantine and observers.
+    template <class R, class Body> result<R> run(std::string_view id, std::string_view function, Body&& body) {
+        auto s = find(id);
+        if (!s) return s.error();
+        slot& p = **s;
+        pending_events events;
+        std::optional<result<R>> outcome;
+        {
+            std::shared_lock lifecycle(p.lifecycle);
+            if (auto ok = callable(p); !ok) return ok.error();
+            const auto started = std::chrono::system_clock::now();
+            const auto clock_start = std::chrono::steady_clock::now();
+            std::uint64_t violations_in_call = 0;
+            std::optional<error> violation;
+            {
+                std::lock_guard one_call(p.calls_mutex);
+                outcome.emplace(body(*p.box));
+                violations_in_call = p.box->telemetry().last_call.violations;
+                if (violations_in_call > 0) {
+                    const auto all = p.box->violations();
+                    if (!all.empty()) violation = all.back();
+                }
+            }
+            const auto duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - clock_start);
+            std::optional<error> failure;
+            if (!*outcome) failure = outcome->error();
+            if (!violation && failure && failure->kind() == error_kind::violation) violation = failure;
+            execution_log_.push({p.record.id(), std::string(function), started, duration, failure});
+            account(p, function, started, failure, violation, events);
+        }
+        dispatch(events);
+        return std::move(*outcome);
+    }
+
+    result<void> callable(const slot& p) const {
+        std::lock_guard lock(p.info);
+        switch (p.state) {
+        case plugin_state::active: return {};
+        case plugin_state::disabled:
+            return fail(error_kind::denied, p.record.label() + " is disabled after " + std::to_string(p.consecutive_failures) +
+                                                " consecutive failures (last: " +
+                                                (p.last_error ? p.last_error->message() : std::string("unknown")) +
+                                                "); the host must enable it again");
+        case plugin_state::quarantined:
+            return fail(error_kind::denied, p.record.label() + " is quarantined after a violation (" +
+                                                (p.last_error ? p.last_error->message() : std::string("unknown")) +
+                                                "); the host must release it");
+        default:
+            return fail(error_kind::invalid_argument, p.record.label() + " is " + std::string(to_string(p.state)) +
+                                                          ", not active; activate it first");
+        }
+    }
+
+    void account(slot& p, std::string_view function, std::chrono::system_clock::time_point when,
+                 const std::optional<error>& failure, const std::optional<error>& violation, pending_events& events) {
+        std::lock_guard lock(p.info);
+        ++p.calls;
+        if (!failure && !violation) {
+            p.consecutive_failures = 0;
+            return;
+        }
+        const error& reported = failure ? *failure : *violation;
+        p.last_error = reported;
+        if (failure) {
+            ++p.failures;
+            p.errors.push({std::string(function), when, *failure});
+            events.errors.emplace_back(p.record.id(), *failure);
+            // A wrong export name or signature is the host's mistake, not the plugin's.
+            if (failure->kind() != error_kind::invalid_argument) ++p.consecutive_failures;
+        }
+        if (violation) {
+            ++p.violations;
+            events.violations.emplace_back(p.record.id(), *violation);
+            if (options_.quarantine_on_violation && p.state == plugin_state::active) {
+                change_state_locked(p, plugin_state::quarantined, events);
+                return;
+            }
+        }
+        if (options_.max_consecutive_failures > 0 && p.consecutive_failures >= options_.max_consecutive_failures &&
+            p.state == plugin_state::active) {
+            events.disables.emplace_back(p.record.id(), reported);
+            change_state_locked(p, plugin_state::disabled, events);
+        }
+    }
+
+    template <class F> auto with_box(std::string_view id, F&& f) -> decltype(f(std::declval<sandbox_type&>())) {
+        auto s = find(id);
+        if (!s) return s.error();
+        slot& p = **s;
+        std::shared_lock lifecycle(p.lifecycle);
+        if (!p.box) return fail(error_kind::invalid_argument, p.record.label() + " is not loaded");
+        return f(*p.box);
+    }
+
+    result<void> edit_imports(std::string_view id, std::string_view name, bool allow) {
+        auto s = find(id);
+        if (!s) return s.error();
+        const bool offered = std::any_of(functions_.begin(), functions_.end(), [&](const auto& f) { return f.name == name; });
+        if (!offered) return fail(error_kind::invalid_argument, "no host function named \"" + std::string(name) + "\" is offered");
+        if (allow) (*s)->imports->allow(std::string(name));
+        else (*s)->imports->deny(std::string(name));
+        return {};
+    }
+
+    result<std::shared_ptr<slot>> find(std::string_view id) const {
+        std::shared_lock lock(slots_mutex_);
+        auto it = slots_.find(id);
+        if (it == slots_.end()) return fail(error_kind::invalid_argument, "no plugin \"" + std::string(id) + "\" is registered");
+        return it->second;
+    }
+    std::vector<std::shared_ptr<slot>> all_slots() const {
+        std::shared_lock lock(slots_mutex_);
+        std::vector<std::shared_ptr<slot>> out;
+        for (const auto& [id, s] : slots_) out.push_back(s);
+        return out;
+    }
+
+    /// The none backend runs anything (it is the reference and test backend); the others
+    /// only what the manifest says was built for them.
+    static result<void> check_backend(const plugin_record& record) {
+        const auto& wanted = record.definition.backend;
+        const std::string_view here = Backend::name;
+        if (!wanted || here == "none" || here.substr(0, to_string(*wanted).size()) == to_string(*wanted)) return {};
+        return fail(error_kind::invalid_argument, record.label() + " is built for the " + std::string(to_string(*wanted)) +
+                                                      " backend; this manager runs " + std::string(here));
+    }
+
+    /// Applies the manifest's requests to a scratch copy of the policy: whatever the ceiling
+    /// refuses there, the plugin can never be given.
+    static result<void> check_against_policy(const plugin_record& record) {
+        runtime_policy scratch{Policy::spec()};
+        for (const auto& p : record.definition.permissions)
+            if (auto ok = scratch.grant(plugin::to_string(p.kind), p.scope); !ok)
+                return ok.error().with_context(record.label() + " requests " + p.to_string());
+        const auto wanted = detail::limits_of(record.definition.limits);
+        for (auto k : limit::all_kinds)
+            if (auto v = wanted.get(k))
+                if (auto ok = scratch.tighten(k, *v); !ok)
+                    return ok.error().with_context(record.label() + " asks for a " + std::string(limit::name(k)) + " limit");
+        return {};
+    }
+
+    sandbox_options sandbox_options_for(const slot& p) const {
+        sandbox_options out;
+        // Default deny: the plugin gets what its manifest asks for, not the preset's defaults.
+        for (const auto& g : Policy::spec().grants)
+            if (std::find(out.revokes.begin(), out.revokes.end(), g.name) == out.revokes.end()) out.revokes.push_back(g.name);
+        for (const auto& perm : p.record.definition.permissions) out.grants.push_back(perm.to_string());
+        out.limits = detail::limits_of(p.record.definition.limits);
+        out.on_violation = options_.on_violation;
+        for (auto f : functions_) {
+            f.call = [inner = std::move(f.call), imports = p.imports, name = f.name](
+                         host::context& ctx, std::span<const cordon::value> in, std::span<cordon::value> out_values) -> result<void> {
+                if (!imports->allows(name)) {
+                    error_info info{"host function \"" + name + "\" is not allowed for this plugin"};
+                    info.function = name;
+                    return ctx.record_violation(error{error_kind::violation, std::move(info)}, name);
+                }
+                return inner(ctx, in, out_values);
+            };
+            out.functions.push_back(std::move(f));
+        }
+        return out;
+    }
+
+    payload_loader loader_;
+    manager_options options_;
+    host::functions functions_;
+    detail::bounded_log<execution_record> execution_log_;
+    mutable std::shared_mutex slots_mutex_;
+    std::map<std::string, std::shared_ptr<slot>, std::less<>> slots_;
+    detail::observer_list<const std::string&, const error&> error_observers_, violation_observers_, disable_observers_;
+    detail::observer_list<const std::string&, plugin_state, plugin_state> state_observers_;
+};
+
+} // namespace cordon::plugin

@@ -1,0 +1,299 @@
+// The wasm backends for sandbox<Backend, Policy>: the engine-neutral adapter from the core's
+// host context and runtime policy to a wasm engine, and cordon::wasm::interpreter built on it.
+#pragma once
+
+#include <cordon/backend/concept.hpp>
+#include <cordon/host/context.hpp>
+#include <cordon/host/function.hpp>
+#include <cordon/policy/policy.hpp>
+#include <cordon/result.hpp>
+#include <cordon/telemetry/enforcement.hpp>
+#include <cordon/telemetry/usage.hpp>
+#include <cordon/wasm/host_function.hpp>
+#include <cordon/wasm/interpreter.hpp>
+#include <cordon/wasm/module.hpp>
+#include <cordon/wasm/runtime.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cordon::wasm {
+
+namespace detail {
+
+inline value_type to_wasm(cordon::value_type t) {
+    switch (t) {
+    case cordon::value_type::i32: return value_type::i32;
+    case cordon::value_type::i64: return value_type::i64;
+    case cordon::value_type::f32: return value_type::f32;
+    case cordon::value_type::f64: return value_type::f64;
+    }
+    return value_type::i32;
+}
+
+inline cordon::value to_core(const value& v) {
+    switch (v.type) {
+    case value_type::i64: return cordon::value::of(v.i64);
+    case value_type::f32: return cordon::value::of(v.f32);
+    case value_type::f64: return cordon::value::of(v.f64);
+    default: return cordon::value::of(v.i32);
+    }
+}
+
+inline value from_core(const cordon::value& v) {
+    switch (v.type) {
+    case cordon::value_type::i64: return value::of_i64(v.as<std::int64_t>());
+    case cordon::value_type::f32: return value::of_f32(v.as<float>());
+    case cordon::value_type::f64: return value::of_f64(v.as<double>());
+    default: return value::of_i32(v.as<std::int32_t>());
+    }
+}
+
+/// The host functions the embedding program registered, as wasm imports. They run with the
+/// sandbox's host context; their permission was already checked by the linker and call_host.
+inline std::vector<host_function> adapt_functions(const host::functions& functions, host::context& ctx) {
+    std::vector<host_function> out;
+    for (const host::function_entry& entry : functions) {
+        signature sig;
+        for (auto t : entry.sig.params) sig.params.push_back(to_wasm(t));
+        for (auto t : entry.sig.results) sig.results.push_back(to_wasm(t));
+        const host::function_entry* source = &entry;
+        out.push_back(host_function{
+            entry.module, entry.name, std::move(sig),
+            entry.permission.empty() ? std::nullopt : std::optional<std::string>{entry.permission},
+            [source, context = &ctx](host_call&, std::span<const value> params, std::span<value> results) -> result<void> {
+                std::vector<cordon::value> in(params.size());
+                std::vector<cordon::value> out_values(results.size());
+                for (std::size_t i = 0; i < params.size(); ++i) in[i] = to_core(params[i]);
+                if (auto r = source->call(*context, in, out_values); !r) return r;
+                for (std::size_t i = 0; i < results.size(); ++i) results[i] = from_core(out_values[i]);
+                return {};
+            },
+            -1, false});
+    }
+    return out;
+}
+
+/// Applies the runtime policy (grants, scopes, limits) to an engine's configuration.
+inline void apply_policy(const runtime_policy& policy, sandbox_config& config, bool with_scopes) {
+    const policy_spec& spec = policy.spec();
+    config.ceiling.clear();
+    for (const ceiling_entry& entry : spec.ceiling) config.ceiling.insert(entry.name);
+    config.granted.clear();
+    if (with_scopes) config.preopens.clear();
+    for (const grant_entry& grant : policy.grants()) {
+        config.granted.insert(grant.name);
+        if (!with_scopes || !grant.scope || (grant.name != "fs.read" && grant.name != "fs.write")) continue;
+        // The guest sees a scope under its host path, so messages and configuration agree.
+        const bool writable = grant.name == "fs.write";
+        auto same = std::find_if(config.preopens.begin(), config.preopens.end(),
+                                 [&](const preopen& p) { return p.guest_path == *grant.scope; });
+        if (same != config.preopens.end()) same->writable |= writable;
+        else config.preopens.push_back({*grant.scope, *grant.scope, writable});
+    }
+    const limit_set limits = policy.limits();
+    using limit::kind;
+    if (auto v = limits.get(kind::memory)) config.memory_bytes = *v;
+    config.fuel = limits.get(kind::fuel);
+    config.cpu_time = limits.get(kind::cpu_time_ms)
+                          ? std::optional<std::chrono::nanoseconds>{std::chrono::milliseconds{*limits.get(kind::cpu_time_ms)}}
+                          : std::nullopt;
+    config.wall_time = limits.get(kind::wall_time_ms)
+                           ? std::optional<std::chrono::nanoseconds>{std::chrono::milliseconds{*limits.get(kind::wall_time_ms)}}
+                           : std::nullopt;
+    if (auto v = limits.get(kind::call_depth)) config.call_depth = static_cast<std::uint32_t>(std::min<std::uint64_t>(*v, 1u << 30));
+    if (auto v = limits.get(kind::open_files)) config.open_files = static_cast<std::uint32_t>(std::min<std::uint64_t>(*v, 1u << 20));
+    config.output_bytes = limits.get(kind::output_bytes).value_or(std::uint64_t{16} << 20);
+}
+
+} // namespace detail
+
+/// A wasm backend over an engine (interpreter_engine; the compiled engine later).
+template <class Engine> struct basic_backend {
+    static constexpr std::string_view name = Engine::backend_name;
+    using payload = module;
+
+    template <class Policy> static constexpr void check_policy() {
+        static_assert(!Policy::sets_explicitly(limit::kind::processes),
+                      "cordon: limit::processes does not apply to the wasm backends (a wasm guest cannot "
+                      "start processes at all); drop the limit, or use process::backend");
+        static_assert(!Policy::sets_explicitly(limit::kind::net_connections),
+                      "cordon: limit::net_connections cannot be enforced by the wasm backends (they offer no "
+                      "network API to count); drop the limit, or use process::backend");
+    }
+
+    template <class Policy> class instance {
+        using engine_instance = typename Engine::instance;
+
+        /// What a call needs, behind stable pointers: bound functions survive moves of the sandbox.
+        struct session {
+            std::unique_ptr<engine_instance> engine;
+            host::context* context = nullptr;
+            std::uint64_t generation = ~std::uint64_t{0};
+
+            template <class Run> auto run(Run&& body) {
+                context->begin_call();
+                if (context->policy().generation() != generation) {
+                    sync_policy();
+                    generation = context->policy().generation();
+                }
+                engine->state().config.stop_on_violation = context->on_violation == violation_action::trap;
+                auto outcome = body(*engine);
+                report(outcome ? std::nullopt : std::optional<error>{outcome.error()});
+                const usage& used = engine->last_call();
+                cordon::usage measured;
+                measured.wall_ns = static_cast<std::uint64_t>(used.wall.count());
+                measured.cpu_ns = static_cast<std::uint64_t>(used.cpu.count());
+                measured.fuel = used.fuel;
+                measured.peak_memory_bytes = used.peak_memory_bytes;
+                auto pending = context->end_call(measured, !outcome);
+                if (outcome && !pending) return decltype(outcome){pending.error()};
+                return outcome;
+            }
+
+            /// Brings grants, limits and filesystem scopes up to date with the runtime policy.
+            /// New or revoked scopes take effect while the guest holds no open files; until
+            /// then the old set stays, so a handle never outlives the directory it came from.
+            void sync_policy() {
+                sandbox_state& state = engine->state();
+                const std::vector<preopen> before = state.config.preopens;
+                detail::apply_policy(context->policy(), state.config, /*with_scopes=*/true);
+                if (state.config.preopens == before) return;
+                if (state.handles.opened() != 0 || !state.open_preopens()) {
+                    state.config.preopens = before;
+                    (void)state.open_preopens();
+                }
+            }
+
+            /// Hands what the guest wrote, called and was refused to the host context.
+            void report(const std::optional<error>&) {
+                sandbox_state& state = engine->state();
+                if (!state.stdout_text.empty()) (void)context->write(host::stream::out, std::exchange(state.stdout_text, {}));
+                if (!state.stderr_text.empty()) (void)context->write(host::stream::err, std::exchange(state.stderr_text, {}));
+                for (const auto& [function, count] : engine->last_call().host_calls)
+                    for (std::uint64_t i = 0; i < count; ++i) context->count_host_call(function);
+                for (const auto& violation : engine->last_call().violations) {
+                    error_info info{violation};
+                    info.permission = violation.substr(0, violation.find(':'));
+                    context->record_violation(error{error_kind::violation, std::move(info)});
+                }
+            }
+        };
+
+    public:
+        template <class Sig> class bound_function;
+        template <class R, class... Args> class bound_function<R(Args...)> {
+        public:
+            bound_function(session* s, std::string export_name) : session_{s}, name_{std::move(export_name)} {}
+            result<R> operator()(Args... args) const {
+                return session_->run([&](engine_instance& engine) {
+                    return engine.template call<R(Args...)>(name_, args...);
+                });
+            }
+
+        private:
+            session* session_;
+            std::string name_;
+        };
+
+        static result<instance> create(const module& payload, host::context& ctx, const host::functions& functions) {
+            if (Policy::required_mechanisms.contains(mechanism::two_layers) && !Policy::is_best_effort)
+                return fail(error_kind::unsupported,
+                            "isolation::maximum runs WebAssembly inside a process sandbox; the in-process wasm "
+                            "backend alone cannot give the second layer (use best_effort to accept one layer)");
+            sandbox_config config;
+            detail::apply_policy(ctx.policy(), config, /*with_scopes=*/true);
+            for (const auto& [key, value] : ctx.config) config.config.emplace(key, value);
+            for (const auto& [key, value] : ctx.environment) config.env.push_back(key + "=" + value);
+            config.args = {payload.name()};
+            auto engine = engine_instance::create(payload, std::move(config), detail::adapt_functions(functions, ctx));
+            if (!engine) return engine.error();
+            auto s = std::make_unique<session>();
+            s->engine = std::move(*engine);
+            s->context = &ctx;
+            s->generation = ctx.policy().generation();
+            return instance{std::move(s)};
+        }
+
+        template <class Sig> result<bound_function<Sig>> bind(std::string_view export_name) {
+            const export_info* e = session_->engine->source().find_export(export_name);
+            if (!e || e->kind != extern_kind::function)
+                return fail(error_kind::invalid_argument, "module has no exported function named " + std::string(export_name));
+            const signature wanted = signature_for<Sig>();
+            if (*e->func_signature != wanted)
+                return fail(error_kind::invalid_argument, "export " + std::string(export_name) + " has type " +
+                                                              e->func_signature->to_string() + ", called as " +
+                                                              wanted.to_string());
+            return bound_function<Sig>{session_.get(), std::string(export_name)};
+        }
+
+        result<std::vector<std::byte>> call_bytes(std::string_view export_name, std::span<const std::byte> input) {
+            auto out = session_->run([&](engine_instance& engine) {
+                return engine.call_bytes(export_name, {reinterpret_cast<const std::uint8_t*>(input.data()), input.size()});
+            });
+            if (!out) return out.error();
+            std::vector<std::byte> bytes(out->size());
+            if (!out->empty()) std::memcpy(bytes.data(), out->data(), out->size());
+            return bytes;
+        }
+
+        /// A call whose signature is known only at run time (the command line's); the values
+        /// are checked against the export's signature.
+        result<std::vector<cordon::value>> call_values(std::string_view export_name, std::span<const cordon::value> args) {
+            std::vector<value> in;
+            in.reserve(args.size());
+            for (const auto& a : args) in.push_back(detail::from_core(a));
+            auto out = session_->run([&](engine_instance& engine) { return engine.call(export_name, in); });
+            if (!out) return out.error();
+            std::vector<cordon::value> values;
+            for (const auto& v : *out) values.push_back(detail::to_core(v));
+            return values;
+        }
+
+        /// Runs a WASI command's _start (main); returns its exit code.
+        result<int> run_main(std::span<const std::byte> stdin_bytes = {}) {
+            return session_->run([&](engine_instance& engine) {
+                return engine.run_start({reinterpret_cast<const std::uint8_t*>(stdin_bytes.data()), stdin_bytes.size()});
+            });
+        }
+
+        [[nodiscard]] enforcement_report enforcement() const {
+            enforcement_report report{std::string(name), {}};
+            const auto& config = session_->engine->state().config;
+            report.add("isolation", "WebAssembly linear memory, in process (" + std::string(Engine::name) + ")");
+            report.add("permissions", "imports linked by ceiling at load; runtime grant checked on each host call");
+            report.add("fs", "scopes opened as directories; paths resolved with openat2(RESOLVE_BENEATH)");
+            report.add("net", "no network API offered to wasm guests");
+            report.add("process", "no process API offered to wasm guests");
+            report.add("memory", "memory maximum clamped to " + std::to_string(config.memory_bytes / 65536) +
+                                     " pages; tables to " + std::to_string(config.max_table_elements) + " elements");
+            report.add("cpu_time", "fuel slices: counters at function entries and loop headers, thread CPU clock checked per slice");
+            report.add("wall_time", "fuel slices: steady clock checked per slice; cancel() flag");
+            report.add("fuel", "injected counters, exact and deterministic");
+            report.add("call_depth", "injected depth counter");
+            report.add("open_files", "host-side handle table");
+            report.add("output_bytes", "host-side capture with a cap");
+            if (Policy::required_mechanisms.contains(mechanism::two_layers))
+                report.add("two_layers", "not available in process; one layer only", enforcement_level::best_effort);
+            return report;
+        }
+
+        void cancel() noexcept { session_->engine->cancel(); }
+
+        /// The engine underneath, for what the generic facade does not cover (stdout, WASI runs).
+        [[nodiscard]] engine_instance& engine() noexcept { return *session_->engine; }
+
+    private:
+        explicit instance(std::unique_ptr<session> s) : session_{std::move(s)} {}
+        std::unique_ptr<session> session_;
+    };
+};
+
+/// `sandbox<cordon::wasm::interpreter, Policy>`: WebAssembly in WABT's interpreter.
+using interpreter = basic_backend<interpreter_engine>;
+
+} // namespace cordon::wasm

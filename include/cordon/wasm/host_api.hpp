@@ -1,0 +1,275 @@
+// The host API as imports of the `cordon` module (log, clock, random, files through handles,
+// config, bytes in/out, plugin bus), each tagged with its permission. Its C side is cordon/guest/cordon.h.
+#pragma once
+
+#include <cordon/wasm/host_function.hpp>
+#include <cordon/wasm/sandbox_state.hpp>
+
+#include <sys/random.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <ctime>
+#include <string>
+#include <vector>
+
+namespace cordon::wasm {
+
+/// Status codes the `cordon` imports return (negative), mirrored in cordon/guest/cordon.h.
+namespace guest_status {
+inline constexpr std::int32_t ok = 0;
+inline constexpr std::int32_t denied = -1;
+inline constexpr std::int32_t not_found = -2;
+inline constexpr std::int32_t invalid = -3;
+inline constexpr std::int32_t limit = -4;
+inline constexpr std::int32_t io = -5;
+inline constexpr std::int32_t unsupported = -6;
+inline constexpr std::int32_t bad_handle = -7;
+} // namespace guest_status
+
+namespace detail {
+
+inline constexpr std::uint64_t max_guest_string = 4096;  // paths, keys, names
+
+inline std::int32_t status_from_errno(int err) {
+    switch (err) {
+    case ENOENT: return guest_status::not_found;
+    case EACCES:
+    case EPERM:
+    case EXDEV:  // RESOLVE_BENEATH refusing an escape
+    case ELOOP: return guest_status::denied;
+    case EMFILE:
+    case ENFILE: return guest_status::limit;
+    case EINVAL:
+    case ENAMETOOLONG:
+    case EISDIR:
+    case ENOTDIR: return guest_status::invalid;
+    default: return guest_status::io;
+    }
+}
+
+/// Finds the scope a guest path lies in ("/data/x.txt" in scope "/data") and the rest of it.
+inline std::optional<std::pair<std::uint32_t, std::string>> find_scope(sandbox_state& state, const std::string& path) {
+    for (std::size_t i = 0; i < state.config.preopens.size(); ++i) {
+        const std::string& root = state.config.preopens[i].guest_path;
+        if (path == root) return std::pair{handle_table::first_handle + static_cast<std::uint32_t>(i), std::string(".")};
+        if (path.size() > root.size() && path.compare(0, root.size(), root) == 0 &&
+            (root.back() == '/' || path[root.size()] == '/')) {
+            std::string rest = path.substr(root.size());
+            while (!rest.empty() && rest.front() == '/') rest.erase(0, 1);
+            return std::pair{handle_table::first_handle + static_cast<std::uint32_t>(i), rest.empty() ? "." : rest};
+        }
+    }
+    return std::nullopt;
+}
+
+inline result<void> fs_open(host_call& call, std::span<const value> p, std::span<value> r) {
+    sandbox_state& state = call.state;
+    const bool want_write = (p[2].i32 & 1) != 0;
+    auto path = call.memory.copy_string(static_cast<std::uint32_t>(p[0].i32), static_cast<std::uint32_t>(p[1].i32),
+                                        max_guest_string);
+    if (!path) return path.error();
+    r[0] = value::of_i32(guest_status::denied);
+    if (want_write && !state.config.is_granted("fs.write")) {
+        state.record_violation("fs.write", "fs_open " + *path);
+        return {};
+    }
+    auto scope = find_scope(state, *path);
+    if (!scope) {
+        state.record_violation(want_write ? "fs.write" : "fs.read", "fs_open " + *path + " (outside every scope)");
+        return {};
+    }
+    handle_entry* dir = state.handles.find(scope->first);
+    if (want_write && !dir->writable) {
+        state.record_violation("fs.write", "fs_open " + *path + " (read-only scope)");
+        return {};
+    }
+    const int flags = want_write ? (O_WRONLY | O_CREAT | O_TRUNC) : O_RDONLY;
+    const int fd = open_beneath(dir->fd.get(), scope->second, flags, 0644);
+    if (fd < 0) {
+        const int err = errno;
+        if (err == EXDEV || err == ELOOP)
+            state.record_violation(want_write ? "fs.write" : "fs.read", "fs_open " + *path + " (escapes its scope)");
+        r[0] = value::of_i32(status_from_errno(err));
+        return {};
+    }
+    handle_entry entry;
+    entry.fd = owned_fd{fd};
+    entry.writable = want_write;
+    entry.guest_path = *path;
+    auto handle = state.handles.add(std::move(entry), state.config.open_files);
+    if (!handle) {
+        if (!state.limit_hit) state.limit_hit = handle.error();
+        r[0] = value::of_i32(guest_status::limit);
+        return {};
+    }
+    r[0] = value::of_i32(static_cast<std::int32_t>(*handle));
+    return {};
+}
+
+inline result<void> fs_read(host_call& call, std::span<const value> p, std::span<value> r) {
+    handle_entry* entry = call.state.handles.find(static_cast<std::uint32_t>(p[0].i32));
+    if (!entry || entry->is_directory) {
+        r[0] = value::of_i32(guest_status::bad_handle);
+        return {};
+    }
+    auto buffer = call.memory.bytes(static_cast<std::uint32_t>(p[1].i32), static_cast<std::uint32_t>(p[2].i32));
+    if (!buffer) return buffer.error();
+    const ssize_t n = ::read(entry->fd.get(), buffer->data(), buffer->size());
+    r[0] = value::of_i32(n < 0 ? status_from_errno(errno) : static_cast<std::int32_t>(n));
+    return {};
+}
+
+inline result<void> fs_write(host_call& call, std::span<const value> p, std::span<value> r) {
+    handle_entry* entry = call.state.handles.find(static_cast<std::uint32_t>(p[0].i32));
+    if (!entry || entry->is_directory || !entry->writable) {
+        r[0] = value::of_i32(guest_status::bad_handle);
+        return {};
+    }
+    auto buffer = call.memory.bytes(static_cast<std::uint32_t>(p[1].i32), static_cast<std::uint32_t>(p[2].i32));
+    if (!buffer) return buffer.error();
+    const ssize_t n = ::write(entry->fd.get(), buffer->data(), buffer->size());
+    r[0] = value::of_i32(n < 0 ? status_from_errno(errno) : static_cast<std::int32_t>(n));
+    return {};
+}
+
+inline result<void> write_capped(sandbox_state& state, std::string& sink, std::span<const std::uint8_t> bytes) {
+    if (auto charged = state.charge_output(bytes.size()); !charged) return charged;
+    sink.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    return {};
+}
+
+} // namespace detail
+
+/// The `cordon` module's functions. Signatures are part of the guest ABI: change them only
+/// together with cordon/guest/cordon.h.
+inline const std::vector<host_function>& cordon_host_api() {
+    using detail::max_guest_string;
+    static const std::vector<host_function> functions = [] {
+        std::vector<host_function> f;
+        constexpr auto i32 = value_type::i32;
+        constexpr auto i64 = value_type::i64;
+        auto add = [&](const char* name, signature sig, std::optional<std::string> permission, host_callback cb,
+                       std::int64_t denied = guest_status::denied) {
+            f.push_back(host_function{"cordon", name, std::move(sig), std::move(permission), std::move(cb), denied, false});
+        };
+        // log(level, ptr, len): to the captured stderr, counted against output_bytes.
+        add("log", {{i32, i32, i32}, {}}, std::nullopt, [](host_call& call, std::span<const value> p, std::span<value>) -> result<void> {
+            auto text = call.memory.bytes(static_cast<std::uint32_t>(p[1].i32), static_cast<std::uint32_t>(p[2].i32));
+            if (!text) return text.error();
+            static constexpr const char* levels[] = {"trace", "debug", "info", "warn", "error"};
+            const std::string prefix = std::string("[") + levels[std::clamp(p[0].i32, 0, 4)] + "] ";
+            auto& state = call.state;
+            if (auto ok = detail::write_capped(state, state.stderr_text, std::span{reinterpret_cast<const std::uint8_t*>(prefix.data()), prefix.size()}); !ok) return ok;
+            if (auto ok = detail::write_capped(state, state.stderr_text, *text); !ok) return ok;
+            return detail::write_capped(state, state.stderr_text, std::span{reinterpret_cast<const std::uint8_t*>("\n"), 1});
+        });
+        // clock_now(clock_id) -> nanoseconds; 0 = realtime, 1 = monotonic.
+        add("clock_now", {{i32}, {i64}}, "clock", [](host_call&, std::span<const value> p, std::span<value> r) -> result<void> {
+            timespec ts{};
+            ::clock_gettime(p[0].i32 == 1 ? CLOCK_MONOTONIC : CLOCK_REALTIME, &ts);
+            r[0] = value::of_i64(std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec);
+            return {};
+        });
+        // random_fill(ptr, len) -> status
+        add("random_fill", {{i32, i32}, {i32}}, "random", [](host_call& call, std::span<const value> p, std::span<value> r) -> result<void> {
+            auto buffer = call.memory.bytes(static_cast<std::uint32_t>(p[0].i32), static_cast<std::uint32_t>(p[1].i32));
+            if (!buffer) return buffer.error();
+            std::size_t done = 0;
+            while (done < buffer->size()) {
+                const ssize_t n = ::getrandom(buffer->data() + done, buffer->size() - done, 0);
+                if (n < 0 && errno == EINTR) continue;
+                if (n < 0) return fail(error_kind::internal, "getrandom failed");
+                done += static_cast<std::size_t>(n);
+            }
+            r[0] = value::of_i32(guest_status::ok);
+            return {};
+        });
+        // fs_open(path_ptr, path_len, flags) -> handle or status; flags bit 0 = write (needs fs.write).
+        add("fs_open", {{i32, i32, i32}, {i32}}, "fs.read", detail::fs_open);
+        add("fs_read", {{i32, i32, i32}, {i32}}, "fs.read", detail::fs_read);
+        add("fs_write", {{i32, i32, i32}, {i32}}, "fs.write", detail::fs_write);
+        add("fs_close", {{i32}, {i32}}, std::nullopt, [](host_call& call, std::span<const value> p, std::span<value> r) -> result<void> {
+            r[0] = value::of_i32(call.state.handles.close(static_cast<std::uint32_t>(p[0].i32)) ? guest_status::ok : guest_status::bad_handle);
+            return {};
+        });
+        // config_get(key_ptr, key_len, out_ptr, out_cap) -> length of the value, or status.
+        // A length above out_cap means "buffer too small, nothing written".
+        add("config_get", {{i32, i32, i32, i32}, {i32}}, std::nullopt, [](host_call& call, std::span<const value> p, std::span<value> r) -> result<void> {
+            auto key = call.memory.copy_string(static_cast<std::uint32_t>(p[0].i32), static_cast<std::uint32_t>(p[1].i32), max_guest_string);
+            if (!key) return key.error();
+            auto it = call.state.config.config.find(*key);
+            if (it == call.state.config.config.end()) {
+                r[0] = value::of_i32(guest_status::not_found);
+                return {};
+            }
+            const std::string& text = it->second;
+            if (text.size() <= static_cast<std::uint32_t>(p[3].i32)) {
+                auto ok = call.memory.store(static_cast<std::uint32_t>(p[2].i32), std::span{reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+                if (!ok) return ok;
+            }
+            r[0] = value::of_i32(static_cast<std::int32_t>(text.size()));
+            return {};
+        });
+        // input_size() -> bytes of input; input_read(ptr, cap) -> bytes copied.
+        add("input_size", {{}, {i32}}, std::nullopt, [](host_call& call, std::span<const value>, std::span<value> r) -> result<void> {
+            r[0] = value::of_i32(static_cast<std::int32_t>(call.state.call_input.size()));
+            return {};
+        });
+        add("input_read", {{i32, i32}, {i32}}, std::nullopt, [](host_call& call, std::span<const value> p, std::span<value> r) -> result<void> {
+            const auto& input = call.state.call_input;
+            const std::size_t n = std::min<std::size_t>(input.size(), static_cast<std::uint32_t>(p[1].i32));
+            if (auto ok = call.memory.store(static_cast<std::uint32_t>(p[0].i32), std::span{input.data(), n}); !ok) return ok;
+            r[0] = value::of_i32(static_cast<std::int32_t>(n));
+            return {};
+        });
+        // output_write(ptr, len) -> status: appends to the call's output bytes (capped).
+        add("output_write", {{i32, i32}, {i32}}, std::nullopt, [](host_call& call, std::span<const value> p, std::span<value> r) -> result<void> {
+            auto bytes = call.memory.bytes(static_cast<std::uint32_t>(p[0].i32), static_cast<std::uint32_t>(p[1].i32));
+            if (!bytes) return bytes.error();
+            if (auto charged = call.state.charge_output(bytes->size()); !charged) return charged;
+            call.state.call_output.insert(call.state.call_output.end(), bytes->begin(), bytes->end());
+            r[0] = value::of_i32(guest_status::ok);
+            return {};
+        });
+        // bus_call(target_ptr, target_len, in_ptr, in_len, out_ptr, out_cap) -> output length or status.
+        add("bus_call", {{i32, i32, i32, i32, i32, i32}, {i32}}, "plugin", [](host_call& call, std::span<const value> p, std::span<value> r) -> result<void> {
+            if (!call.state.bus.call) {
+                r[0] = value::of_i32(guest_status::unsupported);
+                return {};
+            }
+            auto target = call.memory.copy_string(static_cast<std::uint32_t>(p[0].i32), static_cast<std::uint32_t>(p[1].i32), max_guest_string);
+            if (!target) return target.error();
+            auto in = call.memory.bytes(static_cast<std::uint32_t>(p[2].i32), static_cast<std::uint32_t>(p[3].i32));
+            if (!in) return in.error();
+            const std::vector<std::uint8_t> input(in->begin(), in->end());  // copy: the callee may re-enter
+            auto out = call.state.bus.call(*target, input);
+            if (!out) {
+                r[0] = value::of_i32(out.error().kind() == error_kind::violation ? guest_status::denied : guest_status::io);
+                return {};
+            }
+            if (out->size() <= static_cast<std::uint32_t>(p[5].i32))
+                if (auto ok = call.memory.store(static_cast<std::uint32_t>(p[4].i32), *out); !ok) return ok;
+            r[0] = value::of_i32(static_cast<std::int32_t>(out->size()));
+            return {};
+        });
+        // bus_emit(topic_ptr, topic_len, data_ptr, data_len) -> status
+        add("bus_emit", {{i32, i32, i32, i32}, {i32}}, "plugin", [](host_call& call, std::span<const value> p, std::span<value> r) -> result<void> {
+            if (!call.state.bus.emit) {
+                r[0] = value::of_i32(guest_status::unsupported);
+                return {};
+            }
+            auto topic = call.memory.copy_string(static_cast<std::uint32_t>(p[0].i32), static_cast<std::uint32_t>(p[1].i32), max_guest_string);
+            if (!topic) return topic.error();
+            auto data = call.memory.bytes(static_cast<std::uint32_t>(p[2].i32), static_cast<std::uint32_t>(p[3].i32));
+            if (!data) return data.error();
+            const std::vector<std::uint8_t> copy(data->begin(), data->end());
+            r[0] = value::of_i32(call.state.bus.emit(*topic, copy) ? guest_status::ok : guest_status::io);
+            return {};
+        });
+        return f;
+    }();
+    return functions;
+}
+
+} // namespace cordon::wasm

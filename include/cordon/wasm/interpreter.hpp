@@ -1,0 +1,459 @@
+// The interpreter engine: runs a metered module in WABT's interpreter, one Store per sandbox,
+// with host functions linked by permission, limits enforced and traps turned into errors.
+#pragma once
+
+#include <cordon/result.hpp>
+#include <cordon/wasm/host_function.hpp>
+#include <cordon/wasm/linker.hpp>
+#include <cordon/wasm/metering.hpp>
+#include <cordon/wasm/module.hpp>
+#include <cordon/wasm/runtime.hpp>
+#include <cordon/wasm/sandbox_state.hpp>
+#include <cordon/wasm/trap.hpp>
+#include <cordon/wasm/types.hpp>
+
+#include <wabt/interp/binary-reader-interp.h>
+#include <wabt/interp/interp.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <map>
+#include <utility>
+#include <vector>
+
+namespace cordon::wasm {
+
+namespace detail {
+
+/// The metered module compiled to the interpreter's form, shared by every sandbox of a module.
+struct interp_compiled {
+    std::shared_ptr<const metered_module> metered;
+    wabt::interp::ModuleDesc desc;
+};
+
+inline result<std::shared_ptr<const interp_compiled>> compile_for_interpreter(const module& source,
+                                                                              const metering_options& options) {
+    return source.derived<interp_compiled>("interp." + options.key(), [&]() -> result<std::shared_ptr<const interp_compiled>> {
+        auto rewritten = metered(source, options);
+        if (!rewritten) return rewritten.error();
+        auto compiled = std::make_shared<interp_compiled>();
+        compiled->metered = *rewritten;
+        wabt::Errors errors;
+        const wabt::ReadBinaryOptions read_options{supported_features(), nullptr, /*read_debug_names=*/false,
+                                                   /*stop_on_first_error=*/true,
+                                                   /*fail_on_custom_section_error=*/false};
+        const auto& bytes = compiled->metered->bytes;
+        if (wabt::Failed(wabt::interp::ReadBinaryInterp("module", bytes.data(), bytes.size(), read_options, &errors,
+                                                  &compiled->desc)))
+            return fail(error_kind::load_error, "interpreter rejected the module " + describe_errors(errors));
+        return std::shared_ptr<const interp_compiled>(std::move(compiled));
+    });
+}
+
+inline value from_interp(const wabt::interp::Value& v, value_type type) {
+    switch (type) {
+    case value_type::i32: return value::of_i32(v.Get<std::int32_t>());
+    case value_type::i64: return value::of_i64(v.Get<std::int64_t>());
+    case value_type::f32: return value::of_f32(v.Get<float>());
+    case value_type::f64: return value::of_f64(v.Get<double>());
+    default: return value{};
+    }
+}
+
+inline wabt::interp::Value to_interp(const value& v) {
+    switch (v.type) {
+    case value_type::i32: return wabt::interp::Value::Make(v.i32);
+    case value_type::i64: return wabt::interp::Value::Make(v.i64);
+    case value_type::f32: return wabt::interp::Value::Make(v.f32);
+    case value_type::f64: return wabt::interp::Value::Make(v.f64);
+    default: return wabt::interp::Value::Make(std::int32_t{0});
+    }
+}
+
+inline constexpr std::string_view host_stop_message = "cordon: stopped by the host";
+
+} // namespace detail
+
+struct interpreter_options {
+    /// The metering rewrite to use; by default frames are tracked and depth only when the
+    /// policy's call_depth is tighter than the interpreter's own call stack.
+    std::optional<metering_options> metering{};
+};
+
+/// Frames WABT's interpreter thread holds before it traps with "call stack exhausted".
+inline constexpr std::uint32_t interpreter_stack_frames = wabt::interp::Thread::Options::kDefaultCallStackSize;
+
+/// One instantiated module in WABT's interpreter: the engine half of a wasm sandbox.
+///
+/// Reentrancy: one call at a time. A host function may not call back into the same sandbox
+/// (such a call fails with invalid_argument); other sandboxes may be called freely. `cancel()`
+/// may be called from any thread.
+class interpreter_instance {
+public:
+    static result<std::unique_ptr<interpreter_instance>> create(const module& source, sandbox_config config,
+                                                                std::vector<host_function> user_functions = {},
+                                                                interpreter_options opts = {}) {
+        auto plan = link_imports(source, config.ceiling, user_functions);
+        if (!plan) return plan.error();
+        const metering_options metering =
+            opts.metering.value_or(metering_options{true, config.call_depth < interpreter_stack_frames});
+        auto compiled = detail::compile_for_interpreter(source, metering);
+        if (!compiled) return compiled.error();
+        std::unique_ptr<interpreter_instance> self{
+            new interpreter_instance(source, std::move(config), std::move(user_functions), std::move(*plan), *compiled)};
+        if (auto ok = self->instantiate(); !ok) return ok.error();
+        return self;
+    }
+
+    interpreter_instance(const interpreter_instance&) = delete;
+    interpreter_instance& operator=(const interpreter_instance&) = delete;
+    ~interpreter_instance() {
+        if (instance_) instance_.reset();
+    }
+
+    /// Calls an export with values checked against its signature.
+    result<std::vector<value>> call(std::string_view name, std::span<const value> args) {
+        auto target = find_function(name);
+        if (!target) return target.error();
+        const signature& sig = *(*target)->sig;
+        if (args.size() != sig.params.size())
+            return signature_mismatch(name, sig, args);
+        wabt::interp::Values params;
+        params.reserve(args.size());
+        for (std::size_t i = 0; i < args.size(); ++i) {
+            if (args[i].type != sig.params[i]) return signature_mismatch(name, sig, args);
+            params.push_back(detail::to_interp(args[i]));
+        }
+        wabt::interp::Values results;
+        if (auto ok = run((*target)->func, params, results, name); !ok) return ok.error();
+        std::vector<value> out;
+        for (std::size_t i = 0; i < results.size(); ++i) out.push_back(detail::from_interp(results[i], sig.results[i]));
+        return out;
+    }
+
+    /// Calls an export typed as the C++ function type Fn: call<std::int32_t(std::int32_t)>("fib", 30).
+    template <class Fn, class... Args> auto call(std::string_view name, Args&&... args) {
+        using R = typename detail::signature_of<Fn>::result_type;
+        using param_types = typename detail::signature_of<Fn>::args_tuple;
+        static_assert(sizeof...(Args) == std::tuple_size_v<param_types>,
+                      "call<R(Params...)>(name, args...) needs one argument per parameter");
+        using out_type = std::conditional_t<std::is_void_v<R>, result<void>, result<R>>;
+        static const signature expected = signature_for<Fn>();
+        auto target = find_function(name);
+        if (!target) return out_type{target.error()};
+        if (*(*target)->sig != expected)
+            return out_type{fail(error_kind::invalid_argument, "export " + std::string(name) + " has type " +
+                                                                   (*target)->sig->to_string() + ", called as " +
+                                                                   expected.to_string())};
+        params_.clear();
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (params_.push_back(detail::to_interp(detail::to_value(
+                 static_cast<std::remove_cvref_t<std::tuple_element_t<I, param_types>>>(args)))),
+             ...);
+        }(std::index_sequence_for<Args...>{});
+        if (auto ok = run((*target)->func, params_, results_, name); !ok) return out_type{ok.error()};
+        if constexpr (std::is_void_v<R>) return out_type{};
+        else return out_type{detail::from_value<R>(detail::from_interp(results_[0], expected.results[0]))};
+    }
+
+    /// Bytes in, bytes out: the input is readable with cordon_input_read (or stdin), the output
+    /// is what the guest writes with cordon_output_write. The export has type () -> i32 and
+    /// returns 0 on success.
+    result<std::vector<std::uint8_t>> call_bytes(std::string_view name, std::span<const std::uint8_t> input) {
+        state_.call_input.assign(input.begin(), input.end());
+        state_.call_output.clear();
+        auto status = call<std::int32_t()>(name);
+        state_.call_input.clear();
+        if (!status) return status.error();
+        if (*status != 0)
+            return fail(error_kind::trap, "export " + std::string(name) + " returned status " + std::to_string(*status));
+        return std::exchange(state_.call_output, {});
+    }
+
+    /// Runs a WASI command's `_start`; a proc_exit gives its code, returning normally gives 0.
+    result<int> run_start(std::span<const std::uint8_t> stdin_bytes = {}) {
+        state_.call_input.assign(stdin_bytes.begin(), stdin_bytes.end());
+        auto done = call<void()>("_start");
+        state_.call_input.clear();
+        if (!done) return done.error();
+        return state_.exit_code.value_or(0);
+    }
+
+    void cancel() noexcept { state_.meter.cancel(); }
+
+    [[nodiscard]] const usage& last_call() const noexcept { return state_.current; }
+    [[nodiscard]] const usage& total() const noexcept { return state_.total; }
+    [[nodiscard]] sandbox_state& state() noexcept { return state_; }
+    [[nodiscard]] const module& source() const noexcept { return source_; }
+    [[nodiscard]] std::uint64_t memory_bytes() const {
+        return memory_ ? memory_->ByteSize() : 0;
+    }
+
+private:
+    struct export_function {
+        wabt::interp::Func::Ptr func;
+        const signature* sig;
+    };
+
+    interpreter_instance(const module& source, sandbox_config config, std::vector<host_function> user_functions,
+                         link_plan plan, std::shared_ptr<const detail::interp_compiled> compiled)
+        : source_{source}, compiled_{std::move(compiled)}, user_functions_{std::move(user_functions)},
+          plan_{std::move(plan)}, store_{detail::supported_features()} {
+        state_.config = std::move(config);
+    }
+
+    static error signature_mismatch(std::string_view name, const signature& sig, std::span<const value> args) {
+        signature given;
+        for (const auto& a : args) given.params.push_back(a.type);
+        given.results = sig.results;
+        return fail(error_kind::invalid_argument, "export " + std::string(name) + " has type " + sig.to_string() +
+                                                      ", called with " + given.to_string());
+    }
+
+    result<const export_function*> find_function(std::string_view name) {
+        if (auto it = exports_.find(name); it != exports_.end()) return &it->second;
+        return fail(error_kind::invalid_argument, "module has no exported function named " + std::string(name));
+    }
+
+    /// Clamps memories and tables to the limits, links imports and runs the start function.
+    result<void> instantiate() {
+        if (auto ok = state_.open_preopens(); !ok) return ok;
+        wabt::interp::ModuleDesc desc = compiled_->desc;
+        const std::uint64_t page = 65536;
+        const std::uint64_t max_pages = std::min<std::uint64_t>(state_.config.memory_bytes / page, 65536);
+        for (auto& memory : desc.memories) {
+            auto& limits = memory.type.limits;
+            if (limits.initial > max_pages) {
+                error_info info{"module needs " + std::to_string(limits.initial) + " pages of memory at start, the limit is " +
+                                std::to_string(max_pages) + " pages (" + std::to_string(state_.config.memory_bytes) + " bytes)"};
+                info.limit = limit_detail{"memory", state_.config.memory_bytes, limits.initial * page};
+                return error{error_kind::memory_limit, std::move(info)};
+            }
+            // A module without a maximum would otherwise be allowed 4 GiB.
+            limits.max = limits.has_max ? std::min<std::uint64_t>(limits.max, max_pages) : max_pages;
+            limits.has_max = true;
+        }
+        for (auto& table : desc.tables) {
+            auto& limits = table.type.limits;
+            if (limits.initial > state_.config.max_table_elements) {
+                error_info info{"module needs a table of " + std::to_string(limits.initial) +
+                                " elements, the limit is " + std::to_string(state_.config.max_table_elements)};
+                info.limit = limit_detail{"table", state_.config.max_table_elements, limits.initial};
+                return error{error_kind::memory_limit, std::move(info)};
+            }
+            limits.max = limits.has_max ? std::min<std::uint64_t>(limits.max, state_.config.max_table_elements)
+                                        : state_.config.max_table_elements;
+            limits.has_max = true;
+        }
+        module_ = wabt::interp::Module::New(store_, std::move(desc));
+
+        fuel_ = wabt::interp::Global::New(store_, wabt::interp::GlobalType{wabt::Type::I64, wabt::interp::Mutability::Var},
+                                    wabt::interp::Value::Make(std::int64_t{0}));
+        depth_ = wabt::interp::Global::New(store_, wabt::interp::GlobalType{wabt::Type::I32, wabt::interp::Mutability::Var},
+                                     wabt::interp::Value::Make(std::int32_t{0}));
+        depth_limit_ = wabt::interp::Global::New(store_, wabt::interp::GlobalType{wabt::Type::I32, wabt::interp::Mutability::Var},
+                                           wabt::interp::Value::Make(static_cast<std::int32_t>(state_.config.call_depth)));
+        current_function_ = wabt::interp::Global::New(store_, wabt::interp::GlobalType{wabt::Type::I32, wabt::interp::Mutability::Var},
+                                                wabt::interp::Value::Make(std::int32_t{-1}));
+
+        wabt::interp::RefVec imports;
+        std::size_t next_user_import = 0;
+        for (const wabt::interp::ImportType& import : module_->import_types()) {
+            if (import.module == meter_abi::module) {
+                imports.push_back(meter_import(import));
+            } else {
+                imports.push_back(host_import(*plan_.functions[next_user_import++], import));
+            }
+        }
+
+        // The start function runs under the same meter and limits as a call.
+        begin_call();
+        wabt::interp::Trap::Ptr trap;
+        instance_ = wabt::interp::Instance::Instantiate(store_, module_.ref(), imports, &trap);
+        auto outcome = finish_call(trap ? std::optional{trap->message()} : std::nullopt, "start function");
+        if (!instance_) {
+            if (outcome) return fail(error_kind::load_error, "instantiation failed");
+            return outcome.error();
+        }
+        if (!outcome) return outcome.error();
+
+        if (!instance_->memories().empty()) memory_ = store_.UnsafeGet<wabt::interp::Memory>(instance_->memories()[0]);
+        const auto& export_types = module_->export_types();
+        for (std::size_t i = 0; i < export_types.size(); ++i) {
+            if (export_types[i].type->kind != wabt::interp::ExternKind::Func) continue;
+            const export_info* info = source_.find_export(export_types[i].name);
+            if (!info || !info->func_signature) continue;
+            exports_.emplace(export_types[i].name,
+                             export_function{store_.UnsafeGet<wabt::interp::Func>(instance_->exports()[i]), &*info->func_signature});
+        }
+        return {};
+    }
+
+    wabt::interp::Ref meter_import(const wabt::interp::ImportType& import) {
+        if (import.name == meter_abi::fuel) return fuel_.ref();
+        if (import.name == meter_abi::depth) return depth_.ref();
+        if (import.name == meter_abi::depth_limit) return depth_limit_.ref();
+        if (import.name == meter_abi::current_function) return current_function_.ref();
+        const wabt::interp::FuncType void_type{{}, {}};
+        if (import.name == meter_abi::out_of_fuel) {
+            return wabt::interp::HostFunc::New(store_, void_type, [this](wabt::interp::Thread&, const wabt::interp::Values&, wabt::interp::Values&,
+                                                                   wabt::interp::Trap::Ptr* trap) -> wabt::Result {
+                auto refilled = state_.meter.refill(fuel_->Get().Get<std::int64_t>());
+                if (!refilled) return stop(refilled.error(), trap);
+                fuel_->UnsafeSet(wabt::interp::Value::Make(*refilled));
+                return wabt::Result::Ok;
+            }).ref();
+        }
+        if (import.name == meter_abi::grow_failed) {
+            return wabt::interp::HostFunc::New(store_, void_type, [this](wabt::interp::Thread&, const wabt::interp::Values&, wabt::interp::Values&,
+                                                                   wabt::interp::Trap::Ptr*) -> wabt::Result {
+                grow_failed_ = true;
+                return wabt::Result::Ok;
+            }).ref();
+        }
+        // depth_exceeded
+        return wabt::interp::HostFunc::New(store_, void_type, [this](wabt::interp::Thread&, const wabt::interp::Values&, wabt::interp::Values&,
+                                                               wabt::interp::Trap::Ptr* trap) -> wabt::Result {
+            error_info info{"call_depth limit of " + std::to_string(state_.config.call_depth) + " exceeded"};
+            info.limit = limit_detail{"call_depth", state_.config.call_depth, std::uint64_t{state_.config.call_depth} + 1};
+            return stop(error{error_kind::trap, std::move(info)}, trap);
+        }).ref();
+    }
+
+    wabt::interp::Ref host_import(const host_function& f, const wabt::interp::ImportType& import) {
+        const auto& type = *wabt::cast<wabt::interp::FuncType>(import.type.get());
+        return wabt::interp::HostFunc::New(store_, type, [this, &f](wabt::interp::Thread& thread, const wabt::interp::Values& params,
+                                                              wabt::interp::Values& results, wabt::interp::Trap::Ptr* trap) -> wabt::Result {
+            std::array<value, 16> args_buffer;
+            std::array<value, 4> results_buffer;
+            std::vector<value> args_heap;
+            std::span<value> args{args_buffer.data(), params.size()};
+            if (params.size() > args_buffer.size()) {
+                args_heap.resize(params.size());
+                args = args_heap;
+            }
+            for (std::size_t i = 0; i < params.size(); ++i) args[i] = detail::from_interp(params[i], f.sig.params[i]);
+            std::span<value> outs{results_buffer.data(), std::min(results.size(), results_buffer.size())};
+            host_call call{caller_memory(thread), state_};
+            if (auto ok = detail::call_host(f, call, args, outs); !ok) return stop(ok.error(), trap);
+            for (std::size_t i = 0; i < outs.size(); ++i) results[i] = detail::to_interp(outs[i]);
+            return wabt::Result::Ok;
+        }).ref();
+    }
+
+    guest_memory caller_memory(wabt::interp::Thread& thread) {
+        wabt::interp::Instance* caller = thread.GetCallerInstance();
+        if (!caller || caller->memories().empty()) return {};
+        auto memory = store_.UnsafeGet<wabt::interp::Memory>(caller->memories()[0]);
+        return {memory->UnsafeData(), memory->ByteSize()};
+    }
+
+    /// Stops the guest with `e`: the trap unwinds the interpreter, the error keeps its kind.
+    wabt::Result stop(error e, wabt::interp::Trap::Ptr* trap) {
+        state_.pending = std::move(e);
+        *trap = wabt::interp::Trap::New(store_, std::string(detail::host_stop_message));
+        return wabt::Result::Error;
+    }
+
+    void begin_call() {
+        state_.current = usage{};
+        state_.pending.reset();
+        state_.limit_hit.reset();
+        state_.exit_code.reset();
+        grow_failed_ = false;
+        measuring_wall_ = state_.config.measure_wall || state_.config.wall_time.has_value();
+        call_wall_start_ = measuring_wall_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+        measuring_cpu_ = state_.config.measure_cpu || state_.config.cpu_time.has_value();
+        call_cpu_start_ = measuring_cpu_ ? detail::thread_cpu_now() : std::chrono::nanoseconds{0};
+        fuel_->UnsafeSet(wabt::interp::Value::Make(state_.meter.start(state_.config, call_wall_start_, call_cpu_start_)));
+        depth_->UnsafeSet(wabt::interp::Value::Make(std::int32_t{0}));
+        depth_limit_->UnsafeSet(wabt::interp::Value::Make(static_cast<std::int32_t>(state_.config.call_depth)));
+        current_function_->UnsafeSet(wabt::interp::Value::Make(std::int32_t{-1}));
+    }
+
+    /// Accounts the call and turns a trap, if any, into the error the caller sees.
+    result<void> finish_call(std::optional<std::string> trap_message, std::string_view name) {
+        usage& u = state_.current;
+        u.wall = measuring_wall_ ? std::chrono::steady_clock::now() - call_wall_start_ : std::chrono::nanoseconds{0};
+        u.cpu = measuring_cpu_ ? detail::thread_cpu_now() - call_cpu_start_ : std::chrono::nanoseconds{0};
+        u.fuel = state_.meter.used(fuel_->Get().Get<std::int64_t>());
+        u.peak_memory_bytes = memory_bytes();
+        state_.total.add(u);
+        state_.meter.clear_cancel();
+        if (!trap_message) {
+            // The guest got an error code and went on; the call still ends as the limit it hit.
+            if (state_.limit_hit) return detail::make_call_error(state_.limit_hit->kind(), state_.limit_hit->info(), source_, std::nullopt, name);
+            return {};
+        }
+        if (state_.exit_code) return {};  // proc_exit: a clean end, not a fault
+        const std::int32_t innermost_raw = current_function_->Get().Get<std::int32_t>();
+        const std::optional<std::uint32_t> innermost =
+            innermost_raw >= 0 ? std::optional{static_cast<std::uint32_t>(innermost_raw)} : std::nullopt;
+        if (state_.pending) {
+            const error pending = *std::exchange(state_.pending, std::nullopt);
+            return detail::make_call_error(pending.kind(), pending.info(), source_, innermost, name);
+        }
+        const trap_reason reason = classify_trap(*trap_message);
+        if (grow_failed_) {
+            // The guest asked for memory past the limit, was refused, and then faulted.
+            error_info info{"memory limit of " + std::to_string(state_.config.memory_bytes) +
+                            " bytes reached (memory.grow refused), then: " + std::string(to_string(reason))};
+            info.limit = limit_detail{"memory", state_.config.memory_bytes, memory_bytes()};
+            return detail::make_call_error(error_kind::memory_limit, std::move(info), source_, innermost, name);
+        }
+        error_info info{"trap: " + std::string(to_string(reason)) +
+                        (reason == trap_reason::other ? " (" + *trap_message + ")" : "")};
+        return detail::make_call_error(error_kind::trap, std::move(info), source_, innermost, name);
+    }
+
+    result<void> run(const wabt::interp::Func::Ptr& func, const wabt::interp::Values& params, wabt::interp::Values& results,
+                     std::string_view name) {
+        if (running_)
+            return fail(error_kind::invalid_argument,
+                        "sandbox is already running a call; calling it again from a host function is not supported");
+        running_ = true;
+        begin_call();
+        wabt::interp::Trap::Ptr trap;
+        const wabt::Result outcome = func->Call(*thread_, params, results, &trap);
+        running_ = false;
+        // A trap can leave frames and values behind in the thread; the next call gets a clean one.
+        if (wabt::Failed(outcome)) thread_.emplace(store_);
+        return finish_call(wabt::Failed(outcome) ? std::optional{trap ? trap->message() : std::string("trap")} : std::nullopt,
+                           name);
+    }
+
+    module source_;
+    std::shared_ptr<const detail::interp_compiled> compiled_;
+    std::vector<host_function> user_functions_;  // the link plan points into these
+    link_plan plan_;
+    sandbox_state state_;
+    wabt::interp::Store store_;
+    std::optional<wabt::interp::Thread> thread_{std::in_place, store_};
+    wabt::interp::Module::Ptr module_;
+    wabt::interp::Instance::Ptr instance_;
+    wabt::interp::Memory::Ptr memory_;
+    wabt::interp::Global::Ptr fuel_, depth_, depth_limit_, current_function_;
+    std::map<std::string, export_function, std::less<>> exports_;
+    wabt::interp::Values params_, results_;
+    std::chrono::steady_clock::time_point call_wall_start_{};
+    std::chrono::nanoseconds call_cpu_start_{0};
+    bool running_ = false;
+    bool measuring_cpu_ = true;
+    bool measuring_wall_ = true;
+    bool grow_failed_ = false;
+};
+
+/// The engine tag the behaviour suite and the backend are parameterised over.
+struct interpreter_engine {
+    using instance = interpreter_instance;
+    static constexpr std::string_view name = "WABT interpreter";
+    static constexpr std::string_view backend_name = "wasm interpreter";
+};
+
+} // namespace cordon::wasm

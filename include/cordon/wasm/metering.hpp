@@ -1,0 +1,428 @@
+// The metering rewrite shared by every wasm engine: fuel counters at function entries and loop
+// headers, an optional call-depth and current-function tracker, done once per module with WABT's IR.
+#pragma once
+
+#include <cordon/result.hpp>
+#include <cordon/wasm/detail/wabt_ir.hpp>
+#include <cordon/wasm/module.hpp>
+
+#include <wabt/cast.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cordon::wasm {
+
+/// The names a metered module imports from the host, under module "cordon_meter". A guest
+/// module that imports from this module itself is refused: only the rewrite may.
+namespace meter_abi {
+inline constexpr std::string_view module = "cordon_meter";
+inline constexpr std::string_view out_of_fuel = "out_of_fuel";          // func () -> ()
+inline constexpr std::string_view depth_exceeded = "depth_exceeded";    // func () -> ()
+inline constexpr std::string_view grow_failed = "grow_failed";          // func () -> ()
+inline constexpr std::string_view fuel = "fuel";                        // global mut i64
+inline constexpr std::string_view depth = "depth";                      // global mut i32
+inline constexpr std::string_view depth_limit = "depth_limit";          // global mut i32
+inline constexpr std::string_view current_function = "current_function";  // global mut i32
+} // namespace meter_abi
+
+struct metering_options {
+    /// Record the innermost function in a global, so that traps name where they happened.
+    /// Costs four instructions per call.
+    bool track_frames = true;
+    /// Count call depth against a host-set limit. Costs about ten instructions per call; engines
+    /// turn it on only when the policy's call_depth is tighter than their own stack limit.
+    bool track_depth = false;
+
+    [[nodiscard]] std::string key() const {
+        return std::string("metered.v3.frames=") + (track_frames ? "1" : "0") + ".depth=" + (track_depth ? "1" : "0");
+    }
+};
+
+/// A module after the rewrite: bytes to hand to an engine, and where the meter lives.
+struct metered_module {
+    std::vector<std::uint8_t> bytes;
+    metering_options options;
+    std::uint32_t functions_shift = 0;  // how far defined functions moved in the index space
+    std::uint32_t first_import_function = 0;  // index of out_of_fuel in the rewritten module
+    /// Rewritten function index -> original index (imports of the meter map to none).
+    std::vector<std::int64_t> original_function;
+};
+
+namespace detail {
+
+template <class Fn> void for_each_expr(wabt::ExprList& list, Fn&& fn) {
+    for (wabt::Expr& expr : list) {
+        fn(expr);
+        switch (expr.type()) {
+        case wabt::ExprType::Block: for_each_expr(wabt::cast<wabt::BlockExpr>(&expr)->block.exprs, fn); break;
+        case wabt::ExprType::Loop: for_each_expr(wabt::cast<wabt::LoopExpr>(&expr)->block.exprs, fn); break;
+        case wabt::ExprType::If: {
+            auto* if_expr = wabt::cast<wabt::IfExpr>(&expr);
+            for_each_expr(if_expr->true_.exprs, fn);
+            for_each_expr(if_expr->false_, fn);
+            break;
+        }
+        default: break;
+        }
+    }
+}
+
+/// Every expression list of the module: bodies and constant expressions.
+template <class Fn> void for_each_expr_list(wabt::Module& ir, Fn&& fn) {
+    for (std::size_t i = ir.num_func_imports; i < ir.funcs.size(); ++i) fn(ir.funcs[i]->exprs);
+    for (std::size_t i = ir.num_global_imports; i < ir.globals.size(); ++i) fn(ir.globals[i]->init_expr);
+    for (wabt::ElemSegment* segment : ir.elem_segments) {
+        fn(segment->offset);
+        for (auto& list : segment->elem_exprs) fn(list);
+    }
+    for (wabt::DataSegment* segment : ir.data_segments) fn(segment->offset);
+}
+
+/// Moves every reference to a function at or past `from` up by `by`, and the same for globals.
+inline void shift_indices(wabt::Module& ir, wabt::Index funcs_from, wabt::Index funcs_by, wabt::Index globals_from,
+                          wabt::Index globals_by) {
+    auto shift = [](wabt::Var& var, wabt::Index from, wabt::Index by) {
+        if (var.is_index() && var.index() >= from) var.set_index(var.index() + by);
+    };
+    for_each_expr_list(ir, [&](wabt::ExprList& list) {
+        for_each_expr(list, [&](wabt::Expr& expr) {
+            switch (expr.type()) {
+            case wabt::ExprType::Call: shift(wabt::cast<wabt::CallExpr>(&expr)->var, funcs_from, funcs_by); break;
+            case wabt::ExprType::ReturnCall:
+                shift(wabt::cast<wabt::ReturnCallExpr>(&expr)->var, funcs_from, funcs_by);
+                break;
+            case wabt::ExprType::RefFunc: shift(wabt::cast<wabt::RefFuncExpr>(&expr)->var, funcs_from, funcs_by); break;
+            case wabt::ExprType::GlobalGet:
+                shift(wabt::cast<wabt::GlobalGetExpr>(&expr)->var, globals_from, globals_by);
+                break;
+            case wabt::ExprType::GlobalSet:
+                shift(wabt::cast<wabt::GlobalSetExpr>(&expr)->var, globals_from, globals_by);
+                break;
+            default: break;
+            }
+        });
+    });
+    for (wabt::Export* e : ir.exports) {
+        if (e->kind == wabt::ExternalKind::Func) shift(e->var, funcs_from, funcs_by);
+        if (e->kind == wabt::ExternalKind::Global) shift(e->var, globals_from, globals_by);
+    }
+    for (wabt::Var* start : ir.starts) shift(*start, funcs_from, funcs_by);
+}
+
+inline wabt::Index find_or_add_void_type(wabt::Module& ir) {
+    for (wabt::Index i = 0; i < ir.types.size(); ++i) {
+        if (auto* type = wabt::dyn_cast<wabt::FuncType>(ir.types[i]))
+            if (type->sig.param_types.empty() && type->sig.result_types.empty()) return i;
+    }
+    auto field = std::make_unique<wabt::TypeModuleField>();
+    field->type = std::make_unique<wabt::FuncType>();
+    ir.AppendField(std::move(field));
+    return static_cast<wabt::Index>(ir.types.size() - 1);
+}
+
+/// Appends an import and keeps the cached vectors in index order: the new function or global
+/// lands after the existing imports of its kind, before every defined one.
+inline void add_import(wabt::Module& ir, std::unique_ptr<wabt::Import> import) {
+    wabt::Import* raw = import.get();
+    ir.imports.push_back(raw);
+    if (auto* func = wabt::dyn_cast<wabt::FuncImport>(raw)) {
+        ir.funcs.insert(ir.funcs.begin() + ir.num_func_imports, &func->func);
+        ++ir.num_func_imports;
+    } else if (auto* global = wabt::dyn_cast<wabt::GlobalImport>(raw)) {
+        ir.globals.insert(ir.globals.begin() + ir.num_global_imports, &global->global);
+        ++ir.num_global_imports;
+    }
+    ir.fields.push_back(std::make_unique<wabt::ImportModuleField>(std::move(import)));
+}
+
+inline void add_func_import(wabt::Module& ir, std::string_view name, wabt::Index type_index) {
+    auto import = std::make_unique<wabt::FuncImport>();
+    import->module_name = meter_abi::module;
+    import->field_name = name;
+    import->func.decl.has_func_type = true;
+    import->func.decl.type_var = wabt::Var(type_index, wabt::Location());
+    add_import(ir, std::move(import));
+}
+
+inline void add_global_import(wabt::Module& ir, std::string_view name, wabt::Type type) {
+    auto import = std::make_unique<wabt::GlobalImport>();
+    import->module_name = meter_abi::module;
+    import->field_name = name;
+    import->global.type = type;
+    import->global.mutable_ = true;
+    add_import(ir, std::move(import));
+}
+
+/// Where the meter's imports ended up in the rewritten module.
+struct meter_indices {
+    wabt::Index out_of_fuel = 0, depth_exceeded = 0, grow_failed = 0;
+    wabt::Index fuel = 0, depth = 0, depth_limit = 0, current_function = 0;
+};
+
+class expr_builder {
+public:
+    explicit expr_builder(wabt::ExprList& out) : out_{out} {}
+    template <class T, class... Args> void add(Args&&... args) {
+        out_.push_back(std::make_unique<T>(std::forward<Args>(args)...));
+    }
+    static wabt::Var var(wabt::Index index) { return wabt::Var(index, wabt::Location()); }
+
+private:
+    wabt::ExprList& out_;
+};
+
+/// fuel -= cost; if (fuel < 0) out_of_fuel();  The host refills or traps.
+inline wabt::ExprList fuel_check(const meter_indices& at, std::uint64_t cost) {
+    wabt::ExprList list;
+    expr_builder b{list};
+    b.add<wabt::GlobalGetExpr>(expr_builder::var(at.fuel));
+    b.add<wabt::ConstExpr>(wabt::Const::I64(cost));
+    b.add<wabt::BinaryExpr>(wabt::Opcode::I64Sub);
+    b.add<wabt::GlobalSetExpr>(expr_builder::var(at.fuel));
+    b.add<wabt::GlobalGetExpr>(expr_builder::var(at.fuel));
+    b.add<wabt::ConstExpr>(wabt::Const::I64(0));
+    b.add<wabt::CompareExpr>(wabt::Opcode::I64LtS);
+    auto refill = std::make_unique<wabt::IfExpr>();
+    refill->true_.exprs.push_back(std::make_unique<wabt::CallExpr>(expr_builder::var(at.out_of_fuel)));
+    list.push_back(std::move(refill));
+    return list;
+}
+
+/// The instructions of `list` that run each time control enters it, loops excluded (they pay
+/// at their own header). Both arms of an `if` count: the cost is an upper bound, and the same on
+/// every engine, which is what makes fuel deterministic.
+inline std::uint64_t straight_line_cost(const wabt::ExprList& list) {
+    std::uint64_t cost = 0;
+    for (const wabt::Expr& expr : list) {
+        ++cost;
+        switch (expr.type()) {
+        case wabt::ExprType::Block: cost += straight_line_cost(wabt::cast<wabt::BlockExpr>(&expr)->block.exprs); break;
+        case wabt::ExprType::If: {
+            auto* if_expr = wabt::cast<wabt::IfExpr>(&expr);
+            cost += straight_line_cost(if_expr->true_.exprs) + straight_line_cost(if_expr->false_);
+            break;
+        }
+        default: break;
+        }
+    }
+    return cost;
+}
+
+inline void meter_loops(wabt::ExprList& list, const meter_indices& at) {
+    for (wabt::Expr& expr : list) {
+        switch (expr.type()) {
+        case wabt::ExprType::Block: meter_loops(wabt::cast<wabt::BlockExpr>(&expr)->block.exprs, at); break;
+        case wabt::ExprType::If: {
+            auto* if_expr = wabt::cast<wabt::IfExpr>(&expr);
+            meter_loops(if_expr->true_.exprs, at);
+            meter_loops(if_expr->false_, at);
+            break;
+        }
+        case wabt::ExprType::Loop: {
+            auto& body = wabt::cast<wabt::LoopExpr>(&expr)->block.exprs;
+            meter_loops(body, at);
+            const std::uint64_t cost = std::max<std::uint64_t>(1, straight_line_cost(body));
+            auto check = fuel_check(at, cost);
+            body.splice(body.begin(), check);
+            break;
+        }
+        default: break;
+        }
+    }
+}
+
+/// depth = saved = depth + 1; if (saved > depth_limit) depth_exceeded();  current_function = self
+inline wabt::ExprList call_entry(const meter_indices& at, std::optional<wabt::Index> saved_local, bool track_frames,
+                                 std::uint32_t self) {
+    wabt::ExprList list;
+    expr_builder b{list};
+    if (saved_local) {
+        b.add<wabt::GlobalGetExpr>(expr_builder::var(at.depth));
+        b.add<wabt::ConstExpr>(wabt::Const::I32(1));
+        b.add<wabt::BinaryExpr>(wabt::Opcode::I32Add);
+        b.add<wabt::LocalTeeExpr>(expr_builder::var(*saved_local));
+        b.add<wabt::GlobalSetExpr>(expr_builder::var(at.depth));
+        b.add<wabt::LocalGetExpr>(expr_builder::var(*saved_local));
+        b.add<wabt::GlobalGetExpr>(expr_builder::var(at.depth_limit));
+        b.add<wabt::CompareExpr>(wabt::Opcode::I32GtU);
+        auto over = std::make_unique<wabt::IfExpr>();
+        over->true_.exprs.push_back(std::make_unique<wabt::CallExpr>(expr_builder::var(at.depth_exceeded)));
+        list.push_back(std::move(over));
+    }
+    if (track_frames) {
+        b.add<wabt::ConstExpr>(wabt::Const::I32(self));
+        b.add<wabt::GlobalSetExpr>(expr_builder::var(at.current_function));
+    }
+    return list;
+}
+
+/// After a call returns, the caller is again the innermost frame: restore depth and name.
+inline void restore_after_calls(wabt::ExprList& list, const meter_indices& at, std::optional<wabt::Index> saved_local,
+                                bool track_frames, std::uint32_t self) {
+    for (auto it = list.begin(); it != list.end(); ++it) {
+        switch (it->type()) {
+        case wabt::ExprType::Block: restore_after_calls(wabt::cast<wabt::BlockExpr>(&*it)->block.exprs, at, saved_local, track_frames, self); break;
+        case wabt::ExprType::Loop: restore_after_calls(wabt::cast<wabt::LoopExpr>(&*it)->block.exprs, at, saved_local, track_frames, self); break;
+        case wabt::ExprType::If: {
+            auto* if_expr = wabt::cast<wabt::IfExpr>(&*it);
+            restore_after_calls(if_expr->true_.exprs, at, saved_local, track_frames, self);
+            restore_after_calls(if_expr->false_, at, saved_local, track_frames, self);
+            break;
+        }
+        case wabt::ExprType::Call:
+        case wabt::ExprType::CallIndirect: {
+            if (it->type() == wabt::ExprType::Call) {
+                const wabt::Index callee = wabt::cast<wabt::CallExpr>(&*it)->var.index();
+                if (callee == at.out_of_fuel || callee == at.grow_failed || (saved_local && callee == at.depth_exceeded)) break;
+            }
+            wabt::ExprList restore;
+            expr_builder b{restore};
+            if (saved_local) {
+                b.add<wabt::LocalGetExpr>(expr_builder::var(*saved_local));
+                b.add<wabt::GlobalSetExpr>(expr_builder::var(at.depth));
+            }
+            if (track_frames) {
+                b.add<wabt::ConstExpr>(wabt::Const::I32(self));
+                b.add<wabt::GlobalSetExpr>(expr_builder::var(at.current_function));
+            }
+            auto next = std::next(it);
+            list.splice(next, restore);
+            it = std::prev(next);
+            break;
+        }
+        default: break;
+        }
+    }
+}
+
+/// After memory.grow: if it returned -1, tell the host (a later trap is then reported as the
+/// memory limit it most likely is), and leave the result on the stack as before.
+inline bool report_failed_grows(wabt::ExprList& list, const meter_indices& at, wabt::Func& func,
+                                std::optional<wabt::Index>& scratch) {
+    bool found = false;
+    for (auto it = list.begin(); it != list.end(); ++it) {
+        switch (it->type()) {
+        case wabt::ExprType::Block: found |= report_failed_grows(wabt::cast<wabt::BlockExpr>(&*it)->block.exprs, at, func, scratch); break;
+        case wabt::ExprType::Loop: found |= report_failed_grows(wabt::cast<wabt::LoopExpr>(&*it)->block.exprs, at, func, scratch); break;
+        case wabt::ExprType::If: {
+            auto* if_expr = wabt::cast<wabt::IfExpr>(&*it);
+            found |= report_failed_grows(if_expr->true_.exprs, at, func, scratch);
+            found |= report_failed_grows(if_expr->false_, at, func, scratch);
+            break;
+        }
+        case wabt::ExprType::MemoryGrow: {
+            found = true;
+            if (!scratch) {
+                scratch = func.GetNumParamsAndLocals();
+                func.local_types.AppendDecl(wabt::Type::I32, 1);
+            }
+            wabt::ExprList check;
+            expr_builder b{check};
+            b.add<wabt::LocalTeeExpr>(expr_builder::var(*scratch));
+            b.add<wabt::ConstExpr>(wabt::Const::I32(0xFFFF'FFFFu));
+            b.add<wabt::CompareExpr>(wabt::Opcode::I32Eq);
+            auto failed = std::make_unique<wabt::IfExpr>();
+            failed->true_.exprs.push_back(std::make_unique<wabt::CallExpr>(expr_builder::var(at.grow_failed)));
+            check.push_back(std::move(failed));
+            b.add<wabt::LocalGetExpr>(expr_builder::var(*scratch));
+            auto next = std::next(it);
+            list.splice(next, check);
+            it = std::prev(next);
+            break;
+        }
+        default: break;
+        }
+    }
+    return found;
+}
+
+inline result<metered_module> rewrite(const module& source, const metering_options& options) {
+    for (const auto& import : source.imports())
+        if (import.module == meter_abi::module)
+            return fail(error_kind::load_error, "module imports " + import.module + "." + import.name +
+                                                    ": the module name '" + std::string(meter_abi::module) +
+                                                    "' is reserved for cordon's metering");
+    auto parsed = parse_ir(source.bytes(), /*validate=*/false);
+    if (!parsed) return parsed.error();
+    wabt::Module& ir = **parsed;
+
+    const wabt::Index old_func_imports = ir.num_func_imports;
+    const wabt::Index old_global_imports = ir.num_global_imports;
+    const wabt::Index void_type = find_or_add_void_type(ir);
+
+    meter_indices at;
+    wabt::Index new_funcs = 0, new_globals = 0;
+    add_func_import(ir, meter_abi::out_of_fuel, void_type);
+    at.out_of_fuel = old_func_imports + new_funcs++;
+    add_func_import(ir, meter_abi::grow_failed, void_type);
+    at.grow_failed = old_func_imports + new_funcs++;
+    if (options.track_depth) {
+        add_func_import(ir, meter_abi::depth_exceeded, void_type);
+        at.depth_exceeded = old_func_imports + new_funcs++;
+    }
+    add_global_import(ir, meter_abi::fuel, wabt::Type::I64);
+    at.fuel = old_global_imports + new_globals++;
+    if (options.track_depth) {
+        add_global_import(ir, meter_abi::depth, wabt::Type::I32);
+        at.depth = old_global_imports + new_globals++;
+        add_global_import(ir, meter_abi::depth_limit, wabt::Type::I32);
+        at.depth_limit = old_global_imports + new_globals++;
+    }
+    if (options.track_frames) {
+        add_global_import(ir, meter_abi::current_function, wabt::Type::I32);
+        at.current_function = old_global_imports + new_globals++;
+    }
+    // The new imports sit in the index spaces already; move the old references past them
+    // (but not the references to the new imports, which nothing uses yet).
+    shift_indices(ir, old_func_imports, new_funcs, old_global_imports, new_globals);
+
+    for (wabt::Index i = ir.num_func_imports; i < ir.funcs.size(); ++i) {
+        wabt::Func& func = *ir.funcs[i];
+        const std::uint32_t original_index = i - new_funcs;
+        std::optional<wabt::Index> scratch;
+        report_failed_grows(func.exprs, at, func, scratch);
+        meter_loops(func.exprs, at);
+        wabt::ExprList entry = fuel_check(at, std::max<std::uint64_t>(1, straight_line_cost(func.exprs)));
+        if (options.track_depth || options.track_frames) {
+            std::optional<wabt::Index> saved;
+            if (options.track_depth) {
+                saved = func.GetNumParamsAndLocals();
+                func.local_types.AppendDecl(wabt::Type::I32, 1);
+            }
+            restore_after_calls(func.exprs, at, saved, options.track_frames, original_index);
+            wabt::ExprList calls = call_entry(at, saved, options.track_frames, original_index);
+            entry.splice(entry.end(), calls);
+        }
+        func.exprs.splice(func.exprs.begin(), entry);
+    }
+
+    auto bytes = write_ir(ir);
+    if (!bytes) return bytes.error();
+    metered_module out;
+    out.bytes = std::move(*bytes);
+    out.options = options;
+    out.functions_shift = new_funcs;
+    out.first_import_function = old_func_imports;
+    out.original_function.resize(ir.funcs.size(), -1);
+    for (wabt::Index i = 0; i < ir.funcs.size(); ++i) {
+        if (i < old_func_imports) out.original_function[i] = i;
+        else if (i >= old_func_imports + new_funcs) out.original_function[i] = i - new_funcs;
+    }
+    return out;
+}
+
+} // namespace detail
+
+/// The metered form of `source`, rewritten on first use and shared afterwards.
+inline result<std::shared_ptr<const metered_module>> metered(const module& source, const metering_options& options = {}) {
+    return source.derived<metered_module>(options.key(), [&]() -> result<std::shared_ptr<const metered_module>> {
+        auto rewritten = detail::rewrite(source, options);
+        if (!rewritten) return rewritten.error();
+        return std::make_shared<const metered_module>(std::move(*rewritten));
+    });
+}
+
+} // namespace cordon::wasm

@@ -1,0 +1,240 @@
+// The engine-neutral state of one wasm sandbox: its configuration (grants, scopes, limits),
+// the fuel meter, telemetry, captured output and the guest memory view host functions use.
+#pragma once
+
+#include <cordon/result.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cordon::wasm {
+
+/// A directory the guest may reach through WASI, from an fs_read or fs_write scope.
+struct preopen {
+    std::filesystem::path host_path;
+    std::string guest_path;  // what the guest sees, e.g. "/data"
+    bool writable = false;
+
+    friend bool operator==(const preopen&, const preopen&) = default;
+};
+
+/// Everything a sandbox is allowed, at run time. The backend fills it from the policy: the
+/// ceiling decides which imports may link, the grants which calls succeed.
+struct sandbox_config {
+    std::set<std::string, std::less<>> ceiling;   // permission names: "clock", "fs.read", ...
+    std::set<std::string, std::less<>> granted;
+    std::vector<preopen> preopens;
+    std::vector<std::string> args;                // argv for WASI programs; args[0] is the program name
+    std::vector<std::string> env;                 // "KEY=VALUE", visible only with "env" granted
+    std::map<std::string, std::string, std::less<>> config;  // values for cordon.config_get
+
+    std::uint64_t memory_bytes = std::uint64_t{64} << 20;
+    std::uint32_t max_table_elements = 100'000;
+    std::optional<std::uint64_t> fuel{};                      // total budget per call, exact
+    std::optional<std::chrono::nanoseconds> cpu_time{};       // per call, thread CPU clock
+    std::optional<std::chrono::nanoseconds> wall_time{};      // per call
+    std::uint32_t call_depth = 10'000;
+    std::uint32_t open_files = 16;
+    std::uint64_t output_bytes = std::uint64_t{1} << 20;      // stdout + stderr + log, cumulative
+    std::uint64_t fuel_slice = 1u << 16;                      // instructions between host checks
+    bool stop_on_violation = false;
+    /// Measure each call's thread CPU time for telemetry. Reading that clock is a system call
+    /// (no vDSO), which dominates a short call; hosts that make millions of tiny calls may turn
+    /// it off. A cpu_time limit reads the clock regardless.
+    bool measure_cpu = true;
+    /// The same for the wall clock (cheaper, about 75 ns a read here); a wall_time limit reads it regardless.
+    bool measure_wall = true;  // a refused host call stops the guest instead of returning an error code
+
+    [[nodiscard]] bool in_ceiling(std::string_view permission) const { return ceiling.contains(permission); }
+    [[nodiscard]] bool is_granted(std::string_view permission) const {
+        return ceiling.contains(permission) && granted.contains(permission);
+    }
+};
+
+/// Usage of one call, or summed over all calls.
+struct usage {
+    std::chrono::nanoseconds wall{0};
+    std::chrono::nanoseconds cpu{0};
+    std::uint64_t fuel = 0;
+    std::uint64_t peak_memory_bytes = 0;
+    std::map<std::string, std::uint64_t, std::less<>> host_calls;
+    std::vector<std::string> violations;  // "fs.read: path_open /etc/passwd"
+
+    void add(const usage& call) {
+        wall += call.wall;
+        cpu += call.cpu;
+        fuel += call.fuel;
+        peak_memory_bytes = std::max(peak_memory_bytes, call.peak_memory_bytes);
+        for (const auto& [name, count] : call.host_calls) host_calls[name] += count;
+        violations.insert(violations.end(), call.violations.begin(), call.violations.end());
+    }
+};
+
+namespace detail {
+
+inline std::chrono::nanoseconds thread_cpu_now() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return std::chrono::seconds{ts.tv_sec} + std::chrono::nanoseconds{ts.tv_nsec};
+}
+
+} // namespace detail
+
+/// The fuel meter of one sandbox. The metered module decrements a fuel global; when it goes
+/// negative the engine calls refill(), which checks cancel, deadlines and the budget and hands
+/// out the next slice.
+class fuel_meter {
+public:
+    /// Arms the meter for a new call; returns the value to store in the fuel global.
+    /// `cpu_now` is the thread CPU clock at the start, needed only when there is a cpu limit.
+    std::int64_t start(const sandbox_config& config, std::chrono::steady_clock::time_point wall_now,
+                       std::chrono::nanoseconds cpu_now) {
+        budget_ = config.fuel;
+        slice_ = config.fuel_slice;
+        wall_deadline_ = config.wall_time ? std::optional{wall_now + *config.wall_time} : std::nullopt;
+        cpu_limit_ = config.cpu_time;
+        cpu_start_ = cpu_now;
+        handed_out_ = 0;
+        return static_cast<std::int64_t>(next_slice());
+    }
+
+    /// Called when the fuel global went negative. Returns the new global value, or the limit hit.
+    result<std::int64_t> refill(std::int64_t global) {
+        if (cancel_requested_.exchange(false, std::memory_order_relaxed))
+            return fail(error_kind::timeout, "call cancelled by the host");
+        if (budget_ && used(global) > *budget_) {
+            error_info info{"fuel limit of " + std::to_string(*budget_) + " instructions exhausted"};
+            info.limit = limit_detail{"fuel", *budget_, used(global)};
+            return error{error_kind::fuel_exhausted, std::move(info)};
+        }
+        if (wall_deadline_ && std::chrono::steady_clock::now() >= *wall_deadline_) {
+            error_info info{"wall_time limit exceeded"};
+            return error{error_kind::timeout, std::move(info)};
+        }
+        if (cpu_limit_) {
+            const auto spent = detail::thread_cpu_now() - cpu_start_;
+            if (spent >= *cpu_limit_) {
+                error_info info{"cpu_time limit of " + std::to_string(cpu_limit_->count() / 1'000'000) +
+                                " ms exceeded"};
+                info.limit = limit_detail{"cpu_time", static_cast<std::uint64_t>(cpu_limit_->count() / 1'000'000),
+                                          static_cast<std::uint64_t>(spent.count() / 1'000'000)};
+                return error{error_kind::cpu_limit, std::move(info)};
+            }
+        }
+        // A budget is exact: the last slice is only as large as what is left of it.
+        const std::uint64_t slice = next_slice_after(global);
+        if (slice == 0) {  // used == budget exactly and more work is asked for
+            error_info info{"fuel limit of " + std::to_string(*budget_) + " instructions exhausted"};
+            info.limit = limit_detail{"fuel", *budget_, used(global) + 1};
+            return error{error_kind::fuel_exhausted, std::move(info)};
+        }
+        return global + static_cast<std::int64_t>(slice);
+    }
+
+    /// Fuel used by the current call, given the global's value now.
+    [[nodiscard]] std::uint64_t used(std::int64_t global) const noexcept {
+        return handed_out_ - static_cast<std::uint64_t>(global);
+    }
+
+    /// Thread-safe: the running call stops at its next metering point with `timeout`.
+    void cancel() noexcept { cancel_requested_.store(true, std::memory_order_relaxed); }
+    void clear_cancel() noexcept { cancel_requested_.store(false, std::memory_order_relaxed); }
+
+private:
+    std::uint64_t next_slice() {
+        std::uint64_t slice = slice_;
+        if (budget_) slice = std::min(slice, *budget_ - std::min(*budget_, handed_out_));
+        handed_out_ += slice;
+        return slice;
+    }
+    std::uint64_t next_slice_after(std::int64_t global) {
+        // A negative global is fuel already spent past the slice; it stays on the account.
+        std::uint64_t slice = slice_;
+        if (budget_) {
+            const std::uint64_t spent = used(global);
+            slice = spent >= *budget_ ? 0 : std::min(slice, *budget_ - spent);
+        }
+        handed_out_ += slice;
+        return slice;
+    }
+
+    std::optional<std::uint64_t> budget_{};
+    std::uint64_t slice_ = 1u << 16;
+    std::uint64_t handed_out_ = 0;
+    std::optional<std::chrono::steady_clock::time_point> wall_deadline_{};
+    std::optional<std::chrono::nanoseconds> cpu_limit_{};
+    std::chrono::nanoseconds cpu_start_{0};
+    std::atomic<bool> cancel_requested_{false};
+};
+
+/// Bounds-checked access to a guest's linear memory. Every guest pointer and length goes through
+/// here; the sum is checked for overflow before the comparison.
+class guest_memory {
+public:
+    guest_memory() = default;
+    guest_memory(std::uint8_t* data, std::uint64_t size) : data_{data}, size_{size} {}
+
+    [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
+
+    [[nodiscard]] bool valid(std::uint64_t offset, std::uint64_t length) const noexcept {
+        return data_ != nullptr && offset <= size_ && length <= size_ - offset;
+    }
+    /// The guest's bytes [offset, offset+length); the caller copies before checking contents.
+    result<std::span<std::uint8_t>> bytes(std::uint64_t offset, std::uint64_t length) const {
+        if (!valid(offset, length))
+            return fail(error_kind::trap, "out of bounds memory access by the host on behalf of the guest: [" +
+                                              std::to_string(offset) + ", +" + std::to_string(length) +
+                                              ") outside " + std::to_string(size_) + " bytes");
+        return std::span<std::uint8_t>{data_ + offset, static_cast<std::size_t>(length)};
+    }
+    result<std::string> copy_string(std::uint64_t offset, std::uint64_t length, std::uint64_t cap) const {
+        if (length > cap)
+            return fail(error_kind::invalid_argument, "string of " + std::to_string(length) +
+                                                          " bytes is longer than the limit of " + std::to_string(cap));
+        auto view = bytes(offset, length);
+        if (!view) return view.error();
+        return std::string(reinterpret_cast<const char*>(view->data()), view->size());
+    }
+    result<std::uint32_t> load_u32(std::uint64_t offset) const {
+        auto view = bytes(offset, 4);
+        if (!view) return view.error();
+        std::uint32_t v;
+        std::memcpy(&v, view->data(), 4);
+        return v;
+    }
+    result<void> store_u32(std::uint64_t offset, std::uint32_t v) const {
+        auto view = bytes(offset, 4);
+        if (!view) return view.error();
+        std::memcpy(view->data(), &v, 4);
+        return {};
+    }
+    result<void> store_u64(std::uint64_t offset, std::uint64_t v) const {
+        auto view = bytes(offset, 8);
+        if (!view) return view.error();
+        std::memcpy(view->data(), &v, 8);
+        return {};
+    }
+    result<void> store(std::uint64_t offset, std::span<const std::uint8_t> from) const {
+        auto view = bytes(offset, from.size());
+        if (!view) return view.error();
+        if (!from.empty()) std::memcpy(view->data(), from.data(), from.size());
+        return {};
+    }
+
+private:
+    std::uint8_t* data_ = nullptr;
+    std::uint64_t size_ = 0;
+};
+
+} // namespace cordon::wasm

@@ -1,0 +1,36 @@
+(module $basic
+  (type $i2i (func (param i32) (result i32)))
+  (memory (export "memory") 1 4)
+  (table 2 funcref)
+  (elem (i32.const 0) $add_one)
+  (func $add (export "add") (param i32 i32) (result i32)
+    local.get 0 local.get 1 i32.add)
+  (func $add_one (param i32) (result i32) local.get 0 i32.const 1 i32.add)
+  (func $add64 (export "add64") (param i64 i64) (result i64) local.get 0 local.get 1 i64.add)
+  (func $scale (export "scale") (param f64 f32) (result f64) local.get 0 local.get 1 f64.promote_f32 f64.mul)
+  (func $fib (export "fib") (param i32) (result i32)
+    local.get 0 i32.const 2 i32.lt_s
+    if (result i32) local.get 0
+    else local.get 0 i32.const 1 i32.sub call $fib local.get 0 i32.const 2 i32.sub call $fib i32.add end)
+  (func $count (export "count") (param i32) (result i32) (local i32)
+    block loop
+      local.get 1 local.get 0 i32.ge_u br_if 1
+      local.get 1 i32.const 1 i32.add local.set 1 br 0
+    end end local.get 1)
+  (func $spin (export "spin") loop br 0 end)
+  (func $divide (export "divide") (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_s)
+  (func $crash_here (export "crash") unreachable)
+  (func $inner_crash (call $crash_here))
+  (func $nested_crash (export "nested_crash") (call $inner_crash))
+  (func $load (export "load") (param i32) (result i32) local.get 0 i32.load)
+  (func $store (export "store") (param i32 i32) local.get 0 local.get 1 i32.store)
+  (func $grow (export "grow") (param i32) (result i32) local.get 0 memory.grow)
+  (func $recurse (export "recurse") (param i32) (result i32)
+    local.get 0 i32.const 1 i32.add call $recurse)
+  (func $call_slot (export "call_slot") (param i32 i32) (result i32)
+    local.get 1 local.get 0 call_indirect (type $i2i))
+  (func $call_slot_wrong (export "call_slot_wrong") (param i32) (result i64)
+    local.get 0 call_indirect (result i64))
+  (func $trunc (export "trunc") (param f64) (result i32) local.get 0 i32.trunc_f64_s)
+  (func $nothing (export "nothing"))
+)

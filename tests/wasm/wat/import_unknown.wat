@@ -1,0 +1,1 @@
+(module (import "cordon" "launch_missiles" (func (param i32))) (func (export "f")))

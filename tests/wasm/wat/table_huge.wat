@@ -1,0 +1,1 @@
+(module (table 10000000 funcref) (func (export "f")))

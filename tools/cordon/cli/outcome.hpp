@@ -1,0 +1,134 @@
+// What one `cordon` command produced, and how it is shown: exactly one JSON object with --json,
+// else the result and one compact telemetry line; and the exit code of the CLI contract.
+#pragma once
+
+#include <cordon/format.hpp>
+#include <cordon/result.hpp>
+#include <cordon/telemetry/enforcement.hpp>
+#include <cordon/telemetry/usage.hpp>
+
+#include <fmt/color.h>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <unistd.h>
+
+namespace cordon::cli {
+
+/// Exit codes of DESIGN.md's contract.
+namespace exits {
+inline constexpr int ok = 0, usage = 64, load_error = 65, denied = 66, violation = 67, trap_or_crash = 68,
+                     resource_limit = 69, internal = 70;
+} // namespace exits
+
+/// The status word of the JSON contract for an error kind. Host-side kinds fold into the
+/// contract's words: a grant above the policy is `denied`.
+inline std::string status_of(error_kind kind) {
+    switch (kind) {
+    case error_kind::permission_outside_policy: return "denied";
+    default: return std::string(to_string(kind));
+    }
+}
+
+/// Bytes as JSON text: valid UTF-8 passes through, anything else is replaced, never dropped silently.
+inline std::string json_text(std::string_view bytes) {
+    return nlohmann::json(std::string(bytes)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+struct outcome {
+    std::optional<error> failure;          // empty: status ok
+    nlohmann::json result = nlohmann::json::array();
+    std::string guest_stdout;
+    std::string guest_stderr;
+    usage telemetry{};
+    enforcement_report enforcement{};
+
+    [[nodiscard]] std::string status() const { return failure ? status_of(failure->kind()) : "ok"; }
+    [[nodiscard]] int exit_code() const { return failure ? cordon::exit_code(failure->kind()) : 0; }
+
+    [[nodiscard]] nlohmann::json to_json() const {
+        nlohmann::json error_json = nullptr;
+        if (failure) {
+            const auto& info = failure->info();
+            error_json = {{"kind", std::string(to_string(failure->kind()))}, {"message", info.message}};
+            if (info.permission) error_json["permission"] = *info.permission;
+            if (info.syscall) error_json["syscall"] = *info.syscall;
+            if (info.syscall_number) error_json["syscall_number"] = *info.syscall_number;
+            if (info.path) error_json["path"] = *info.path;
+            if (info.signal) error_json["signal"] = *info.signal;
+            if (info.limit)
+                error_json["limit"] = {{"name", info.limit->name}, {"limit", info.limit->limit},
+                                       {"observed", info.limit->observed ? nlohmann::json(*info.limit->observed) : nlohmann::json(nullptr)}};
+            if (!info.backtrace.empty()) {
+                auto frames = nlohmann::json::array();
+                for (const auto& f : info.backtrace) {
+                    nlohmann::json frame = {{"function", f.function}};
+                    if (f.index) frame["index"] = *f.index;
+                    frames.push_back(std::move(frame));
+                }
+                error_json["backtrace"] = std::move(frames);
+            }
+        }
+        nlohmann::json enforcement_json = nlohmann::json::object();
+        for (const auto& e : enforcement.entries)
+            enforcement_json[e.element] = {{"mechanism", e.mechanism}, {"level", std::string(to_string(e.level))}};
+        auto as_text = [](const std::string& bytes) { return nlohmann::json::parse(json_text(bytes)); };
+        return {{"status", status()},
+                {"result", result},
+                {"stdout", as_text(guest_stdout)},
+                {"stderr", as_text(guest_stderr)},
+                {"error", error_json},
+                {"telemetry",
+                 {{"wall_ms", static_cast<double>(telemetry.wall_ns) / 1e6},
+                  {"cpu_ms", static_cast<double>(telemetry.cpu_ns) / 1e6},
+                  {"fuel", telemetry.fuel},
+                  {"peak_memory_bytes", telemetry.peak_memory_bytes},
+                  {"host_calls", telemetry.host_calls},
+                  {"violations", telemetry.violations}}},
+                {"backend", enforcement.backend},
+                {"enforcement", std::move(enforcement_json)}};
+    }
+
+    /// Human output: guest output as it came, the result, then one compact telemetry line on stderr.
+    void print_human() const {
+        std::fwrite(guest_stdout.data(), 1, guest_stdout.size(), stdout);
+        std::fwrite(guest_stderr.data(), 1, guest_stderr.size(), stderr);
+        if (!failure) {
+            if (result.is_array())
+                for (const auto& v : result) fmt::print("{}\n", v.dump());
+            else if (result.is_string())
+                fmt::print("{}", result.get<std::string>());
+        }
+        std::fflush(stdout);
+        const bool colour = ::isatty(STDERR_FILENO) != 0;
+        auto paint = [&](std::string text, fmt::terminal_color c) {
+            return colour ? fmt::format(fmt::fg(c) | fmt::emphasis::bold, "{}", text) : text;
+        };
+        if (failure) fmt::print(stderr, "{} {}\n", paint("cordon:", fmt::terminal_color::red), *failure);
+        std::string line = fmt::format("{} · wall {:.3f} ms · cpu {:.3f} ms", status(), static_cast<double>(telemetry.wall_ns) / 1e6,
+                                       static_cast<double>(telemetry.cpu_ns) / 1e6);
+        if (telemetry.fuel) line += fmt::format(" · fuel {}", telemetry.fuel);
+        if (telemetry.peak_memory_bytes) line += " · peak " + detail::human_bytes(telemetry.peak_memory_bytes);
+        line += fmt::format(" · host calls {}", telemetry.host_calls);
+        if (telemetry.violations) line += fmt::format(" · violations {}", telemetry.violations);
+        fmt::print(stderr, "{}\n", paint(line, failure ? fmt::terminal_color::yellow : fmt::terminal_color::green));
+    }
+
+    /// Prints in the chosen form and returns the exit code.
+    [[nodiscard]] int emit(bool json) const {
+        if (json) fmt::print("{}\n", to_json().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        else print_human();
+        return exit_code();
+    }
+};
+
+/// One clear line on stderr and the matching exit code: for bad flags, bad files, bad input.
+inline int complain(int code, std::string_view message) {
+    fmt::print(stderr, "cordon: {}\n", message);
+    return code;
+}
+
+} // namespace cordon::cli

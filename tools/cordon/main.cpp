@@ -1,0 +1,42 @@
+// The `cordon` program: sandbox a .wasm or .so plugin or an executable from the command line, and
+// manage signed plugin directories. Bad flags and bad files give one line and the contract's exit code.
+#include "cli/outcome.hpp"
+#if CORDON_CLI_HAS_PLUGIN
+#include "cli/plugin_commands.hpp"
+#endif
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <exception>
+#include <functional>
+
+int main(int argc, char** argv) {
+    CLI::App app{"cordon: run untrusted plugins under compile-time policies", "cordon"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "cordon 0.1.0");
+    std::function<int()> run;
+#if CORDON_CLI_HAS_PLUGIN
+    cordon::cli::add_signing_commands(app, run);
+    cordon::cli::add_plugin_commands(app, run);
+#endif
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        if (argc > 1 && argv[1][0] != '-' && app.get_subcommands().empty())
+            return cordon::cli::complain(cordon::cli::exits::usage,
+                                         fmt::format("unknown command '{}' (see cordon --help)", argv[1]));
+        return cordon::cli::complain(cordon::cli::exits::usage, std::string(e.what()) + " (see cordon --help)");
+    }
+    try {
+        return run ? run() : cordon::cli::complain(cordon::cli::exits::usage, "no command given (see cordon --help)");
+    } catch (const std::exception& e) {
+        return cordon::cli::complain(cordon::cli::exits::internal, std::string("internal error: ") + e.what());
+    }
+}
