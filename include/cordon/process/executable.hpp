@@ -162,6 +162,8 @@ inline result<exec_outcome> run_executable(const confinement& setup, const exec_
         if (watched[2].revents & POLLIN) {
             take_notification(run);
             stop(stop_reason::none);
+        } else if (watched[2].revents & (POLLHUP | POLLERR)) {
+            run.listener.reset();  // the filtered process is gone; only its init may remain
         }
         if ((watched[3].revents & (POLLIN | POLLHUP)) && !drain(run.stdout_end, outcome.stdout_bytes, cap))
             stop(stop_reason::output);

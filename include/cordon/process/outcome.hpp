@@ -12,6 +12,7 @@
 #include <charconv>
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 

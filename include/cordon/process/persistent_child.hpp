@@ -218,7 +218,9 @@ private:
     }
 
     error stop(stop_reason why, std::uint64_t cpu_used, std::uint64_t wall_used, std::uint64_t started) {
-        if (why != stop_reason::none) detail::kill_child(child_);
+        // Killed even when it seems to have died: peer_gone lives in memory the child can write,
+        // and a child that only pretends must not be left running.
+        detail::kill_child(child_);
         usage_.wall_ns += detail::now_ns() - started;
         auto failure = end_with(why, cpu_used, wall_used);
         return failure ? *failure : fail(error_kind::crash, "the sandboxed process ended during the call");
