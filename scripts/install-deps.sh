@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   wabt
   libsodium-dev nlohmann-json3-dev libcli11-dev libseccomp-dev
+  bubblewrap  # only the process backend's spawn benchmark runs it, as the reference sandbox
 )
 
 missing=()

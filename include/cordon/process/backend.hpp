@@ -1,0 +1,270 @@
+// cordon::process::backend: the forked-process backend behind the sandbox facade. Each sandbox
+// owns a persistent confined child (functions, native plugins) or runs its executable per call.
+#pragma once
+
+#include <cordon/backend/concept.hpp>
+#include <cordon/host/context.hpp>
+#include <cordon/host/function.hpp>
+#include <cordon/host/value.hpp>
+#include <cordon/policy/policy.hpp>
+#include <cordon/process/executable.hpp>
+#include <cordon/process/payload.hpp>
+#include <cordon/process/persistent_child.hpp>
+#include <cordon/process/policy_bridge.hpp>
+#include <cordon/result.hpp>
+#include <cordon/telemetry/enforcement.hpp>
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace cordon::process {
+
+namespace detail {
+
+// The live state of one sandbox, shared by its bound functions (which outlive moves of the
+// instance). Calls into one sandbox come from one thread at a time; cancel() may come from any.
+class sandbox_state {
+public:
+    sandbox_state(payload code, host::context& ctx) : code_{std::move(code)}, ctx_{&ctx} {}
+
+    /// The confinement for the policy as it stands now.
+    [[nodiscard]] confinement current_confinement() const {
+        const auto& policy = ctx_->policy();
+        grants given = grants_of(policy);
+        const auto level = level_of(policy.spec());
+        auto kind = payload_kind::function;
+        std::string path;
+        if (const auto* plugin = std::get_if<native_plugin>(&code_)) kind = payload_kind::shared_object, path = plugin->path;
+        if (const auto* program = std::get_if<executable>(&code_)) kind = payload_kind::executable, path = program->path;
+        auto c = make_confinement(level, given, limits_of(policy), kind, path);
+        c.best_effort = policy.spec().best_effort;
+        return c;
+    }
+
+    /// Starts the persistent child if there is none, or replaces one that died or whose
+    /// confinement is stale (a grant or limit changed since it started).
+    result<persistent_child*> child() {
+        const auto generation = ctx_->policy().generation();
+        if (child_ && child_->alive() && generation == generation_) return child_.get();
+        const bool died = child_ != nullptr && !child_->alive();
+        {
+            std::lock_guard lock{cancel_mutex_};
+            child_.reset();
+        }
+        payload_spec spec;
+        if (const auto* plugin = std::get_if<native_plugin>(&code_)) {
+            spec.kind = payload_kind::shared_object;
+            spec.path = plugin->path;
+        }
+        auto started = persistent_child::start(current_confinement(), spec);
+        if (!started) return started.error();
+        {
+            std::lock_guard lock{cancel_mutex_};
+            child_ = std::make_unique<persistent_child>(std::move(*started));
+        }
+        generation_ = generation;
+        if (died) ctx_->count_restart();
+        return child_.get();
+    }
+
+    /// One call into the child with the context's bookkeeping around it.
+    result<std::vector<std::byte>> call(std::uint64_t entry, std::span<const std::byte> request) {
+        ctx_->begin_call();
+        const auto started = now_ns();
+        cancelled_.store(false, std::memory_order_relaxed);
+        auto live = child();
+        result<std::vector<std::byte>> answer =
+            live ? (*live)->call(entry, request) : result<std::vector<std::byte>>{live.error()};
+        usage measured;
+        measured.wall_ns = now_ns() - started;
+        if (live) {
+            const auto& totals = (*live)->usage();
+            measured.cpu_ns = totals.cpu_ns;
+            measured.peak_memory_bytes = totals.peak_memory_bytes;
+        }
+        if (!answer) answer = settle(answer.error());
+        auto pending = ctx_->end_call(measured, !answer);
+        if (!answer) return answer;
+        if (!pending) return pending.error();
+        return answer;
+    }
+
+    /// Runs the executable payload once: input on stdin, stdout returned.
+    result<std::vector<std::byte>> run(std::span<const std::byte> input) {
+        const auto* program = std::get_if<executable>(&code_);
+        if (program == nullptr) return fail(error_kind::invalid_argument, "this sandbox's payload is not an executable");
+        ctx_->begin_call();
+        exec_request request{program->path, program->args, program->env,
+                             std::string(reinterpret_cast<const char*>(input.data()), input.size())};
+        auto outcome = run_executable(current_confinement(), request);
+        usage measured;
+        if (!outcome) {
+            (void)ctx_->end_call(measured, true);
+            return outcome.error();
+        }
+        measured.wall_ns = outcome->usage.wall_ns;
+        measured.cpu_ns = outcome->usage.cpu_ns != 0 ? outcome->usage.cpu_ns
+                                                     : (outcome->usage.cpu_user_us + outcome->usage.cpu_system_us) * 1000;
+        measured.peak_memory_bytes = outcome->usage.peak_memory_bytes;
+        (void)ctx_->write(host::stream::err, outcome->stderr_bytes);
+        last_exit_code_ = outcome->exit_code;
+        std::optional<error> failure = outcome->failure;
+        if (failure) failure = settle(*failure);
+        auto pending = ctx_->end_call(measured, failure.has_value());
+        if (failure) return *failure;
+        if (!pending) return pending.error();
+        const auto* bytes = reinterpret_cast<const std::byte*>(outcome->stdout_bytes.data());
+        return std::vector<std::byte>(bytes, bytes + outcome->stdout_bytes.size());
+    }
+
+    void cancel() noexcept {
+        cancelled_.store(true, std::memory_order_relaxed);
+        std::lock_guard lock{cancel_mutex_};
+        if (child_) child_->cancel();
+    }
+
+    [[nodiscard]] int last_exit_code() const noexcept { return last_exit_code_; }
+    [[nodiscard]] const payload& code() const noexcept { return code_; }
+    [[nodiscard]] host::context& context() const noexcept { return *ctx_; }
+
+private:
+    static std::uint64_t now_ns() { return process::detail::now_ns(); }
+
+    // A violation is recorded with the context (which keeps the list the host reads); a call
+    // stopped by cancel() ends as `timeout`, whatever the kill looked like from inside.
+    error settle(const error& e) {
+        if (cancelled_.load(std::memory_order_relaxed)) return fail(error_kind::timeout, "the call was cancelled");
+        if (e.kind() == error_kind::violation) return ctx_->record_violation(e);
+        return e;
+    }
+
+    payload code_;
+    host::context* ctx_;
+    std::unique_ptr<persistent_child> child_;
+    std::uint64_t generation_ = 0;
+    std::atomic<bool> cancelled_{false};
+    std::mutex cancel_mutex_;
+    int last_exit_code_ = -1;
+};
+
+} // namespace detail
+
+/// The forked-process backend (see cordon/backend/concept.hpp for the contract).
+struct backend {
+    static constexpr std::string_view name = "process";
+    using payload = process::payload;
+
+    template <class Policy> static constexpr void check_policy() {
+        static_assert(!Policy::sets_explicitly(limit::kind::fuel),
+                      "cordon: limit::fuel cannot be enforced by process::backend (native code counts no "
+                      "instructions); use wasm::interpreter or wasm::compiled, or limit::cpu_time_ms");
+        static_assert(!Policy::sets_explicitly(limit::kind::net_connections),
+                      "cordon: limit::net_connections cannot be enforced by process::backend (no kernel "
+                      "mechanism counts a process's connections); drop it, or deny perm::net");
+        static_assert(!Policy::sets_explicitly(limit::kind::call_depth),
+                      "cordon: limit::call_depth cannot be enforced by process::backend (native stacks are "
+                      "not instrumented); use a wasm backend, or limit::memory to bound the stack");
+    }
+
+    template <class Policy> class instance {
+    public:
+        template <class Sig> class bound_function;
+        template <class R, class... Args> class bound_function<R(Args...)> {
+        public:
+            bound_function(std::shared_ptr<detail::sandbox_state> state, std::uint64_t entry) noexcept
+                : state_{std::move(state)}, entry_{entry} {}
+
+            result<R> operator()(Args... args) const {
+                const std::array<value, sizeof...(Args)> in{value::of(args)...};
+                auto answer = state_->call(entry_, std::as_bytes(std::span{in}));
+                if (!answer) return answer.error();
+                if constexpr (std::is_void_v<R>) {
+                    if (!answer->empty()) return fail(error_kind::trap, "malformed result from the sandbox");
+                    return {};
+                } else {
+                    value out;
+                    if (answer->size() != sizeof out) return fail(error_kind::trap, "malformed result from the sandbox");
+                    std::memcpy(&out, answer->data(), sizeof out);
+                    // The child chose the type tag; only the bits are used, as R.
+                    return out.template as<R>();
+                }
+            }
+
+        private:
+            std::shared_ptr<detail::sandbox_state> state_;
+            std::uint64_t entry_;
+        };
+
+        static result<instance> create(const payload& code, host::context& ctx, const host::functions& functions) {
+            if (!functions.empty())
+                return fail(error_kind::unsupported,
+                            "process::backend does not broker host functions to its children yet; run the guest "
+                            "in a wasm backend to give it host functions");
+            if (const auto* plugin = std::get_if<native_plugin>(&code); plugin && ::access(plugin->path.c_str(), R_OK) != 0) {
+                error_info info{"cannot read native plugin " + plugin->path + ": " + std::strerror(errno)};
+                info.path = plugin->path;
+                return error{error_kind::load_error, std::move(info)};
+            }
+            auto state = std::make_shared<detail::sandbox_state>(code, ctx);
+            // Children that serve calls start now, so a refused confinement fails creation.
+            if (!std::holds_alternative<executable>(code))
+                if (auto started = state->child(); !started) return started.error();
+            return instance{std::move(state)};
+        }
+
+        template <class Sig> result<bound_function<Sig>> bind(std::string_view export_name) {
+            const auto* table = std::get_if<function_table>(&state_->code());
+            if (table == nullptr)
+                return fail(error_kind::invalid_argument,
+                            "typed calls need a function_table payload; native plugins and executables use "
+                            "call_bytes()");
+            const auto* entry = table->find(export_name);
+            if (entry == nullptr || entry->bytes)
+                return fail(error_kind::invalid_argument, "no typed export named '" + std::string(export_name) + "'");
+            const auto wanted = host::signature_of<Sig>();
+            if (entry->sig != wanted)
+                return fail(error_kind::invalid_argument, "export '" + std::string(export_name) + "' has signature " +
+                                                              host::to_string(entry->sig) + ", called as " +
+                                                              host::to_string(wanted));
+            return bound_function<Sig>{state_, entry->address};
+        }
+
+        result<std::vector<std::byte>> call_bytes(std::string_view export_name, std::span<const std::byte> input) {
+            const auto& code = state_->code();
+            if (std::holds_alternative<executable>(code)) return state_->run(input);
+            if (const auto* table = std::get_if<function_table>(&code)) {
+                const auto* entry = table->find(export_name);
+                if (entry == nullptr || !entry->bytes)
+                    return fail(error_kind::invalid_argument, "no bytes export named '" + std::string(export_name) + "'");
+                return state_->call(entry->address, input);
+            }
+            // A plugin request starts with the export's name; the child resolves it with dlsym.
+            wire_writer request;
+            request.put_string(export_name);
+            auto bytes = std::move(request).bytes();
+            bytes.insert(bytes.end(), input.begin(), input.end());
+            return state_->call(0, bytes);
+        }
+
+        [[nodiscard]] enforcement_report enforcement() const {
+            return enforcement_of(state_->current_confinement(), std::string(name));
+        }
+
+        void cancel() noexcept { state_->cancel(); }
+
+        /// The exit code of the executable's last run (-1 before one, or if it did not exit).
+        [[nodiscard]] int last_exit_code() const noexcept { return state_->last_exit_code(); }
+
+    private:
+        explicit instance(std::shared_ptr<detail::sandbox_state> state) noexcept : state_{std::move(state)} {}
+        std::shared_ptr<detail::sandbox_state> state_;
+    };
+};
+
+} // namespace cordon::process

@@ -1,0 +1,129 @@
+// A small assembler for seccomp-bpf programs: rules per system call (allow, allow when an
+// argument matches, fail with an errno) compiled into one classic-BPF program with an ABI check.
+#pragma once
+
+#include <cordon/process/syscalls.hpp>
+
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <vector>
+
+namespace cordon::process {
+
+/// What the filter does with a system call no rule allows.
+enum class violation_action : std::uint8_t {
+    trap,    // SIGSYS in the child, whose handler reports the call and exits
+    notify,  // a user notification to the supervisor, which reports and kills (survives execve)
+};
+
+/// One rule: a system call and the condition on its arguments under which it is allowed.
+struct syscall_rule {
+    enum class kind : std::uint8_t {
+        allow,              // always
+        allow_if_arg_in,    // args[arg] is one of values
+        allow_if_bits_clear,// (args[arg] & mask) == 0
+        allow_if_bits_set,  // (args[arg] & mask) == mask
+        deny_if_arg_in,     // args[arg] is one of values: violation; otherwise allowed
+        fail_with_errno,    // not run; returns -errno (for calls libc probes and falls back from)
+    };
+    int number = -1;
+    kind how = kind::allow;
+    unsigned arg = 0;
+    std::vector<std::uint32_t> values{};  // allow_if_arg_in / deny_if_arg_in
+    std::uint32_t mask = 0;               // bit rules; the errno for fail_with_errno
+};
+
+namespace detail {
+
+inline constexpr std::uint32_t seccomp_nr_offset = offsetof(seccomp_data, nr);
+inline constexpr std::uint32_t seccomp_arch_offset = offsetof(seccomp_data, arch);
+constexpr std::uint32_t arg_low_offset(unsigned arg) { return offsetof(seccomp_data, args) + 8 * arg; }
+constexpr std::uint32_t arg_high_offset(unsigned arg) { return arg_low_offset(arg) + 4; }
+
+// x32 shares AUDIT_ARCH_X86_64 and marks its calls with this bit in the number.
+inline constexpr std::uint32_t x32_syscall_bit = 0x40000000U;
+
+constexpr sock_filter stmt(std::uint16_t code, std::uint32_t k) { return {code, 0, 0, k}; }
+constexpr sock_filter jump(std::uint16_t code, std::uint32_t k, std::uint8_t jt, std::uint8_t jf) {
+    return {code, jt, jf, k};
+}
+
+inline std::uint32_t denial(violation_action action) {
+    return action == violation_action::trap ? SECCOMP_RET_TRAP : SECCOMP_RET_USER_NOTIF;
+}
+
+// The body of one rule, entered with the call's number already matched. It always ends in a
+// return, so rules never fall through into each other.
+inline std::vector<sock_filter> rule_body(const syscall_rule& rule, std::uint32_t deny) {
+    using kind = syscall_rule::kind;
+    std::vector<sock_filter> body;
+    const auto ret = [&](std::uint32_t value) { body.push_back(stmt(BPF_RET | BPF_K, value)); };
+    switch (rule.how) {
+    case kind::allow: ret(SECCOMP_RET_ALLOW); break;
+    case kind::fail_with_errno: ret(SECCOMP_RET_ERRNO | (rule.mask & SECCOMP_RET_DATA)); break;
+    case kind::allow_if_arg_in:
+    case kind::deny_if_arg_in: {
+        const bool listed_is_allowed = rule.how == kind::allow_if_arg_in;
+        const std::uint32_t on_match = listed_is_allowed ? SECCOMP_RET_ALLOW : deny;
+        const std::uint32_t otherwise = listed_is_allowed ? deny : SECCOMP_RET_ALLOW;
+        const auto n = static_cast<std::uint8_t>(rule.values.size());
+        // The values are 32-bit; a set high half never matches one of them.
+        body.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, arg_high_offset(rule.arg)));
+        body.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, static_cast<std::uint8_t>(n + 2)));
+        body.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, arg_low_offset(rule.arg)));
+        for (std::uint8_t i = 0; i < n; ++i)
+            body.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, rule.values[i], static_cast<std::uint8_t>(n - i), 0));
+        ret(otherwise);
+        ret(on_match);
+        break;
+    }
+    case kind::allow_if_bits_clear:
+        body.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, arg_low_offset(rule.arg)));
+        body.push_back(jump(BPF_JMP | BPF_JSET | BPF_K, rule.mask, 0, 1));
+        ret(deny);
+        ret(SECCOMP_RET_ALLOW);
+        break;
+    case kind::allow_if_bits_set:
+        body.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, arg_low_offset(rule.arg)));
+        body.push_back(stmt(BPF_ALU | BPF_AND | BPF_K, rule.mask));
+        body.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, rule.mask, 1, 0));
+        ret(deny);
+        ret(SECCOMP_RET_ALLOW);
+        break;
+    }
+    return body;
+}
+
+} // namespace detail
+
+/// Compiles rules into a filter: foreign architectures (i386) and the x32 ABI are denied
+/// first, then each rule is tried in order, and anything unmatched is denied.
+inline std::vector<sock_filter> compile_filter(const std::vector<syscall_rule>& rules, violation_action action) {
+    using namespace detail;
+    const std::uint32_t deny = denial(action);
+    std::vector<sock_filter> program{
+        stmt(BPF_LD | BPF_W | BPF_ABS, seccomp_arch_offset),
+        jump(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+        stmt(BPF_RET | BPF_K, deny),
+        stmt(BPF_LD | BPF_W | BPF_ABS, seccomp_nr_offset),
+        jump(BPF_JMP | BPF_JSET | BPF_K, x32_syscall_bit, 0, 1),
+        stmt(BPF_RET | BPF_K, deny),
+    };
+    for (const auto& rule : rules) {
+        auto body = rule_body(rule, deny);
+        // A body always returns, so a rule is left only through its failed comparison, with
+        // the accumulator still holding the call's number: no reload between rules.
+        program.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<std::uint32_t>(rule.number), 0,
+                               static_cast<std::uint8_t>(body.size())));
+        program.insert(program.end(), body.begin(), body.end());
+    }
+    program.push_back(stmt(BPF_RET | BPF_K, deny));
+    return program;
+}
+
+} // namespace cordon::process

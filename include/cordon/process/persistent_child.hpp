@@ -1,0 +1,254 @@
+// A persistent sandboxed child on the host's side: started from the zygote, it serves many
+// calls over the shared-memory channel under wall and CPU supervision until it dies or is killed.
+#pragma once
+
+#include <cordon/process/channel.hpp>
+#include <cordon/process/descriptors.hpp>
+#include <cordon/process/outcome.hpp>
+#include <cordon/process/zygote.hpp>
+#include <cordon/result.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+namespace cordon::process {
+
+namespace detail {
+
+inline std::uint64_t now_ns() {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count());
+}
+
+inline void kill_child(const spawned_child& child) {
+    ::syscall(SYS_pidfd_send_signal, child.pidfd.get(), SIGKILL, nullptr, 0);
+}
+
+// Reads the zygote's exit record; waits at most `timeout_ms` (the child has been killed or
+// has died, so the record is imminent).
+inline std::optional<exit_record> read_exit_record(const spawned_child& child, int timeout_ms) {
+    pollfd watched{child.status.get(), POLLIN, 0};
+    if (::poll(&watched, 1, timeout_ms) <= 0) return std::nullopt;
+    exit_record record;
+    if (::read(child.status.get(), &record, sizeof record) != static_cast<ssize_t>(sizeof record)) return std::nullopt;
+    return record;
+}
+
+// The one child of a process, from /proc; -1 if it has none or several.
+inline pid_t only_child_of(pid_t parent) {
+    const std::string path = "/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) + "/children";
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    char text[64] = {};
+    const auto n = ::read(fd, text, sizeof text - 1);
+    ::close(fd);
+    if (n <= 0) return -1;
+    char* end = nullptr;
+    const long pid = std::strtol(text, &end, 10);
+    while (end != nullptr && *end == ' ') ++end;
+    return pid > 0 && end != nullptr && (*end == '\0' || *end == '\n') ? static_cast<pid_t>(pid) : -1;
+}
+
+// CPU time the child (and, with a cgroup, its whole tree) has used so far.
+inline std::uint64_t child_cpu_ns(const spawned_child& child) {
+    if (!child.cpu_accounting.empty()) return cgroup_cpu_ns(child.cpu_accounting);
+    clockid_t clock{};
+    timespec ts{};
+    if (::clock_getcpuclockid(child.measured, &clock) != 0 || ::clock_gettime(clock, &ts) != 0) return 0;
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+// How long to wait before looking at the clocks again: the remaining wall time, or the time
+// in which the remaining CPU budget could be spent on every core, whichever is sooner.
+inline std::chrono::nanoseconds next_check(std::uint64_t wall_limit_ns, std::uint64_t wall_used_ns,
+                                           std::uint64_t cpu_limit_ns, std::uint64_t cpu_used_ns) {
+    const std::uint64_t wall_left_ns = wall_used_ns < wall_limit_ns ? wall_limit_ns - wall_used_ns : 0;
+    const std::uint64_t cpu_left_ns = cpu_used_ns < cpu_limit_ns ? cpu_limit_ns - cpu_used_ns : 0;
+    constexpr std::uint64_t floor_ns = 200000;      // checking more often than this costs more than it saves
+    constexpr std::uint64_t ceiling_ns = 1000000000;
+    static const std::uint64_t cores = std::max(1U, std::thread::hardware_concurrency());
+    std::uint64_t wait = std::min({wall_left_ns, cpu_left_ns / cores, ceiling_ns});
+    return std::chrono::nanoseconds(std::max(wait, floor_ns));
+}
+
+inline constexpr int exit_record_timeout_ms = 5000;
+
+} // namespace detail
+
+/// One live child running a function payload or a native plugin.
+class persistent_child {
+public:
+    /// Spawns and waits until the child is confined and serving (or reports why it is not).
+    static result<persistent_child> start(const confinement& setup, const payload_spec& payload,
+                                          std::uint32_t capacity = channel::default_capacity) {
+        auto z = zygote::get();
+        if (!z) return z.error();
+        auto shared = channel::create(capacity);
+        if (!shared) return shared.error();
+        int control[2];
+        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, control) != 0)
+            return fail(error_kind::internal, std::string("socketpair: ") + std::strerror(errno));
+        unique_fd host_end{control[0]}, child_end{control[1]};
+        unique_fd null{::open("/dev/null", O_RDWR | O_CLOEXEC)};
+        const int fds[] = {child_end.get(), null.get(), null.get(), null.get(), shared->fd()};
+        auto spawned = (*z)->spawn(setup, payload, fds);
+        if (!spawned) return spawned.error();
+        persistent_child child{std::move(*spawned), std::move(host_end), std::move(*shared), setup.limits};
+        if (auto ready = child.await_ready(); !ready) return ready.error();
+        // A payload that cannot fork is measured by its own CPU clock: exact, and a system call
+        // instead of a cgroup file read (a hundred times dearer here).
+        if (!setup.syscalls.process) child.child_.cpu_accounting.clear();
+        child.cpu_baseline_ = detail::child_cpu_ns(child.child_);
+        return child;
+    }
+
+    persistent_child(persistent_child&&) noexcept = default;
+    persistent_child& operator=(persistent_child&&) noexcept = default;
+    ~persistent_child() { terminate(); }
+
+    [[nodiscard]] bool alive() const { return !ended_; }
+    [[nodiscard]] pid_t pid() const { return child_.pid; }
+    [[nodiscard]] const telemetry& usage() const { return usage_; }
+    [[nodiscard]] std::uint32_t capacity() const { return channel_.capacity(); }
+
+    /// Calls an entry point with `request` under the limits in force; the response bytes are
+    /// copied out of shared memory before anyone looks at them.
+    result<std::vector<std::byte>> call(std::uint64_t entry, std::span<const std::byte> request) {
+        if (ended_) return fail(error_kind::internal, "the sandboxed process has already ended");
+        if (request.size() > channel_.capacity())
+            return fail(error_kind::invalid_argument, "call arguments of " + std::to_string(request.size()) +
+                                                          " bytes exceed the channel's " +
+                                                          std::to_string(channel_.capacity()));
+        auto& header = channel_.header();
+        std::memcpy(channel_.request_area().data(), request.data(), request.size());
+        header.entry = entry;
+        header.request_size = request.size();
+        const std::uint32_t seen = header.response_seq.load(std::memory_order_acquire);
+        const std::uint64_t started = detail::now_ns();
+        // Between calls the child sleeps on the futex, so its CPU clock as read at the end of
+        // the last call is this call's start: one clock read per call, none while waiting.
+        const std::uint64_t cpu_at_start = cpu_baseline_;
+        ++usage_.calls;
+        publish(header.request_seq);
+
+        const std::uint64_t wall_limit_ns = limits_.wall_time_ms != 0 ? limits_.wall_time_ms * 1000000 : UINT64_MAX;
+        const std::uint64_t cpu_limit_ns = limits_.cpu_time_ms != 0 ? limits_.cpu_time_ms * 1000000 : UINT64_MAX;
+        std::uint64_t wall_used = 0, cpu_used = 0;
+        for (;;) {
+            const auto wait = detail::next_check(wall_limit_ns, wall_used, cpu_limit_ns, cpu_used);
+            if (wait_for_change(header.response_seq, seen, wait) != seen) {
+                if (header.peer_gone.load(std::memory_order_acquire) != 0)
+                    return stop(stop_reason::none, cpu_used, wall_used, started);
+                usage_.wall_ns += detail::now_ns() - started;
+                if (limits_.cpu_time_ms != 0) cpu_baseline_ = detail::child_cpu_ns(child_);
+                return take_response();
+            }
+            wall_used = detail::now_ns() - started;
+            if (limits_.cpu_time_ms != 0) cpu_used = detail::child_cpu_ns(child_) - cpu_at_start;
+            if (cpu_used >= cpu_limit_ns) return stop(stop_reason::cpu_time, cpu_used, wall_used, started);
+            if (wall_used >= wall_limit_ns) return stop(stop_reason::wall_time, cpu_used, wall_used, started);
+        }
+    }
+
+    /// Stops a running call from another thread: the child is killed, the call ends with an
+    /// error and the next call starts a new child.
+    void cancel() noexcept {
+        if (!ended_ && child_.pidfd.valid()) detail::kill_child(child_);
+    }
+
+    /// Kills the child (its whole tree) and collects its end; safe to call twice.
+    void terminate() {
+        if (ended_ || !child_.pidfd.valid()) return;
+        detail::kill_child(child_);
+        if (auto record = detail::read_exit_record(child_, detail::exit_record_timeout_ms)) account(usage_, *record);
+        ended_ = true;
+    }
+
+private:
+    persistent_child(spawned_child child, unique_fd control, channel shared, const resource_limits& limits)
+        : child_{std::move(child)}, control_{std::move(control)}, channel_{std::move(shared)}, limits_{limits} {
+        usage_.children_started = 1;
+    }
+
+    result<void> await_ready() {
+        const std::uint64_t limit_ms = limits_.wall_time_ms != 0 ? std::max<std::uint64_t>(limits_.wall_time_ms, 5000) : 30000;
+        pollfd watched[2] = {{control_.get(), POLLIN, 0}, {child_.status.get(), POLLIN, 0}};
+        while (::poll(watched, 2, static_cast<int>(limit_ms)) > 0) {
+            if (watched[0].revents & POLLIN) {
+                auto message = receive_with_fds(control_.get(), 8192);
+                if (message.ok && read_control_message(message, reports_, [](unique_fd) {})) return {};
+                if (message.ok) continue;
+            }
+            // The child ended (or closed its control socket) before it was ready.
+            detail::kill_child(child_);
+            return *end_with(stop_reason::none, 0, 0);
+        }
+        detail::kill_child(child_);
+        auto failure = end_with(stop_reason::none, 0, 0);
+        return failure ? *failure : fail(error_kind::internal, "the sandboxed process did not start in time");
+    }
+
+    // Collects the end of a child that died or was stopped, and the reports it left.
+    std::optional<error> end_with(stop_reason why, std::uint64_t cpu_used, std::uint64_t wall_used) {
+        ended_ = true;
+        auto record = detail::read_exit_record(child_, detail::exit_record_timeout_ms);
+        for (;;) {  // whatever the child said before it died
+            pollfd watched{control_.get(), POLLIN, 0};
+            if (::poll(&watched, 1, 0) <= 0) break;
+            auto message = receive_with_fds(control_.get(), 8192);
+            if (!message.ok) break;
+            read_control_message(message, reports_, [](unique_fd) {});
+        }
+        if (reports_.violation) ++usage_.violations;
+        if (!record) return fail(error_kind::internal, "the zygote did not report the sandboxed process's end");
+        account(usage_, *record);
+        auto failure = classify_end(*record, why, reports_, limits_, true, cpu_used, wall_used);
+        return failure;
+    }
+
+    error stop(stop_reason why, std::uint64_t cpu_used, std::uint64_t wall_used, std::uint64_t started) {
+        if (why != stop_reason::none) detail::kill_child(child_);
+        usage_.wall_ns += detail::now_ns() - started;
+        auto failure = end_with(why, cpu_used, wall_used);
+        return failure ? *failure : fail(error_kind::crash, "the sandboxed process ended during the call");
+    }
+
+    result<std::vector<std::byte>> take_response() {
+        const auto& header = channel_.header();
+        const std::uint64_t size = header.response_size;
+        const std::uint32_t status = header.response_status;
+        if (size > channel_.capacity()) return fail(error_kind::trap, "the sandboxed process answered past its channel");
+        const auto area = channel_.response_area();
+        std::vector<std::byte> bytes(area.begin(), area.begin() + static_cast<std::ptrdiff_t>(size));
+        if (status == 0) return bytes;
+        // An error from inside the sandbox: its kind is believed only if it is one a guest can
+        // legitimately raise; its text is the guest's.
+        const auto kind = static_cast<error_kind>(status);
+        const bool guest_kind = kind == error_kind::trap || kind == error_kind::invalid_argument ||
+                                kind == error_kind::denied || kind == error_kind::output_limit;
+        std::string message(reinterpret_cast<const char*>(bytes.data()), std::min<std::size_t>(bytes.size(), 4096));
+        return error{guest_kind ? kind : error_kind::trap, std::move(message)};
+    }
+
+    spawned_child child_;
+    unique_fd control_;
+    channel channel_;
+    resource_limits limits_;
+    child_reports reports_{};
+    telemetry usage_{};
+    std::uint64_t cpu_baseline_ = 0;
+    bool ended_ = false;
+};
+
+} // namespace cordon::process

@@ -1,0 +1,98 @@
+// Byte encoding of what crosses a process boundary (sandbox set-up, call arguments, results):
+// trivially copyable values, strings and byte spans, read back with every length checked.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace cordon::process {
+
+/// Appends values to a byte buffer.
+class wire_writer {
+public:
+    template <class T>
+        requires std::is_trivially_copyable_v<T>
+    void put(const T& value) {
+        const auto* bytes = reinterpret_cast<const std::byte*>(&value);
+        buffer_.insert(buffer_.end(), bytes, bytes + sizeof(T));
+    }
+    void put_bytes(std::span<const std::byte> bytes) {
+        put(static_cast<std::uint64_t>(bytes.size()));
+        buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+    }
+    void put_string(std::string_view text) { put_bytes(std::as_bytes(std::span{text.data(), text.size()})); }
+    void put_strings(const std::vector<std::string>& texts) {
+        put(static_cast<std::uint64_t>(texts.size()));
+        for (const auto& text : texts) put_string(text);
+    }
+
+    [[nodiscard]] const std::vector<std::byte>& bytes() const& { return buffer_; }
+    [[nodiscard]] std::vector<std::byte> bytes() && { return std::move(buffer_); }
+
+private:
+    std::vector<std::byte> buffer_;
+};
+
+/// Reads values back; any read past the end, or a length larger than what is left, fails and
+/// makes every later read fail too, so a caller can check once at the end.
+class wire_reader {
+public:
+    explicit wire_reader(std::span<const std::byte> bytes) : bytes_{bytes} {}
+
+    template <class T>
+        requires std::is_trivially_copyable_v<T>
+    std::optional<T> get() {
+        if (failed_ || bytes_.size() - offset_ < sizeof(T)) return fault<T>();
+        T value;
+        std::memcpy(&value, bytes_.data() + offset_, sizeof(T));
+        offset_ += sizeof(T);
+        return value;
+    }
+    std::optional<std::span<const std::byte>> get_bytes() {
+        const auto size = get<std::uint64_t>();
+        if (!size || *size > bytes_.size() - offset_) return fault<std::span<const std::byte>>();
+        auto view = bytes_.subspan(offset_, static_cast<std::size_t>(*size));
+        offset_ += static_cast<std::size_t>(*size);
+        return view;
+    }
+    std::optional<std::string> get_string() {
+        const auto view = get_bytes();
+        if (!view) return std::nullopt;
+        return std::string(reinterpret_cast<const char*>(view->data()), view->size());
+    }
+    std::optional<std::vector<std::string>> get_strings() {
+        const auto count = get<std::uint64_t>();
+        // Each string takes at least its 8-byte length: a count beyond that is a lie.
+        if (!count || *count > (bytes_.size() - offset_) / sizeof(std::uint64_t))
+            return fault<std::vector<std::string>>();
+        std::vector<std::string> texts;
+        texts.reserve(static_cast<std::size_t>(*count));
+        for (std::uint64_t i = 0; i < *count; ++i) {
+            auto text = get_string();
+            if (!text) return std::nullopt;
+            texts.push_back(std::move(*text));
+        }
+        return texts;
+    }
+
+    [[nodiscard]] bool ok() const { return !failed_; }
+    [[nodiscard]] bool at_end() const { return offset_ == bytes_.size(); }
+
+private:
+    template <class T> std::optional<T> fault() {
+        failed_ = true;
+        return std::nullopt;
+    }
+    std::span<const std::byte> bytes_;
+    std::size_t offset_ = 0;
+    bool failed_ = false;
+};
+
+} // namespace cordon::process

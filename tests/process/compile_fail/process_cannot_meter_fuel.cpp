@@ -1,0 +1,11 @@
+// Native code counts no instructions, so a fuel limit on the process backend is refused.
+// expect: limit::fuel cannot be enforced by process::backend
+#include <cordon/process/backend.hpp>
+#include <cordon/sandbox.hpp>
+#ifdef CORDON_COMPILE_FAIL_CONTROL
+using p = cordon::policy<cordon::isolation::standard, cordon::limit::cpu_time_ms<100>>;
+#else
+using p = cordon::policy<cordon::isolation::standard, cordon::limit::fuel<1000>>;
+#endif
+cordon::sandbox<cordon::process::backend, p>* box = nullptr;
+void f() { (void)box->call<int()>("x"); }
