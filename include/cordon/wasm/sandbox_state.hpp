@@ -128,6 +128,9 @@ struct sandbox_state {
     std::vector<std::uint8_t> call_input;   // bytes-in, readable through cordon.input
     handle_table handles;
     bus_hooks bus;
+    /// Where cordon.log goes when set (the backend routes it to the host context's log, with
+    /// its sink and cap); otherwise into stderr_text.
+    std::function<result<void>(std::int32_t level, std::string_view text)> log;
     std::optional<int> exit_code;    // set by proc_exit
     std::optional<error> pending;    // the error a host function trapped with, kept with its kind
     std::optional<error> limit_hit;  // a limit the guest ran into without being stopped (open files)
