@@ -19,6 +19,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace cordon::wasm::testing {
@@ -497,6 +498,22 @@ TYPED_TEST_P(WasmBehaviour, WasiFileReaderCannotEscape) {
     }
 }
 
+TYPED_TEST_P(WasmBehaviour, FifoInScopeCannotBlockTheHost) {
+    scratch_tree tree;
+    ASSERT_EQ(::mkfifo((tree.allowed() / "pipe").c_str(), 0600), 0);
+    auto config = allowing({"fs.read"});
+    config.wall_time = 2s;
+    config.preopens.push_back({tree.allowed(), "/data", false});
+    config.args = {"file_reader", "/data/pipe"};
+    auto box = this->make("file_reader", config);
+    ASSERT_TRUE(box);
+    const auto start = std::chrono::steady_clock::now();
+    auto code = box->run_start();  // no writer: would block in open() forever without O_NONBLOCK
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+    ASSERT_TRUE(code) << code.error().message();
+    EXPECT_EQ(box->state().stdout_text, "");
+}
+
 TYPED_TEST_P(WasmBehaviour, WasiWritesNeedFsWrite) {
     scratch_tree tree;
     auto read_only = allowing({"fs.read"});
@@ -617,6 +634,7 @@ TYPED_TEST_P(WasmBehaviour, SandboxesRunInParallelThreads) {
 
 REGISTER_TYPED_TEST_SUITE_P(WasmBehaviour, PointerArithmeticCannotWrap, HostFunctionCannotReenterItsSandbox,
                             WasiDirectoriesStatAndSeek, WasiEnvironmentOnlyWithEnv, WasiStdinIsTheInput,
+                            FifoInScopeCannotBlockTheHost,
                             TypedCallsReturnValues, DynamicCallsAreCheckedToo, WrongSignatureIsAnErrorValue,
                             BytesInBytesOut, HostChecksGuestPointers, TrapsBecomeErrorsWithReasons,
                             TrapsCarryABacktraceWithNames, UnboundedRecursionIsStopped, CallDepthLimitHolds,

@@ -154,6 +154,21 @@ TEST(WasmBackend, ScopesGrantedAndRevokedAtRunTime) {
     EXPECT_FALSE(box.call_bytes("read_file", as_bytes(file)));
 }
 
+TEST(WasmBackend, GuestLogsReachTheHostSink) {
+    std::vector<std::string> seen;
+    sandbox_options options;
+    options.config["greeting"] = "hello host";
+    options.log_sink = [&](log_level level, std::string_view text) {
+        seen.push_back(std::string(to_string(level)) + ":" + std::string(text));
+    };
+    sandbox<wasm::interpreter, strict_policy> box{load("host_api"), options};
+    ASSERT_TRUE(box.ok()) << box.status().error().message();
+    auto out = box.call_bytes("config_echo", {});
+    ASSERT_TRUE(out) << out.error().message();
+    EXPECT_EQ(seen, std::vector<std::string>{"info:hello host"});
+    EXPECT_THAT(box.take_logs(), HasSubstr("hello host"));
+}
+
 TEST(WasmBackend, WasiOutputReachesTheContext) {
     sandbox<wasm::interpreter, strict_policy> box{load("hello")};
     ASSERT_TRUE(box.ok()) << box.status().error().message();

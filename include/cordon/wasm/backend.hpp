@@ -214,6 +214,11 @@ template <class Engine> struct basic_backend {
             if (!engine) return engine.error();
             auto s = std::make_unique<session>();
             s->engine = std::move(*engine);
+            s->engine->state().log = [context = &ctx](std::int32_t level, std::string_view text) -> result<void> {
+                static constexpr log_level levels[] = {log_level::debug, log_level::debug, log_level::info,
+                                                       log_level::warn, log_level::error};
+                return context->log(levels[std::clamp(level, 0, 4)], text);
+            };
             s->context = &ctx;
             s->generation = ctx.policy().generation();
             return instance{std::move(s)};

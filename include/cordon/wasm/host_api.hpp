@@ -157,6 +157,10 @@ inline const std::vector<host_function>& cordon_host_api() {
         add("log", {{i32, i32, i32}, {}}, std::nullopt, [](host_call& call, std::span<const value> p, std::span<value>) -> result<void> {
             auto text = call.memory.bytes(static_cast<std::uint32_t>(p[1].i32), static_cast<std::uint32_t>(p[2].i32));
             if (!text) return text.error();
+            if (call.state.log) {
+                const std::string copy(reinterpret_cast<const char*>(text->data()), text->size());
+                return call.state.log(p[0].i32, copy);
+            }
             static constexpr const char* levels[] = {"trace", "debug", "info", "warn", "error"};
             const std::string prefix = std::string("[") + levels[std::clamp(p[0].i32, 0, 4)] + "] ";
             auto& state = call.state;

@@ -128,6 +128,9 @@ struct sandbox_state {
     std::vector<std::uint8_t> call_input;   // bytes-in, readable through cordon.input
     handle_table handles;
     bus_hooks bus;
+    /// Where cordon.log goes when set (the backend routes it to the host context's log, with
+    /// its sink and cap); otherwise into stderr_text.
+    std::function<result<void>(std::int32_t level, std::string_view text)> log;
     std::optional<int> exit_code;    // set by proc_exit
     std::optional<error> pending;    // the error a host function trapped with, kept with its kind
     std::optional<error> limit_hit;  // a limit the guest ran into without being stopped (open files)
@@ -175,7 +178,9 @@ namespace detail {
 inline int open_beneath(int dir_fd, const std::string& path, int flags, mode_t mode) {
     open_how how{};
     // openat2 refuses flags that do not apply to O_PATH descriptors, O_NOCTTY among them.
-    how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY));
+    // O_NONBLOCK: a FIFO or device beneath a scope must not park the host thread in open() or
+    // read(), where no fuel slice runs out and no deadline or cancel() can reach it.
+    how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY | O_NONBLOCK));
     how.mode = (flags & O_CREAT) ? mode : 0;
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
     const long fd = ::syscall(SYS_openat2, dir_fd, path.c_str(), &how, sizeof how);
