@@ -4,6 +4,9 @@
 #if CORDON_CLI_HAS_PLUGIN
 #include "cli/plugin_commands.hpp"
 #endif
+#if CORDON_CLI_HAS_WASM && CORDON_CLI_HAS_PROCESS
+#include "cli/run_commands.hpp"
+#endif
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -16,6 +19,9 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", "cordon 0.1.0");
     std::function<int()> run;
+#if CORDON_CLI_HAS_WASM && CORDON_CLI_HAS_PROCESS
+    cordon::cli::add_run_commands(app, run);
+#endif
 #if CORDON_CLI_HAS_PLUGIN
     cordon::cli::add_signing_commands(app, run);
     cordon::cli::add_plugin_commands(app, run);

@@ -45,6 +45,7 @@ struct outcome {
     std::string guest_stderr;
     usage telemetry{};
     enforcement_report enforcement{};
+    std::optional<int> program_exit{};     // a WASI command's or an executable's exit code
 
     [[nodiscard]] std::string status() const { return failure ? status_of(failure->kind()) : "ok"; }
     [[nodiscard]] int exit_code() const { return failure ? cordon::exit_code(failure->kind()) : 0; }
@@ -96,7 +97,7 @@ struct outcome {
     void print_human() const {
         std::fwrite(guest_stdout.data(), 1, guest_stdout.size(), stdout);
         std::fwrite(guest_stderr.data(), 1, guest_stderr.size(), stderr);
-        if (!failure) {
+        if (!failure && !program_exit) {
             if (result.is_array())
                 for (const auto& v : result) fmt::print("{}\n", v.dump());
             else if (result.is_string())
@@ -108,7 +109,9 @@ struct outcome {
             return colour ? fmt::format(fmt::fg(c) | fmt::emphasis::bold, "{}", text) : text;
         };
         if (failure) fmt::print(stderr, "{} {}\n", paint("cordon:", fmt::terminal_color::red), *failure);
-        std::string line = fmt::format("{} · wall {:.3f} ms · cpu {:.3f} ms", status(), static_cast<double>(telemetry.wall_ns) / 1e6,
+        std::string line = status();
+        if (program_exit) line += fmt::format(" · exit {}", *program_exit);
+        line += fmt::format(" · wall {:.3f} ms · cpu {:.3f} ms", static_cast<double>(telemetry.wall_ns) / 1e6,
                                        static_cast<double>(telemetry.cpu_ns) / 1e6);
         if (telemetry.fuel) line += fmt::format(" · fuel {}", telemetry.fuel);
         if (telemetry.peak_memory_bytes) line += " · peak " + detail::human_bytes(telemetry.peak_memory_bytes);
