@@ -79,7 +79,7 @@ template <> struct fmt::formatter<cordon::error> : fmt::formatter<std::string_vi
         if (!info.backtrace.empty()) {
             std::vector<std::string> names;
             for (const auto& f : info.backtrace) names.push_back(f.function);
-            text += fmt::format(" (backtrace: {})", fmt::join(names, " <- "));
+            text += fmt::format(" (backtrace: {})", fmt::join(names, info.backtrace_complete ? " <- " : " <- ... <- "));
         }
         return fmt::formatter<std::string_view>::format(text, ctx);
     }

@@ -127,6 +127,7 @@ struct error_info {
     std::optional<limit_detail> limit{};
     std::optional<std::string> function{};     // the guest function that was running
     std::vector<frame> backtrace{};
+    bool backtrace_complete = true;            // false: frames between the listed ones are unknown
 };
 
 /// An error value: a kind and shared, immutable details. Copying is cheap; building one

@@ -100,12 +100,12 @@ public:
         ++telemetry_.restarts;
     }
 
-    /// Counts one host call by name.
-    void count_host_call(std::string_view name) {
-        ++current_.host_calls;
+    /// Counts host calls by name (a backend that tallies calls itself reports them in one go).
+    void count_host_call(std::string_view name, std::uint64_t times = 1) {
+        current_.host_calls += times;
         auto it = current_.host_calls_by_name.find(name);
-        if (it == current_.host_calls_by_name.end()) current_.host_calls_by_name.emplace(std::string(name), 1);
-        else ++it->second;
+        if (it == current_.host_calls_by_name.end()) current_.host_calls_by_name.emplace(std::string(name), times);
+        else it->second += times;
     }
 
     /// Checks a permission for a host call; on refusal records the violation per on_violation.

@@ -174,8 +174,7 @@ template <class Engine> struct basic_backend {
                 sandbox_state& state = engine->state();
                 if (!state.stdout_text.empty()) (void)context->write(host::stream::out, std::exchange(state.stdout_text, {}));
                 if (!state.stderr_text.empty()) (void)context->write(host::stream::err, std::exchange(state.stderr_text, {}));
-                for (const auto& [function, count] : engine->last_call().host_calls)
-                    for (std::uint64_t i = 0; i < count; ++i) context->count_host_call(function);
+                for (const auto& [function, count] : engine->last_call().host_calls) context->count_host_call(function, count);
                 for (const auto& violation : engine->last_call().violations) {
                     error_info info{violation};
                     info.permission = violation.substr(0, violation.find(':'));

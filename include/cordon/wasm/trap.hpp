@@ -72,22 +72,14 @@ inline std::vector<frame> make_backtrace(const module& source, std::optional<std
     return trace;
 }
 
-inline std::string format_backtrace(const std::vector<frame>& trace) {
-    std::string text;
-    for (std::size_t i = 0; i < trace.size(); ++i) {
-        if (i != 0) text += (i == 1 && trace.size() == 2) ? " <- ... <- " : " <- ";
-        text += trace[i].function;
-    }
-    return text;
-}
-
 /// The error for a trap or a host-side stop during `export_name`.
 inline error make_call_error(error_kind kind, error_info info, const module& source,
                              std::optional<std::uint32_t> innermost, std::string_view export_name) {
     info.backtrace = make_backtrace(source, innermost, export_name);
     info.function = std::string(export_name);
     info.message += " in " + std::string(export_name);
-    if (!info.backtrace.empty()) info.message += " (wasm backtrace: " + format_backtrace(info.backtrace) + ")";
+    // The interpreter shows the innermost function and the export, not the frames between.
+    info.backtrace_complete = info.backtrace.size() < 2;
     return {kind, std::move(info)};
 }
 

@@ -71,6 +71,7 @@ struct outcome {
                     frames.push_back(std::move(frame));
                 }
                 error_json["backtrace"] = std::move(frames);
+                error_json["backtrace_complete"] = info.backtrace_complete;
             }
         }
         nlohmann::json enforcement_json = nlohmann::json::object();
