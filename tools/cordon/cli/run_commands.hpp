@@ -81,24 +81,15 @@ inline outcome failed(error e, std::string backend) {
 
 } // namespace detail
 
-/// Runs a .wasm module: `_start` when no function is named, the bytes convention with --input,
-/// else the export with arguments parsed by its signature.
-inline int run_wasm(const run_options& opts, const std::string& path, const std::vector<std::string>& rest) {
-    if (opts.engine == "compiled")
-        return complain(exits::usage, "--engine compiled is not available in this build; use --engine interp");
-    if (opts.procs) return complain(exits::usage, "--procs does not apply to the wasm backend: a wasm guest cannot start processes");
-    auto input = detail::read_input(opts.input);
-    if (!input) return complain(exit_code(input.error().kind()), input.error().message());
-    auto module = wasm::module::from_file(path);
-    if (!module) return detail::failed(module.error(), "wasm interpreter").emit(opts.json);
-
-    const std::string function = rest.empty() ? std::string{} : rest.front();
-    std::vector<value> args;
+/// Checks what `run` was asked to call against the module and parses the arguments by the export's
+/// signature; returns 0, or the exit code after one line on stderr.
+inline int parse_call(const wasm::module& module, const std::string& path, const std::string& function,
+                      const std::vector<std::string>& rest, bool bytes_input, std::vector<value>& args) {
     if (function.empty()) {
-        if (!module->find_export("_start"))
+        if (!module.find_export("_start"))
             return complain(exits::usage, fmt::format("{} has no _start; name the function to call (see cordon inspect {})", path, path));
-    } else if (!opts.input) {
-        const auto* e = module->find_export(function);
+    } else if (!bytes_input) {
+        const auto* e = module.find_export(function);
         if (!e || e->kind != wasm::extern_kind::function || !e->func_signature)
             return complain(exits::usage, fmt::format("{} exports no function named '{}' (see cordon inspect {})", path, function, path));
         const auto& sig = *e->func_signature;
@@ -114,6 +105,19 @@ inline int run_wasm(const run_options& opts, const std::string& path, const std:
     } else if (rest.size() > 1) {
         return complain(exits::usage, "with --input the function takes its input as bytes; drop the arguments");
     }
+    return 0;
+}
+
+/// Runs a .wasm module: `_start` when no function is named, the bytes convention with --input,
+/// else the export with arguments parsed by its signature.
+inline int run_wasm(const run_options& opts, const std::string& path, const std::vector<std::string>& rest) {
+    if (opts.engine == "compiled")
+        return complain(exits::usage, "--engine compiled is not available in this build; use --engine interp");
+    if (opts.procs) return complain(exits::usage, "--procs does not apply to the wasm backend: a wasm guest cannot start processes");
+    auto input = detail::read_input(opts.input);
+    if (!input) return complain(exit_code(input.error().kind()), input.error().message());
+    auto module = wasm::module::from_file(path);
+    if (!module) return detail::failed(module.error(), "wasm interpreter").emit(opts.json);
 
     return with_level(opts.chosen_level(), [&]<class Preset>() {
         // maximum asks for wasm inside a process sandbox; the in-process engine gives one layer and
@@ -123,6 +127,10 @@ inline int run_wasm(const run_options& opts, const std::string& path, const std:
         if (!options) return complain(exits::usage, options.error().message());
         sandbox<wasm::interpreter, P> box{*module, std::move(*options)};
         if (!box.ok()) return detail::failed(box.status().error(), "wasm interpreter").emit(opts.json);
+        // Linking comes first: a module importing what the level forbids is denied whatever it is asked to run.
+        const std::string function = rest.empty() ? std::string{} : rest.front();
+        std::vector<value> args;
+        if (auto checked = parse_call(*module, path, function, rest, opts.input.has_value(), args); checked != 0) return checked;
         outcome out;
         if (function.empty()) {
             auto code = box.backend_instance()->run_main(*input);
