@@ -101,3 +101,136 @@ TEST(Cli, PluginListAndResolve) {
 }
 
 } // namespace
+
+// ---- run, exec, inspect: every status of the contract, checked field by field ---------------
+namespace {
+
+const fs::path modules = fs::path(CORDON_BINARY_DIR) / "tests/wasm/modules";
+std::string module(const char* name) { return (modules / name).string(); }
+
+/// Runs with --json and checks the contract's fields, the status and the exit code.
+nlohmann::json run_json(std::vector<std::string> args, const std::string& status, int exit_code,
+                        const std::string& input = {}) {
+    args.insert(args.begin() + 1, "--json");
+    auto r = run_cordon(args, input);
+    EXPECT_FALSE(r.timed_out);
+    EXPECT_EQ(r.exit_code, exit_code) << testing::PrintToString(args) << "\n" << r.out << r.err;
+    nlohmann::json j;
+    try {
+        j = r.json();
+    } catch (const std::exception& e) {
+        ADD_FAILURE() << "not one JSON object: " << e.what() << "\n" << r.out;
+        return j;
+    }
+    for (const char* field : {"status", "result", "stdout", "stderr", "error", "telemetry", "enforcement"})
+        EXPECT_TRUE(j.contains(field)) << field;
+    for (const char* field : {"wall_ms", "cpu_ms", "fuel", "peak_memory_bytes", "host_calls"})
+        EXPECT_TRUE(j["telemetry"].contains(field)) << field;
+    EXPECT_EQ(j["status"], status) << j.dump();
+    if (status == "ok") EXPECT_TRUE(j["error"].is_null());
+    else {
+        EXPECT_TRUE(j["error"].is_object());
+        EXPECT_FALSE(j["error"]["message"].get<std::string>().empty());
+    }
+    return j;
+}
+
+} // namespace
+
+TEST(CliRun, OkWithTypedArgumentsAndTelemetry) {
+    auto j = run_json({"run", module("fib.wasm"), "fib", "20"}, "ok", 0);
+    EXPECT_EQ(j["result"], nlohmann::json::array({6765}));
+    EXPECT_GT(j["telemetry"]["fuel"].get<std::uint64_t>(), 0u);
+    EXPECT_EQ(j["enforcement"]["fuel"]["level"], "enforced");
+    auto wide = run_json({"run", module("fib.wasm"), "loop_sum", "-1"}, "ok", 0);
+    EXPECT_TRUE(wide["result"][0].is_number_integer());
+}
+
+TEST(CliRun, WasiStartCapturesStdout) {
+    auto j = run_json({"run", module("hello.wasm")}, "ok", 0);
+    EXPECT_NE(j["stdout"].get<std::string>().find("hello"), std::string::npos);
+    EXPECT_EQ(j["result"], nlohmann::json::array({0}));
+}
+
+TEST(CliRun, LoadErrors) {
+    const auto dir = fresh_dir("load");
+    {
+        std::ofstream garbage(dir / "garbage.wasm", std::ios::binary);
+        garbage << "\0asm\x01\0\0\0\x05\xff\xff\xff\xff\x0f" << std::string(64, 'x');
+    }
+    auto j = run_json({"run", (dir / "garbage.wasm").string(), "f"}, "load_error", 65);
+    auto missing = run_json({"run", (dir / "missing.wasm").string()}, "load_error", 65);
+    EXPECT_NE(missing["error"]["message"].get<std::string>().find("missing.wasm"), std::string::npos);
+    EXPECT_EQ(run_cordon({"inspect", (dir / "garbage.wasm").string()}).exit_code, 65);
+}
+
+TEST(CliRun, DeniedImportsAndGrantsAboveTheLevel) {
+    auto j = run_json({"run", module("forbidden_import.wasm"), "--level", "strict"}, "denied", 66);
+    EXPECT_EQ(j["error"]["permission"], "plugin");
+    auto above = run_json({"run", module("fib.wasm"), "fib", "1", "--level", "strict", "--allow", "net=example.org:443"}, "denied", 66);
+    EXPECT_NE(above["error"]["message"].get<std::string>().find("strict"), std::string::npos);
+}
+
+TEST(CliRun, TrapsAndLimits) {
+    auto trap = run_json({"run", module("oob_write.wasm"), "smash"}, "trap", 68);
+    EXPECT_TRUE(trap["error"].contains("backtrace"));
+    run_json({"run", module("endless_loop.wasm"), "spin", "--cpu", "100ms"}, "cpu_limit", 69);
+    run_json({"run", module("endless_loop.wasm"), "spin", "--cpu", "10s", "--timeout", "100ms"}, "timeout", 69);
+    run_json({"run", module("fib.wasm"), "fib", "25", "--fuel", "1000"}, "fuel_exhausted", 69);
+    auto memory = run_json({"run", module("memory_bomb.wasm"), "--memory", "2MiB"}, "memory_limit", 69);
+    EXPECT_EQ(memory["error"]["limit"]["name"], "memory");
+    auto flood = run_json({"run", module("log_flood.wasm"), "flood"}, "output_limit", 69);
+    EXPECT_LE(flood["stdout"].get<std::string>().size() + flood["stderr"].get<std::string>().size(), 16u << 20);
+}
+
+TEST(CliExec, ProgramsRunConfinedAndReportWhatStoppedThem) {
+    auto ok = run_json({"exec", "--", "/bin/echo", "hi"}, "ok", 0);
+    EXPECT_EQ(ok["stdout"], "hi\n");
+    EXPECT_EQ(ok["result"], nlohmann::json::array({0}));
+    auto escape = run_json({"exec", "--level", "standard", "--", "/bin/sh", "-c", "echo x > /tmp/cordon-cli-escape"}, "violation", 67);
+    EXPECT_TRUE(escape["error"].contains("syscall"));
+    EXPECT_FALSE(fs::exists("/tmp/cordon-cli-escape"));
+    run_json({"exec", "--", "/bin/sh", "-c", "kill -SEGV $$"}, "crash", 68);
+    run_json({"exec", "--timeout", "200ms", "--", "/bin/sleep", "5"}, "timeout", 69);
+    run_json({"exec", "--level", "minimal", "--allow", "process", "--procs", "4", "--", "/bin/sh", "-c",
+              "for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait"},
+             "process_limit", 69);
+    auto in = run_json({"exec", "--input", "-", "--", "/bin/cat"}, "ok", 0, "piped bytes");
+    EXPECT_EQ(in["stdout"], "piped bytes");
+    run_json({"exec", "--", "/nonexistent/program"}, "load_error", 65);
+}
+
+TEST(CliRun, BadFlagsAndArgumentsExit64WithOneLine) {
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"run", module("fib.wasm"), "fib"},                              // wrong count
+             {"run", module("fib.wasm"), "fib", "x"},                         // wrong type
+             {"run", module("fib.wasm"), "fib", "4294967296"},                // out of i32 range
+             {"run", module("fib.wasm"), "nope", "1"},                        // no such export
+             {"run", module("fib.wasm")},                                     // no _start
+             {"run", "--memory", "10XB", module("fib.wasm"), "fib", "1"},     // bad size
+             {"run", "--cpu", "fast", module("fib.wasm"), "fib", "1"},        // bad duration
+             {"run", "--level", "paranoid", module("fib.wasm"), "fib", "1"},  // bad level
+             {"run", "--level", "strict", "--memory", "1GiB", module("fib.wasm"), "fib", "1"},  // above the level
+             {"run", "--procs", "2", module("fib.wasm"), "fib", "1"},         // not for wasm
+             {"exec", "--fuel", "10", "--", "/bin/true"},                      // not for processes
+             {"inspect"}}) {
+        auto r = run_cordon(args);
+        EXPECT_EQ(r.exit_code, 64) << testing::PrintToString(args) << "\n" << r.err;
+        expect_one_line(r);
+    }
+    auto sig = run_cordon({"run", module("fib.wasm"), "fib", "1", "2"});
+    EXPECT_NE(sig.err.find("fib (i32) -> i32"), std::string::npos) << "names the expected signature: " << sig.err;
+}
+
+TEST(CliInspect, ListsImportsExportsPermissionsAndMemory) {
+    auto r = run_cordon({"inspect", "--json", module("forbidden_import.wasm")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto j = r.json();
+    EXPECT_NE(std::find(j["permissions"].begin(), j["permissions"].end(), "plugin"), j["permissions"].end());
+    EXPECT_FALSE(j["imports"].empty());
+    auto fib = run_cordon({"inspect", "--json", module("fib.wasm")}).json();
+    bool found = false;
+    for (const auto& e : fib["exports"]) found |= e["name"] == "fib" && e["signature"] == "(i32) -> i32";
+    EXPECT_TRUE(found) << fib.dump();
+    EXPECT_EQ(fib["memories"][0]["initial_pages"], 2);
+}
