@@ -407,7 +407,7 @@ private:
             info.limit = limit_detail{"memory", state_.config.memory_bytes, memory_bytes()};
             return detail::make_call_error(error_kind::memory_limit, std::move(info), source_, innermost, name);
         }
-        error_info info{"trap: " + std::string(to_string(reason)) +
+        error_info info{std::string(to_string(reason)) +
                         (reason == trap_reason::other ? " (" + *trap_message + ")" : "")};
         return detail::make_call_error(error_kind::trap, std::move(info), source_, innermost, name);
     }
