@@ -83,10 +83,12 @@ public:
             live ? (*live)->call(entry, request) : result<std::vector<std::byte>>{live.error()};
         usage measured;
         measured.wall_ns = now_ns() - started;
-        if (live) {
-            const auto& totals = (*live)->usage();
-            measured.cpu_ns = totals.cpu_ns;
-            measured.peak_memory_bytes = totals.peak_memory_bytes;
+        // CPU time is read only where a cpu limit needs it; otherwise the call is charged its
+        // wall time, as the none backend does.
+        measured.cpu_ns = measured.wall_ns;
+        if (live && answer) {
+            if (const auto cpu = (*live)->last_call_cpu_ns(); cpu != 0) measured.cpu_ns = cpu;
+            measured.peak_memory_bytes = (*live)->usage().peak_memory_bytes;
         }
         if (!answer) answer = settle(answer.error());
         auto pending = ctx_->end_call(measured, !answer);

@@ -121,6 +121,8 @@ public:
     [[nodiscard]] pid_t pid() const { return child_.pid; }
     [[nodiscard]] const telemetry& usage() const { return usage_; }
     [[nodiscard]] std::uint32_t capacity() const { return channel_.capacity(); }
+    /// CPU time of the last completed call, where a cpu limit made the supervisor read it; else 0.
+    [[nodiscard]] std::uint64_t last_call_cpu_ns() const { return last_call_cpu_ns_; }
 
     /// Calls an entry point with `request` under the limits in force; the response bytes are
     /// copied out of shared memory before anyone looks at them.
@@ -151,7 +153,11 @@ public:
                 if (header.peer_gone.load(std::memory_order_acquire) != 0)
                     return stop(stop_reason::none, cpu_used, wall_used, started);
                 usage_.wall_ns += detail::now_ns() - started;
-                if (limits_.cpu_time_ms != 0) cpu_baseline_ = detail::child_cpu_ns(child_);
+                last_call_cpu_ns_ = 0;
+                if (limits_.cpu_time_ms != 0) {
+                    cpu_baseline_ = detail::child_cpu_ns(child_);
+                    last_call_cpu_ns_ = cpu_baseline_ - cpu_at_start;
+                }
                 return take_response();
             }
             wall_used = detail::now_ns() - started;
@@ -250,6 +256,7 @@ private:
     child_reports reports_{};
     telemetry usage_{};
     std::uint64_t cpu_baseline_ = 0;
+    std::uint64_t last_call_cpu_ns_ = 0;
     bool ended_ = false;
 };
 
