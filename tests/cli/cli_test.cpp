@@ -111,7 +111,7 @@ std::string module(const char* name) { return (modules / name).string(); }
 /// Runs with --json and checks the contract's fields, the status and the exit code.
 nlohmann::json run_json(std::vector<std::string> args, const std::string& status, int exit_code,
                         const std::string& input = {}) {
-    args.insert(args.begin() + 1, "--json");
+    args.insert(args.begin() + (args.front() == "plugin" ? 2 : 1), "--json");  // after the subcommand
     auto r = run_cordon(args, input);
     EXPECT_FALSE(r.timed_out);
     EXPECT_EQ(r.exit_code, exit_code) << testing::PrintToString(args) << "\n" << r.out << r.err;
@@ -233,4 +233,17 @@ TEST(CliInspect, ListsImportsExportsPermissionsAndMemory) {
     for (const auto& e : fib["exports"]) found |= e["name"] == "fib" && e["signature"] == "(i32) -> i32";
     EXPECT_TRUE(found) << fib.dump();
     EXPECT_EQ(fib["memories"][0]["initial_pages"], 2);
+}
+
+TEST(CliPluginRun, ResolvesLoadsAndCallsUnderTheManifest) {
+    const auto data = plugin_data.string();
+    auto ok = run_json({"plugin", "run", data, "greeter", "greet", "40"}, "ok", 0);
+    EXPECT_EQ(ok["result"], nlohmann::json::array({42})) << "the highest greeter (1.1.0) adds 2";
+    run_json({"plugin", "run", data, "flaky", "run"}, "trap", 68);
+    auto tampered = run_json({"plugin", "run", data, "tampered", "anything"}, "load_error", 65);
+    EXPECT_NE(tampered["error"]["message"].get<std::string>().find("sha256"), std::string::npos);
+    run_json({"plugin", "run", data, "nope", "f"}, "load_error", 65);
+    auto unsigned_refused = run_cordon({"plugin", "run", data, "greeter", "greet", "1", "--trust",
+                                        (plugin_data / "keys/test.pub").string()});
+    EXPECT_EQ(unsigned_refused.exit_code, 65) << "with a trust store, unsigned plugins are refused: " << unsigned_refused.err;
 }

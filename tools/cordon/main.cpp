@@ -6,6 +6,9 @@
 #endif
 #if CORDON_CLI_HAS_WASM && CORDON_CLI_HAS_PROCESS
 #include "cli/run_commands.hpp"
+#if CORDON_CLI_HAS_PLUGIN
+#include "cli/plugin_run.hpp"
+#endif
 #endif
 
 #include <CLI/CLI.hpp>
@@ -24,7 +27,10 @@ int main(int argc, char** argv) {
 #endif
 #if CORDON_CLI_HAS_PLUGIN
     cordon::cli::add_signing_commands(app, run);
-    cordon::cli::add_plugin_commands(app, run);
+    [[maybe_unused]] auto* plugin_group = cordon::cli::add_plugin_commands(app, run);
+#if CORDON_CLI_HAS_WASM && CORDON_CLI_HAS_PROCESS
+    cordon::cli::add_plugin_run(*plugin_group, run);
+#endif
 #endif
     try {
         app.parse(argc, argv);

@@ -225,6 +225,13 @@ public:
         return run<R>(id, function, [&](sandbox_type& box) { return box.template call<Sig>(function, std::forward<Args>(args)...); });
     }
 
+    /// A call whose signature is known only at run time, where the backend offers it.
+    result<std::vector<value>> call_values(std::string_view id, std::string_view function, std::span<const value> args)
+        requires requires(sandbox_type& box) { box.call_values(function, args); }
+    {
+        return run<std::vector<value>>(id, function, [&](sandbox_type& box) { return box.call_values(function, args); });
+    }
+
     /// The bytes-in/bytes-out convention, through the same bookkeeping as call().
     result<std::vector<std::byte>> call_bytes(std::string_view id, std::string_view function, std::span<const std::byte> input) {
         return run<std::vector<std::byte>>(id, function, [&](sandbox_type& box) { return box.call_bytes(function, input); });
