@@ -16,3 +16,22 @@ function(cordon_add_test name)
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
     PROPERTIES TIMEOUT ${arg_TIMEOUT} LABELS "${labels}")
 endfunction()
+
+# cordon_add_compile_fail_tests(DIRECTORY dir [LABELS ...]): every dir/*.cpp must fail to compile
+# with the text of its "// expect:" line, and compile with CORDON_COMPILE_FAIL_CONTROL defined
+# (tests/compile_fail/run_compile_fail.cmake runs both).
+function(cordon_add_compile_fail_tests)
+  cmake_parse_arguments(arg "" "DIRECTORY" "LABELS" ${ARGN})
+  file(GLOB cases CONFIGURE_DEPENDS "${arg_DIRECTORY}/*.cpp")
+  get_target_property(fmt_includes fmt::fmt INTERFACE_INCLUDE_DIRECTORIES)
+  foreach(source IN LISTS cases)
+    get_filename_component(name "${source}" NAME_WE)
+    add_test(NAME compile_fail.${name}
+      COMMAND "${CMAKE_COMMAND}"
+        "-DCOMPILER=${CMAKE_CXX_COMPILER}"
+        "-DSOURCE=${source}"
+        "-DINCLUDES=${PROJECT_SOURCE_DIR}/include;${Boost_INCLUDE_DIRS};${fmt_includes}"
+        -P "${PROJECT_SOURCE_DIR}/tests/compile_fail/run_compile_fail.cmake")
+    set_tests_properties(compile_fail.${name} PROPERTIES LABELS "compile_fail;${arg_LABELS}" TIMEOUT 120)
+  endforeach()
+endfunction()
