@@ -48,9 +48,18 @@ print(json.dumps({k: d[k] for k in ("status", "result", "telemetry")}, indent=1)
 print(json.dumps({k: d["enforcement"][k] for k in ("memory", "cpu_time")}, indent=1))'
 
 
-step "10. The library from C++: a custom permission and preset; the README's quick start"
+step "10. The library from C++: an untrusted plugin gallery, each misbehaving plugin stopped"
+run "$build/examples/example_gallery"
+
+step "11. A native .so plugin, loaded only after its process is confined"
+run "$build/examples/example_native_plugin"
+
+step "12. One policy type, two backends: telemetry and the enforcement report of each"
+run "$build/examples/example_telemetry"
+
+step "13. A custom permission and preset; the README's quick start"
 run "$build/examples/example_custom_policy"
 run "$build/examples/example_quickstart"
 
-step "11. A plugin host: discovery, signatures, resolution, a manager that disables a failing plugin"
+step "14. A plugin host: discovery, signatures, resolution, a manager that disables a failing plugin"
 run "$build/examples/plugin_host/example_plugin_host"

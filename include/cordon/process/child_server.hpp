@@ -93,6 +93,10 @@ template <class AnnounceReady>
             status = detail::answer_error(out.data(), out.size(), &out_size, error_kind::invalid_argument, failure);
         else
             status = entry(request.data(), request.size(), out.data(), out.size(), &out_size);
+        // A plugin's own non-zero return is its failure code, not one of cordon's error kinds.
+        if (entry != nullptr && resolver.plugin != nullptr && status != 0)
+            status = detail::answer_error(out.data(), out.size(), &out_size, error_kind::trap,
+                                          "the export returned failure code " + std::to_string(status));
         header.response_size = std::min<std::uint64_t>(out_size, out.size());
         header.response_status = status;
         publish(header.response_seq);

@@ -6,7 +6,7 @@
 #include "cli/run_options.hpp"
 #include "cli/values.hpp"
 
-#include <cordon/process/backend.hpp>
+#include <cordon/process.hpp>
 #include <cordon/wasm.hpp>
 #include <cordon/wasm/linker.hpp>
 
