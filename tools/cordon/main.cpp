@@ -18,18 +18,19 @@
 #include <functional>
 
 int main(int argc, char** argv) {
+    cordon::cli::command_store store;  // outlives the App, which holds pointers into it
     CLI::App app{"cordon: run untrusted plugins under compile-time policies", "cordon"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "cordon 0.1.0");
     std::function<int()> run;
 #if CORDON_CLI_HAS_WASM && CORDON_CLI_HAS_PROCESS
-    cordon::cli::add_run_commands(app, run);
+    cordon::cli::add_run_commands(app, run, store);
 #endif
 #if CORDON_CLI_HAS_PLUGIN
-    cordon::cli::add_signing_commands(app, run);
-    [[maybe_unused]] auto* plugin_group = cordon::cli::add_plugin_commands(app, run);
+    cordon::cli::add_signing_commands(app, run, store);
+    [[maybe_unused]] auto* plugin_group = cordon::cli::add_plugin_commands(app, run, store);
 #if CORDON_CLI_HAS_WASM && CORDON_CLI_HAS_PROCESS
-    cordon::cli::add_plugin_run(*plugin_group, run);
+    cordon::cli::add_plugin_run(*plugin_group, run, store);
 #endif
 #endif
     try {

@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <memory>
+#include <vector>
 #include <optional>
 #include <string>
 #include <unistd.h>
@@ -127,6 +129,21 @@ struct outcome {
         else print_human();
         return exit_code();
     }
+};
+
+/// Owns the values CLI11 parses into. It lives in main beside the App, so the commands' state is
+/// freed at exit instead of leaked.
+class command_store {
+public:
+    template <class T> T* make() {
+        auto item = std::make_shared<T>();
+        T* raw = item.get();
+        items_.push_back(std::move(item));
+        return raw;
+    }
+
+private:
+    std::vector<std::shared_ptr<void>> items_;
 };
 
 /// One clear line on stderr and the matching exit code: for bad flags, bad files, bad input.

@@ -20,9 +20,9 @@
 namespace cordon::cli {
 
 /// Adds keygen, sign and verify; each sets `run` to its action when chosen.
-inline void add_signing_commands(CLI::App& app, std::function<int()>& run) {
+inline void add_signing_commands(CLI::App& app, std::function<int()>& run, command_store& store) {
     auto* keygen = app.add_subcommand("keygen", "generate an Ed25519 key pair: NAME.key (0600) and NAME.pub");
-    auto* keygen_out = new std::string;  // owned for the program's lifetime, like the App
+    auto* keygen_out = store.make<std::string>();
     keygen->add_option("--out", *keygen_out, "NAME: the files NAME.key and NAME.pub are written")->required();
     keygen->callback([&run, keygen_out] {
         run = [keygen_out] {
@@ -36,8 +36,8 @@ inline void add_signing_commands(CLI::App& app, std::function<int()>& run) {
     });
 
     auto* sign = app.add_subcommand("sign", "sign a plugin manifest in place (checks the entry's sha256 first)");
-    auto* sign_key = new std::string;
-    auto* sign_manifest = new std::string;
+    auto* sign_key = store.make<std::string>();
+    auto* sign_manifest = store.make<std::string>();
     sign->add_option("--key", *sign_key, "NAME.key written by `cordon keygen`")->required();
     sign->add_option("MANIFEST", *sign_manifest, "the plugin's manifest (plugin.json)")->required();
     sign->callback([&run, sign_key, sign_manifest] {
@@ -52,8 +52,8 @@ inline void add_signing_commands(CLI::App& app, std::function<int()>& run) {
     });
 
     auto* verify = app.add_subcommand("verify", "check a manifest's entry digest and its signature against trusted keys");
-    auto* trust = new std::vector<std::string>;
-    auto* verify_manifest = new std::string;
+    auto* trust = store.make<std::vector<std::string>>();
+    auto* verify_manifest = store.make<std::string>();
     verify->add_option("--trust", *trust, "NAME.pub of a trusted key (repeatable)")->required();
     verify->add_option("MANIFEST", *verify_manifest, "the plugin's manifest (plugin.json)")->required();
     verify->callback([&run, trust, verify_manifest] {
@@ -73,7 +73,7 @@ inline void add_signing_commands(CLI::App& app, std::function<int()>& run) {
 
 /// Adds `plugin list` and `plugin resolve` under a `plugin` subcommand; returns it so `plugin run`
 /// can be added where the backends are.
-inline CLI::App* add_plugin_commands(CLI::App& app, std::function<int()>& run) {
+inline CLI::App* add_plugin_commands(CLI::App& app, std::function<int()>& run, command_store& store) {
     auto* group = app.add_subcommand("plugin", "work with directories of plugins (manifests, versions, dependencies)");
     group->require_subcommand(1);
 
@@ -84,7 +84,7 @@ inline CLI::App* add_plugin_commands(CLI::App& app, std::function<int()>& run) {
     };
     auto add_listing = [&](const char* name, const char* help) {
         auto* sub = group->add_subcommand(name, help);
-        auto* args = new listing;
+        auto* args = store.make<listing>();
         sub->add_option("DIR", args->dirs, "directories (or manifest files) to search")->required();
         sub->add_option("--trust", args->trust, "NAME.pub of a trusted key (repeatable): signatures are then checked");
         sub->add_flag("--json", args->json, "print one JSON object on stdout");

@@ -72,9 +72,9 @@ inline int plugin_run(const plugin_run_args& a) {
     });
 }
 
-inline void add_plugin_run(CLI::App& plugin_group, std::function<int()>& run) {
+inline void add_plugin_run(CLI::App& plugin_group, std::function<int()>& run, command_store& store) {
     auto* sub = plugin_group.add_subcommand("run", "resolve the plugins in DIR and call one export of plugin ID under its manifest");
-    auto* a = new plugin_run_args;
+    auto* a = store.make<plugin_run_args>();
     sub->add_option("DIR", a->dir, "a directory of plugins")->required();
     sub->add_option("ID", a->id, "the plugin to call")->required();
     sub->add_option("FUNCTION_AND_ARGS", a->rest, "the export and its arguments")->required();

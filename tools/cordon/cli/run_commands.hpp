@@ -254,11 +254,11 @@ inline int inspect(const std::string& path, bool json) {
 }
 
 /// Adds run, exec and inspect.
-inline void add_run_commands(CLI::App& app, std::function<int()>& run) {
+inline void add_run_commands(CLI::App& app, std::function<int()>& run, command_store& store) {
     auto* run_cmd = app.add_subcommand("run", "run a plugin: .wasm in the wasm backend, .so in the process backend");
-    auto* run_opts = new run_options;
-    auto* plugin = new std::string;
-    auto* rest = new std::vector<std::string>;
+    auto* run_opts = store.make<run_options>();
+    auto* plugin = store.make<std::string>();
+    auto* rest = store.make<std::vector<std::string>>();
     run_opts->add_to(*run_cmd);
     run_cmd->add_option("PLUGIN", *plugin, "a .wasm module or a native .so plugin")->required();
     run_cmd->add_option("FUNCTION_AND_ARGS", *rest, "the function to call and its arguments (default: _start)");
@@ -273,8 +273,8 @@ inline void add_run_commands(CLI::App& app, std::function<int()>& run) {
     });
 
     auto* exec_cmd = app.add_subcommand("exec", "run a native executable in the process backend: cordon exec [OPTIONS] -- PROGRAM [ARG...]");
-    auto* exec_opts = new run_options;
-    auto* command = new std::vector<std::string>;
+    auto* exec_opts = store.make<run_options>();
+    auto* command = store.make<std::vector<std::string>>();
     exec_opts->add_to(*exec_cmd);
     exec_cmd->add_option("PROGRAM", *command, "the program and its arguments, after --")->required();
     exec_cmd->callback([&run, exec_opts, command] {
@@ -285,8 +285,8 @@ inline void add_run_commands(CLI::App& app, std::function<int()>& run) {
     });
 
     auto* inspect_cmd = app.add_subcommand("inspect", "show a .wasm module's imports, exports, needed permissions and memory");
-    auto* inspect_path = new std::string;
-    auto* inspect_json = new bool(false);
+    auto* inspect_path = store.make<std::string>();
+    auto* inspect_json = store.make<bool>();
     inspect_cmd->add_option("PLUGIN", *inspect_path, "a .wasm module")->required();
     inspect_cmd->add_flag("--json", *inspect_json, "print one JSON object on stdout");
     inspect_cmd->callback([&run, inspect_path, inspect_json] { run = [inspect_path, inspect_json] { return inspect(*inspect_path, *inspect_json); }; });
