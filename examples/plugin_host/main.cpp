@@ -1,9 +1,9 @@
 // A plugin host: discovers the plugins in a directory, checks digests and signatures,
-// resolves dependencies, runs the chosen plugins through a manager, and disables a failing one.
-// (With the none backend each plugin's code is a C++ stand-in; its entry file is still read
-// and hashed at load. The wasm and process backends run the entries themselves.)
+// resolves dependencies, runs the chosen plugins' WebAssembly entries through a manager under
+// their manifests' permissions and limits, and disables a failing one.
 #include <cordon/cordon.hpp>
 #include <cordon/plugin/manager.hpp>
+#include <cordon/wasm.hpp>
 
 #include <fmt/core.h>
 
@@ -11,32 +11,15 @@
 #include <map>
 
 using host_policy = cordon::policy<cordon::isolation::standard>;
-using plugin_manager = cordon::plugin::manager<cordon::none::backend, host_policy>;
+using plugin_manager = cordon::plugin::manager<cordon::wasm::interpreter, host_policy>;
 
 namespace {
 
-/// The C++ stand-ins for the example plugins' code, by plugin id.
-cordon::result<cordon::none::program> stand_in(const cordon::plugin::plugin_record& plugin,
-                                               std::span<const unsigned char> verified_entry) {
+/// Turns a plugin's entry, read and hashed by the manager at load, into a module to run.
+cordon::result<cordon::wasm::module> load_entry(const cordon::plugin::plugin_record& plugin,
+                                                std::span<const unsigned char> verified_entry) {
     fmt::print("  loading {} ({} verified bytes)\n", plugin.label(), verified_entry.size());
-    cordon::none::program code;
-    if (plugin.id() == "app") {
-        code.export_function("main", [](cordon::none::guest& g) -> cordon::result<std::int32_t> {
-            if (auto now = g.clock_ns(); !now) return now.error();  // app asked for "clock"
-            return 42;
-        });
-    } else if (plugin.id() == "greeter") {
-        code.export_function("greet", [](std::int32_t n) { return n + 2; });
-    } else if (plugin.id() == "log") {
-        code.export_function("level", [] { return std::int32_t{2}; });
-    } else if (plugin.id() == "flaky") {
-        code.export_function("run", []() -> cordon::result<std::int32_t> {
-            return cordon::fail(cordon::error_kind::trap, "unreachable executed in run");
-        });
-    } else {
-        return cordon::fail(cordon::error_kind::load_error, "no code for " + plugin.id());
-    }
-    return code;
+    return cordon::wasm::module::from_bytes(verified_entry);
 }
 
 } // namespace
@@ -70,7 +53,7 @@ int main(int argc, char** argv) {
     }
     for (const auto* p : chosen.load_order) fmt::print("  {}\n", p->label());
 
-    plugin_manager manager{stand_in};
+    plugin_manager manager{load_entry};
     manager.on_state_change([](const std::string& id, cordon::plugin::plugin_state from, cordon::plugin::plugin_state to) {
         fmt::print("  [{}: {} -> {}]\n", id, to_string(from), to_string(to));
     });
