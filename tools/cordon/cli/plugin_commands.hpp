@@ -98,7 +98,10 @@ inline CLI::App* add_plugin_commands(CLI::App& app, std::function<int()>& run, c
         return plugin::registry::discover(roots, options);
     };
 
-    auto [list, list_args] = add_listing("list", "list every plugin version found, with its checks");
+    // Named pairs, not structured bindings: clang 14 cannot capture those in a lambda.
+    const auto list_command = add_listing("list", "list every plugin version found, with its checks");
+    auto* list = list_command.first;
+    auto* list_args = list_command.second;
     list->callback([&run, list_args, discover] {
         run = [list_args, discover] {
             auto found = discover(*list_args);
@@ -116,7 +119,9 @@ inline CLI::App* add_plugin_commands(CLI::App& app, std::function<int()>& run, c
         };
     });
 
-    auto [resolve, resolve_args] = add_listing("resolve", "choose versions and a load order; exit 65 on any error");
+    const auto resolve_command = add_listing("resolve", "choose versions and a load order; exit 65 on any error");
+    auto* resolve = resolve_command.first;
+    auto* resolve_args = resolve_command.second;
     resolve->callback([&run, resolve_args, discover] {
         run = [resolve_args, discover] {
             auto found = discover(*resolve_args);
