@@ -63,6 +63,22 @@ inline result<std::string_view> split_key_line(std::string_view text, std::strin
     return text.substr(tag.size() + 1);
 }
 
+/// Sets `mode` on a new file's descriptor, writes all of `data`, syncs and closes it; false
+/// when any step failed (the descriptor is closed either way).
+inline bool finish_file(int fd, std::string_view data, mode_t mode) {
+    bool ok = ::fchmod(fd, mode) == 0;
+    std::size_t written = 0;
+    while (ok && written < data.size()) {
+        const auto n = ::write(fd, data.data() + written, data.size() - written);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) ok = false;
+        else written += static_cast<std::size_t>(n);
+    }
+    ok = ::fsync(fd) == 0 && ok;
+    ok = ::close(fd) == 0 && ok;
+    return ok;
+}
+
 /// Creates `path` with `mode` and writes `data`; never follows a symlink at `path`, and
 /// refuses to replace an existing file unless `replace` is set.
 inline result<void> write_new_file(const std::filesystem::path& path, std::string_view data, mode_t mode, bool replace) {
@@ -75,17 +91,7 @@ inline result<void> write_new_file(const std::filesystem::path& path, std::strin
         return fail(error_kind::internal, path.string() + ": " + std::strerror(errno));
     }
     // The umask may have widened nothing but could have narrowed; set the mode exactly.
-    bool ok = ::fchmod(fd, mode) == 0;
-    std::size_t written = 0;
-    while (ok && written < data.size()) {
-        const auto n = ::write(fd, data.data() + written, data.size() - written);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) ok = false;
-        else written += static_cast<std::size_t>(n);
-    }
-    ok = ::fsync(fd) == 0 && ok;
-    ok = ::close(fd) == 0 && ok;
-    if (!ok) {
+    if (!finish_file(fd, data, mode)) {
         ::unlink(path.c_str());
         return fail(error_kind::internal, path.string() + ": write failed: " + std::strerror(errno));
     }

@@ -192,16 +192,7 @@ inline result<void> replace_file(const std::filesystem::path& path, std::string_
     std::string temp = path.string() + ".XXXXXX";
     const int fd = ::mkstemp(temp.data());
     if (fd < 0) return fail(error_kind::internal, path.string() + ": cannot create a temporary file: " + std::strerror(errno));
-    bool ok = ::fchmod(fd, info.st_mode & 07777) == 0;
-    std::size_t written = 0;
-    while (ok && written < data.size()) {
-        const auto n = ::write(fd, data.data() + written, data.size() - written);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) ok = false;
-        else written += static_cast<std::size_t>(n);
-    }
-    ok = ::fsync(fd) == 0 && ok;
-    ok = ::close(fd) == 0 && ok;
+    const bool ok = finish_file(fd, data, info.st_mode & 07777);
     if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
         const std::string why = std::strerror(errno);
         ::unlink(temp.c_str());
