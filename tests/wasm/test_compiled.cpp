@@ -1,0 +1,128 @@
+// Runs the wasm behaviour suite on the compiled engine (wasm2c, compiled at run time into the
+// test's cache), and what only the compiled engine has: its cache, its toolchain errors, and
+// the rule that only objects cordon compiled are ever loaded.
+#include "behaviour_suite.hpp"
+
+#include <cordon/wasm/compiled.hpp>
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace cordon::wasm::testing {
+
+using engines = ::testing::Types<compiled_engine>;
+INSTANTIATE_TYPED_TEST_SUITE_P(Compiled, WasmBehaviour, engines);
+
+namespace {
+
+/// A private cache directory of its own for each test.
+class CompiledCache : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = std::filesystem::temp_directory_path() /
+               ("cordon-cache-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        std::filesystem::remove_all(dir_);
+        options_.compile.cache_directory = dir_;
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+
+    std::vector<std::filesystem::path> objects() const {
+        std::vector<std::filesystem::path> found;
+        for (const auto& entry : std::filesystem::directory_iterator(dir_))
+            if (entry.path().extension() == ".so") found.push_back(entry.path());
+        return found;
+    }
+    /// A fresh module value, so the per-module memo does not hide the cache.
+    static module fresh(const std::string& name) { return module::from_bytes(module_bytes(name)).value(); }
+
+    std::filesystem::path dir_;
+    compiled_options options_;
+};
+
+} // namespace
+
+TEST_F(CompiledCache, SecondLoadIsACacheHit) {
+    auto first = compiled_instance::create(fresh("fib"), strict_config(), {}, options_);
+    ASSERT_TRUE(first) << first.error().message();
+    EXPECT_FALSE((*first)->code_from_cache());
+    ASSERT_EQ(objects().size(), 1u);
+    auto second = compiled_instance::create(fresh("fib"), strict_config(), {}, options_);
+    ASSERT_TRUE(second) << second.error().message();
+    EXPECT_TRUE((*second)->code_from_cache());
+    EXPECT_EQ(*(*second)->call<std::int32_t(std::int32_t)>("fib", 20), 6765);
+    EXPECT_EQ(objects().size(), 1u);
+}
+
+TEST_F(CompiledCache, OtherMeteringIsAnotherObject) {
+    ASSERT_TRUE(compiled_instance::create(fresh("fib"), strict_config(), {}, options_));
+    options_.metering = metering_options{false, false};
+    auto lean = compiled_instance::create(fresh("fib"), strict_config(), {}, options_);
+    ASSERT_TRUE(lean) << lean.error().message();
+    EXPECT_FALSE((*lean)->code_from_cache());
+    EXPECT_EQ(objects().size(), 2u);
+}
+
+TEST_F(CompiledCache, TamperedObjectIsNeverLoaded) {
+    ASSERT_TRUE(compiled_instance::create(fresh("fib"), strict_config(), {}, options_));
+    const auto object = objects().at(0);
+    {
+        std::ofstream out(object, std::ios::binary | std::ios::app);
+        out << "appended by someone else";
+    }
+    auto again = compiled_instance::create(fresh("fib"), strict_config(), {}, options_);
+    ASSERT_TRUE(again) << again.error().message();
+    EXPECT_FALSE((*again)->code_from_cache()) << "a changed object must be compiled anew, not loaded";
+    EXPECT_EQ(*(*again)->call<std::int32_t(std::int32_t)>("fib", 10), 55);
+}
+
+TEST_F(CompiledCache, ObjectWritableByOthersIsRefused) {
+    ASSERT_TRUE(compiled_instance::create(fresh("fib"), strict_config(), {}, options_));
+    ::chmod(objects().at(0).c_str(), 0666);
+    auto again = compiled_instance::create(fresh("fib"), strict_config(), {}, options_);
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().kind(), error_kind::denied);
+}
+
+TEST_F(CompiledCache, CacheThroughASymlinkIsRefused) {
+    const auto real = dir_ / "real";
+    std::filesystem::create_directories(real);
+    std::filesystem::create_directory_symlink(real, dir_ / "link");
+    options_.compile.cache_directory = dir_ / "link";
+    auto refused = compiled_instance::create(fresh("fib"), strict_config(), {}, options_);
+    ASSERT_FALSE(refused);
+    EXPECT_THAT(refused.error().message(), HasSubstr("is not a directory"));
+}
+
+TEST_F(CompiledCache, CacheOfAnotherUserIsRefused) {
+    std::filesystem::create_directories(dir_);
+    if (::chown(dir_.c_str(), 65534, 65534) != 0) GTEST_SKIP() << "needs root to give the directory away";
+    auto refused = compiled_instance::create(fresh("fib"), strict_config(), {}, options_);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().kind(), error_kind::denied);
+    EXPECT_THAT(refused.error().message(), HasSubstr("must belong to this user"));
+}
+
+TEST_F(CompiledCache, MissingCompilerIsAClearError) {
+    options_.compile.compiler = "cordon-no-such-compiler";
+    auto failed = compiled_instance::create(fresh("fib"), strict_config(), {}, options_);
+    ASSERT_FALSE(failed);
+    EXPECT_EQ(failed.error().kind(), error_kind::unsupported);
+    EXPECT_THAT(failed.error().message(), HasSubstr("cordon-no-such-compiler"));
+    // The interpreter remains available for the same module.
+    auto fallback = interpreter_instance::create(fresh("fib"), strict_config());
+    ASSERT_TRUE(fallback) << fallback.error().message();
+}
+
+TEST_F(CompiledCache, FailedCompileIsAClearError) {
+    options_.compile.compiler_flags = {"-O2", "-DCORDON_BROKEN=", "-include", "/nonexistent/header.h"};
+    auto failed = compiled_instance::create(fresh("fib"), strict_config(), {}, options_);
+    ASSERT_FALSE(failed);
+    EXPECT_EQ(failed.error().kind(), error_kind::load_error);
+    EXPECT_THAT(failed.error().message(), HasSubstr("C compiler failed"));
+    EXPECT_TRUE(objects().empty());
+}
+
+} // namespace cordon::wasm::testing
