@@ -19,6 +19,7 @@ if(CORDON_HAVE_WASM)
   include(CordonWabtCompat)
   cordon_wabt_compat(cordon_wasm)
   include(CordonWasmPlugin)   # cordon_add_wasm_plugin(), cordon_add_wat_module()
+  include(CordonCompiledWasm) # cordon_add_compiled_wasm_module()
   list(APPEND CORDON_COMPONENTS wasm)
 endif()
 

@@ -125,4 +125,29 @@ TEST_F(CompiledCache, FailedCompileIsAClearError) {
     EXPECT_TRUE(objects().empty());
 }
 
+TEST(CompiledStack, DeepRecursionWithoutDepthCountingIsATrap) {
+    // Without depth counting, unbounded recursion runs into the thread's stack guard; the fault
+    // is handled on the alternate signal stack and becomes a trap. The host carries on.
+    auto source = load("basic");
+    std::string message;
+    std::thread worker([&] {
+        sandbox_config config = strict_config();
+        config.call_depth = 1u << 30;
+        compiled_options options;
+        options.metering = metering_options{true, false};
+        auto box = compiled_instance::create(source, config, {}, options);
+        if (!box) {
+            message = "create: " + box.error().message();
+            return;
+        }
+        auto r = (*box)->call<std::int32_t(std::int32_t)>("recurse", 0);
+        message = r ? "returned" : r.error().message();
+        auto after = (*box)->call<std::int32_t(std::int32_t)>("fib", 10);
+        if (!after || *after != 55) message += "; unusable afterwards";
+    });
+    worker.join();
+    EXPECT_THAT(message, HasSubstr("call stack exhausted"));
+    EXPECT_THAT(message, ::testing::Not(HasSubstr("unusable")));
+}
+
 } // namespace cordon::wasm::testing

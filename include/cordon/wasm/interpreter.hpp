@@ -454,6 +454,7 @@ struct interpreter_engine {
     using instance = interpreter_instance;
     static constexpr std::string_view name = "WABT interpreter";
     static constexpr std::string_view backend_name = "wasm interpreter";
+    static constexpr std::string_view memory_mechanism = "bounds checked by the interpreter";
 };
 
 } // namespace cordon::wasm

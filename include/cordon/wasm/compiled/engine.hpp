@@ -450,6 +450,8 @@ struct compiled_engine {
     using instance = compiled_instance;
     static constexpr std::string_view name = "wasm2c, compiled to native code";
     static constexpr std::string_view backend_name = "wasm compiled";
+    static constexpr std::string_view memory_mechanism =
+        "8 GiB PROT_NONE reservation per memory, faults become traps (guard pages); stack overflow caught on an alternate signal stack";
 };
 
 } // namespace cordon::wasm
