@@ -56,6 +56,19 @@ TEST_F(CompiledCache, SecondLoadIsACacheHit) {
     EXPECT_EQ(objects().size(), 1u);
 }
 
+TEST_F(CompiledCache, ModulesLoadedOneAfterAnotherKeepTheirOwnCode) {
+    // Each object is loaded through a descriptor; a reused descriptor number must never make
+    // the loader hand back the code of a module still loaded.
+    for (int round = 0; round < 3; ++round) {
+        auto fib = compiled_instance::create(fresh("fib"), strict_config(), {}, options_);
+        ASSERT_TRUE(fib) << fib.error().message();
+        EXPECT_EQ(*(*fib)->call<std::int32_t(std::int32_t)>("fib", 10), 55);
+        auto sha = compiled_instance::create(fresh("sha256"), strict_config(), {}, options_);
+        ASSERT_TRUE(sha) << sha.error().message();
+        EXPECT_TRUE((*sha)->call<std::uint32_t(std::int32_t)>("sha256_rounds", 1)) << "round " << round;
+    }
+}
+
 TEST_F(CompiledCache, OtherMeteringIsAnotherObject) {
     ASSERT_TRUE(compiled_instance::create(fresh("fib"), strict_config(), {}, options_));
     options_.metering = metering_options{false, false};

@@ -86,7 +86,7 @@ inline std::shared_ptr<const compiled_code> linked_code(const metering_options& 
         if (!desc || desc->abi_version != CORDON_W2C_ABI_VERSION || module_sha256 != desc->module_sha256 ||
             metering.key() != desc->metering)
             continue;
-        if (!e.loaded) e.loaded = std::make_shared<const compiled_code>(desc, nullptr);
+        if (!e.loaded) e.loaded = std::make_shared<const compiled_code>(desc);
         return e.loaded;
     }
     return nullptr;

@@ -54,11 +54,16 @@ struct compile_options {
 /// every sandbox made from it.
 class compiled_code {
 public:
-    compiled_code(const cordon_w2c_module* desc, void* library) : desc_{desc}, library_{library} {}
+    /// `library` and `fd` (the descriptor it was loaded through) belong to the code from now on;
+    /// the descriptor stays open while the library is loaded, so that no other object is ever
+    /// loaded under the same /proc/self/fd name, which the dynamic loader would take for this one.
+    compiled_code(const cordon_w2c_module* desc, void* library = nullptr, int fd = -1)
+        : desc_{desc}, library_{library}, fd_{fd} {}
     compiled_code(const compiled_code&) = delete;
     compiled_code& operator=(const compiled_code&) = delete;
     ~compiled_code() {
         if (library_) ::dlclose(library_);
+        if (fd_ >= 0) ::close(fd_);
     }
 
     /// The module descriptor, with the module's one-time initialisation done.
@@ -72,6 +77,7 @@ public:
 private:
     const cordon_w2c_module* desc_;
     void* library_;
+    int fd_;
     mutable std::once_flag initialised_;
     bool from_cache_ = false;
 };
@@ -172,22 +178,25 @@ inline std::optional<std::vector<std::uint8_t>> read_fd(int fd, std::uint64_t si
 }
 
 /// Loads `object` if it is the one whose digest this cache recorded; nullopt means "not cached".
-inline result<std::optional<std::shared_ptr<const compiled_code>>> load_cached(const std::filesystem::path& object,
-                                                                                const std::filesystem::path& digest_file) {
+inline result<std::optional<std::shared_ptr<compiled_code>>> load_cached(const std::filesystem::path& object,
+                                                                          const std::filesystem::path& digest_file) {
+    using loaded = std::optional<std::shared_ptr<compiled_code>>;
     std::ifstream digest_in(digest_file);
     std::string expected;
-    if (!(digest_in >> expected) || expected.size() != 64) return std::optional<std::shared_ptr<const compiled_code>>{};
+    if (!(digest_in >> expected) || expected.size() != 64) return loaded{};
     const int fd = ::open(object.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return std::optional<std::shared_ptr<const compiled_code>>{};
-    struct fd_closer {
+    if (fd < 0) return loaded{};
+    struct fd_owner {
         int fd;
-        ~fd_closer() { ::close(fd); }
-    } closer{fd};
+        ~fd_owner() {
+            if (fd >= 0) ::close(fd);
+        }
+    } owner{fd};
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 0022) != 0)
         return fail(error_kind::denied, "refusing to load " + object.string() + ": not a private file of this user");
     auto bytes = read_fd(fd, static_cast<std::uint64_t>(st.st_size));
-    if (!bytes || sha256_hex(*bytes) != expected) return std::optional<std::shared_ptr<const compiled_code>>{};
+    if (!bytes || sha256_hex(*bytes) != expected) return loaded{};
     // Load the bytes just checked, through the same descriptor.
     const std::string through_fd = "/proc/self/fd/" + std::to_string(fd);
     void* library = ::dlopen(through_fd.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -203,7 +212,8 @@ inline result<std::optional<std::shared_ptr<const compiled_code>>> load_cached(c
         return fail(error_kind::load_error, "compiled module " + object.string() + " does not speak cordon's ABI version " +
                                                 std::to_string(CORDON_W2C_ABI_VERSION));
     }
-    return std::optional<std::shared_ptr<const compiled_code>>{std::make_shared<const compiled_code>(desc, library)};
+    owner.fd = -1;
+    return loaded{std::make_shared<compiled_code>(desc, library, fd)};
 }
 
 /// A private scratch directory, removed with everything in it.
@@ -241,8 +251,8 @@ inline result<std::shared_ptr<const compiled_code>> compile(const module& source
     const std::filesystem::path digest = *dir / (key + ".sha256");
     if (auto cached = load_cached(object, digest); !cached) return cached.error();
     else if (*cached) {
-        std::const_pointer_cast<compiled_code>(**cached)->set_from_cache(true);
-        return **cached;
+        (**cached)->set_from_cache(true);
+        return std::shared_ptr<const compiled_code>{std::move(**cached)};
     }
 
     auto translated = compiled_translate::translate(source, metering, "cordon_jit", compiled_translate::glue_mode::shared, module_sha);
@@ -296,7 +306,7 @@ inline result<std::shared_ptr<const compiled_code>> compile(const module& source
     auto loaded = load_cached(object, digest);
     if (!loaded) return loaded.error();
     if (!*loaded) return fail(error_kind::internal, "compiled module " + object.string() + " changed while it was stored");
-    return **loaded;
+    return std::shared_ptr<const compiled_code>{std::move(**loaded)};
 }
 
 } // namespace compiled_toolchain
