@@ -37,7 +37,7 @@ function(cordon_add_compiled_wasm_module target)
   target_sources(${target} PRIVATE ${c_sources} "${dir}/${c_name}_register.cpp")
   # The translation is generated code: compiled optimised whatever the build type, warnings off.
   set_source_files_properties(${c_sources} TARGET_DIRECTORY ${target} PROPERTIES
-    COMPILE_OPTIONS "-O2;-w;-fno-strict-aliasing"
+    COMPILE_OPTIONS "-O2;-w"
     COMPILE_DEFINITIONS "WASM_RT_MEMCHECK_SIGNAL_HANDLER=1;NDEBUG"
     INCLUDE_DIRECTORIES "${dir}")
   target_link_libraries(${target} PRIVATE cordon::wasm)

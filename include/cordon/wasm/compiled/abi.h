@@ -10,20 +10,25 @@
 #include <wasm-rt.h>
 
 /* Bumped whenever a declaration below changes; part of every cache key. */
-#define CORDON_W2C_ABI_VERSION 1
+#define CORDON_W2C_ABI_VERSION 2
 
 #define CORDON_W2C_ABI_DECLARATIONS                                                              \
-    /* What the host gives each instance: the meter's globals and the way back to the host. */   \
+    /* What the host gives each instance: the way back to the host. */                         \
     typedef struct cordon_w2c_env {                                                             \
-        int64_t fuel;                                                                           \
-        int32_t depth;                                                                          \
-        int32_t depth_limit;                                                                    \
-        int32_t current_function;                                                               \
         void* host;                                                                             \
         /* Runs function import `index` with its arguments in `slots` (one 64-bit slot each,  \
          * results written back from slot 0); non-zero stops the guest with a trap. */          \
         int (*call_import)(void* host, uint32_t index, uint64_t* slots);                        \
     } cordon_w2c_env;                                                                           \
+                                                                                                \
+    /* Where an instance keeps the meter's globals (defined in the module, so that compiled   \
+     * code reaches them without an indirection); null for those the metering left out. */     \
+    typedef struct cordon_w2c_meter {                                                           \
+        int64_t* fuel;                                                                          \
+        int32_t* depth;                                                                         \
+        int32_t* depth_limit;                                                                   \
+        int32_t* current_function;                                                              \
+    } cordon_w2c_meter;                                                                         \
                                                                                                 \
     typedef void (*cordon_w2c_function_ptr)(void);                                              \
     /* Calls an export with arguments and results in 64-bit slots. */                           \
@@ -42,7 +47,9 @@
         size_t instance_size;                                                                   \
         uint32_t import_count;       /* function imports of the metered module */              \
         void (*init_module)(void);                                                              \
-        void (*instantiate)(void* instance, cordon_w2c_env* env);                               \
+        void (*instantiate)(void* instance, cordon_w2c_env* env); /* runs no guest code */      \
+        void (*meter)(void* instance, cordon_w2c_meter* out);                                   \
+        void (*start)(void* instance);  /* the start function, run by the host; may be null */  \
         void (*free_instance)(void* instance);                                                  \
         wasm_rt_memory_t* (*memory)(void* instance); /* null without a memory */               \
         uint32_t export_count;                                                                  \

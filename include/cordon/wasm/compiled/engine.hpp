@@ -294,8 +294,8 @@ private:
         }
     }
 
-    /// Allocates the instance, links imports through the glue and runs the start function,
-    /// which is metered like a call.
+    /// Allocates the instance and links imports through the glue (no guest code runs, but
+    /// data segments may trap), then runs the start function, metered like a call.
     result<void> instantiate() {
         if (auto ok = state_.open_preopens(); !ok) return ok;
         const cordon_w2c_module& desc = code_->module();
@@ -305,7 +305,6 @@ private:
         std::memset(storage_.get(), 0, desc.instance_size);
         env_.host = this;
         env_.call_import = &compiled_instance::dispatch;
-        env_.depth_limit = static_cast<std::int32_t>(state_.config.call_depth);
         for (std::uint32_t i = 0; i < desc.export_count; ++i) {
             const cordon_w2c_export& e = desc.exports[i];
             const export_info* info = source_.find_export(e.name);
@@ -316,20 +315,20 @@ private:
                                                                                 compiled_rt::max_pages)),
                              state_.config.max_table_elements};
         void* instance = storage_.get();
-        auto body = [&] {
+        auto link = [&] {
             desc.instantiate(instance, &env_);
             instantiated_ = true;
             if (desc.memory) memory_ = desc.memory(instance);
+            desc.meter(instance, &meter_);
+            arm_meter();
         };
-        auto started = run(body, "start function");
+        auto linked = run(link, "instantiation");
         compiled_rt::caps = {};
-        if (!started && instantiated_) {
-            desc.free_instance(instance);
-            instantiated_ = false;
+        if (linked && desc.start) {
+            auto start = [&] { desc.start(instance); };
+            linked = run(start, "start function");
         }
-        if (!started && !instantiated_ && started.error().kind() == error_kind::internal)
-            return fail(error_kind::load_error, "instantiation failed: " + started.error().message());
-        return started;
+        return linked;
     }
 
     [[nodiscard]] std::uint32_t meter_functions() const noexcept { return metering_.track_depth ? 3 : 2; }
@@ -353,9 +352,9 @@ private:
         if (index >= user) {
             switch (index - user) {
             case 0: {  // out_of_fuel
-                auto refilled = state_.meter.refill(env_.fuel);
+                auto refilled = state_.meter.refill(*meter_.fuel);
                 if (!refilled) return stop(refilled.error());
-                env_.fuel = *refilled;
+                *meter_.fuel = *refilled;
                 return true;
             }
             case 1: grow_failed_ = true; return true;
@@ -398,10 +397,16 @@ private:
         call_wall_start_ = measuring_wall_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
         measuring_cpu_ = state_.config.measure_cpu || state_.config.cpu_time.has_value();
         call_cpu_start_ = measuring_cpu_ ? detail::thread_cpu_now() : std::chrono::nanoseconds{0};
-        env_.fuel = state_.meter.start(state_.config, call_wall_start_, call_cpu_start_);
-        env_.depth = 0;
-        env_.depth_limit = static_cast<std::int32_t>(state_.config.call_depth);
-        env_.current_function = -1;
+        armed_fuel_ = state_.meter.start(state_.config, call_wall_start_, call_cpu_start_);
+        arm_meter();
+    }
+
+    /// Sets the meter's globals for the call beginning.
+    void arm_meter() {
+        if (meter_.fuel) *meter_.fuel = armed_fuel_;
+        if (meter_.depth) *meter_.depth = 0;
+        if (meter_.depth_limit) *meter_.depth_limit = static_cast<std::int32_t>(state_.config.call_depth);
+        if (meter_.current_function) *meter_.current_function = -1;
     }
 
     template <class Body> result<void> run(Body& body, std::string_view name) {
@@ -427,7 +432,7 @@ private:
         usage& u = state_.current;
         u.wall = measuring_wall_ ? std::chrono::steady_clock::now() - call_wall_start_ : std::chrono::nanoseconds{0};
         u.cpu = measuring_cpu_ ? detail::thread_cpu_now() - call_cpu_start_ : std::chrono::nanoseconds{0};
-        u.fuel = state_.meter.used(env_.fuel);
+        u.fuel = meter_.fuel ? state_.meter.used(*meter_.fuel) : 0;
         u.peak_memory_bytes = memory_bytes();
         state_.total.add(u);
         state_.meter.clear_cancel();
@@ -437,7 +442,9 @@ private:
         }
         if (state_.exit_code) return {};  // proc_exit: a clean end, not a fault
         const std::optional<std::uint32_t> innermost =
-            env_.current_function >= 0 ? std::optional{static_cast<std::uint32_t>(env_.current_function)} : std::nullopt;
+            meter_.current_function && *meter_.current_function >= 0
+                ? std::optional{static_cast<std::uint32_t>(*meter_.current_function)}
+                : std::nullopt;
         if (state_.pending) {
             const error pending = *std::exchange(state_.pending, std::nullopt);
             return detail::make_call_error(pending.kind(), pending.info(), source_, innermost, name);
@@ -459,6 +466,8 @@ private:
     metering_options metering_;
     sandbox_state state_;
     cordon_w2c_env env_{};
+    cordon_w2c_meter meter_{};
+    std::int64_t armed_fuel_ = 0;
     std::unique_ptr<std::byte[], storage_deleter> storage_;
     wasm_rt_memory_t* memory_ = nullptr;
     std::map<std::string, export_function, std::less<>> exports_;

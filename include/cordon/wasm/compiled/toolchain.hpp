@@ -281,7 +281,7 @@ inline result<std::shared_ptr<const compiled_code>> compile(const module& source
 
     std::vector<std::string> cc{options.compiler};
     cc.insert(cc.end(), options.compiler_flags.begin(), options.compiler_flags.end());
-    for (const char* f : {"-shared", "-fPIC", "-fvisibility=hidden", "-fno-strict-aliasing", "-w",
+    for (const char* f : {"-shared", "-fPIC", "-fvisibility=hidden", "-w",
                           "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1", "-DNDEBUG"})
         cc.emplace_back(f);
     cc.push_back("-I" + work.string());

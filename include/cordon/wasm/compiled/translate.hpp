@@ -1,7 +1,9 @@
 // From a module to C that wasm2c and a C compiler turn into native code: the metering rewrite,
 // then a renaming that makes every symbol predictable (imports become `<name>_host.f<i>`, function
-// exports `e<k>`, memory 0 is exported as `mem`), and the glue that connects the translated module
-// to cordon's host: one thunk per import, one trampoline per export, and a module descriptor.
+// exports `e<k>`, memory 0 is exported as `mem`, the start function as `start`), the meter's
+// globals defined in the module itself (exported as `g_<name>`), and the glue that connects the
+// translated module to cordon's host: one thunk per import, one trampoline per export, and a
+// module descriptor.
 #pragma once
 
 #include <cordon/result.hpp>
@@ -13,7 +15,9 @@
 #include <wabt/cast.h>
 #include <wabt/ir.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,7 +83,8 @@ struct export_entry {
 struct glue_input {
     std::string c_name;
     std::vector<signature> imports;              // function imports of the metered module, in order
-    std::vector<std::string> global_imports;     // the meter's globals, by name
+    std::vector<std::string> meter_globals;      // the meter's globals, exported as g_<name>
+    bool has_start = false;                      // the start function, exported as "start"
     std::vector<export_entry> exports;           // function exports, e<k>
     bool has_memory = false;
     std::string module_sha256;
@@ -164,12 +169,13 @@ inline result<std::string> glue_source(const glue_input& in, glue_mode mode) {
         if (sig->result != "void") c += "  { " + sig->result + " r; memcpy(&r, &s[0], sizeof r); return r; }\n";
         c += "}\n";
     }
-    for (const std::string& global : in.global_imports) {
+    c += "static void cordon_meter(void* i, cordon_w2c_meter* m) {\n  memset(m, 0, sizeof *m);\n";
+    for (const std::string& global : in.meter_globals) {
         const bool wide = global == meter_abi::fuel;
-        c += std::string(wide ? "u64" : "u32") + "* " + host + "Z_" + global + "(struct " + host + "_instance_t* h) { return (" +
-             (wide ? "u64" : "u32") + "*)&h->env." + global + "; }\n";
+        c += "  m->" + global + " = (" + (wide ? "int64_t" : "int32_t") + "*)Z_" + n + "Z_g_" + global + "((" + instance + "*)i);\n";
     }
-
+    c += "}\n";
+    if (in.has_start) c += "static void cordon_start(void* i) { Z_" + n + "Z_start((" + instance + "*)i); }\n";
     c += "\n";
     for (std::size_t k = 0; k < in.exports.size(); ++k) {
         auto sig = to_c(in.exports[k].sig, "export " + in.exports[k].name);
@@ -202,7 +208,8 @@ inline result<std::string> glue_source(const glue_input& in, glue_mode mode) {
         c += "static wasm_rt_memory_t* cordon_memory(void* i) { return Z_" + n + "Z_mem((" + instance + "*)i); }\n";
     c += "static const cordon_w2c_module cordon_module = {\n  CORDON_W2C_ABI_VERSION, " + c_string(in.module_sha256) +
          ", " + c_string(in.metering_key) + ", sizeof(" + instance + "), " + std::to_string(in.imports.size()) +
-         "u,\n  &Z_" + n + "_init_module, &cordon_instantiate, &cordon_free, " +
+         "u,\n  &Z_" + n + "_init_module, &cordon_instantiate, &cordon_meter, " + (in.has_start ? "&cordon_start" : "NULL") +
+         ", &cordon_free, " +
          (in.has_memory ? "&cordon_memory" : "NULL") + ",\n  " + std::to_string(in.exports.size()) + "u, " +
          (in.exports.empty() ? "NULL" : "cordon_exports") + "\n};\n";
     if (mode == glue_mode::linked) {
@@ -262,17 +269,52 @@ inline result<translation> translate(const module& source, const metering_option
     in.metering_key = metering.key();
     const std::string host_module = c_name + "_host";
     std::uint32_t next_function = 0;
+    std::vector<wabt::GlobalImport*> meter_globals;
     for (wabt::Import* import : ir.imports) {
         const std::string qualified = import->module_name + "." + import->field_name;
         if (auto* f = wabt::dyn_cast<wabt::FuncImport>(import)) {
             in.imports.push_back(wasm::detail::from_wabt(f->func.decl.sig));
             import->field_name = "f" + std::to_string(next_function++);
-        } else if (wabt::isa<wabt::GlobalImport>(import) && import->module_name == meter_abi::module) {
-            in.global_imports.push_back(import->field_name);
+            import->module_name = host_module;
+        } else if (auto* g = wabt::dyn_cast<wabt::GlobalImport>(import); g && import->module_name == meter_abi::module) {
+            meter_globals.push_back(g);
         } else {
             return fail(error_kind::load_error, "module imports " + qualified + "; only function imports can be provided");
         }
-        import->module_name = host_module;
+    }
+    if (ir.num_global_imports != meter_globals.size())
+        return fail(error_kind::load_error, "module imports globals; only function imports can be provided");
+    // The meter's globals become globals of the module itself, in the same index positions (the
+    // module imports no others, so they stay first), exported for the host as g_<name>.
+    std::vector<std::pair<std::string, wabt::Type>> meter_types;
+    for (wabt::GlobalImport* g : meter_globals) meter_types.emplace_back(g->field_name, g->global.type);
+    std::erase_if(ir.imports, [](wabt::Import* import) { return wabt::isa<wabt::GlobalImport>(import); });
+    for (auto it = ir.fields.begin(); it != ir.fields.end();) {
+        auto* field = wabt::dyn_cast<wabt::ImportModuleField>(&*it);
+        if (field && wabt::isa<wabt::GlobalImport>(field->import.get())) it = ir.fields.erase(it);
+        else ++it;
+    }
+    ir.num_global_imports = 0;
+    for (std::size_t i = 0; i < meter_types.size(); ++i) {
+        auto field = std::make_unique<wabt::GlobalModuleField>();
+        field->global.type = meter_types[i].second;
+        field->global.mutable_ = true;
+        field->global.init_expr.push_back(std::make_unique<wabt::ConstExpr>(
+            meter_types[i].second == wabt::Type::I64 ? wabt::Const::I64(0) : wabt::Const::I32(0)));
+        ir.globals[i] = &field->global;
+        ir.fields.push_back(std::move(field));
+        in.meter_globals.push_back(meter_types[i].first);
+    }
+
+    // The start function runs when the host says, after it has set the meter.
+    std::optional<wabt::Index> start;
+    if (!ir.starts.empty()) {
+        start = ir.GetFuncIndex(*ir.starts.front());
+        ir.starts.clear();
+        for (auto it = ir.fields.begin(); it != ir.fields.end();) {
+            if (it->type() == wabt::ModuleFieldType::Start) it = ir.fields.erase(it);
+            else ++it;
+        }
     }
 
     // Exports: the functions under predictable names, memory 0 as "mem"; nothing else is needed.
@@ -303,6 +345,12 @@ inline result<translation> translate(const module& source, const metering_option
     if (!ir.memories.empty()) {
         add_export("mem", wabt::ExternalKind::Memory, 0);
         in.has_memory = true;
+    }
+    for (std::size_t i = 0; i < in.meter_globals.size(); ++i)
+        add_export("g_" + in.meter_globals[i], wabt::ExternalKind::Global, static_cast<wabt::Index>(i));
+    if (start) {
+        add_export("start", wabt::ExternalKind::Func, *start);
+        in.has_start = true;
     }
 
     auto bytes = wasm::detail::write_ir(ir);
