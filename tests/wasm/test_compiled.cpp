@@ -5,7 +5,9 @@
 
 #include <cordon/wasm/compiled.hpp>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
@@ -136,6 +138,28 @@ TEST_F(CompiledCache, FailedCompileIsAClearError) {
     EXPECT_EQ(failed.error().kind(), error_kind::load_error);
     EXPECT_THAT(failed.error().message(), HasSubstr("C compiler failed"));
     EXPECT_TRUE(objects().empty());
+}
+
+TEST(CompiledMemory, NoAddressSpaceForTheGuardRegionIsAMemoryLimit) {
+    // Compile (or find) the code first, then, in a child whose address space is capped below the
+    // 8 GiB a memory reserves, creating a sandbox must fail cleanly with memory_limit.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    GTEST_SKIP() << "sanitizers reserve terabytes of shadow memory; an address-space cap breaks them";
+#endif
+    ASSERT_TRUE(compiled_instance::create(load("basic"), strict_config()));
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        const rlimit cap{std::uint64_t{6} << 30, std::uint64_t{6} << 30};
+        if (::setrlimit(RLIMIT_AS, &cap) != 0) ::_exit(10);
+        auto box = compiled_instance::create(load("basic"), strict_config());
+        if (box) ::_exit(11);
+        ::_exit(box.error().kind() == error_kind::memory_limit ? 0 : 12);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status)) << "the child died of signal " << WTERMSIG(status);
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "11: created anyway, 12: another error kind";
 }
 
 TEST(CompiledStack, DeepRecursionWithoutDepthCountingIsATrap) {

@@ -7,7 +7,9 @@
 #include <cordon/wasm/compiled/abi.h>
 
 #include <setjmp.h>
+#include <pthread.h>
 #include <signal.h>
+#include <ucontext.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -37,6 +39,8 @@ struct call_frame {
     wasm_rt_trap_t trap = WASM_RT_TRAP_NONE;
     bool in_guest = true;                      // false while a host function runs for the guest
     bool out_of_address_space = false;         // a memory reservation failed
+    bool restore_mask = false;                 // the trap came from a signal handler
+    sigset_t mask{};                           // the thread's signal mask when the fault happened
 };
 
 inline thread_local call_frame* current = nullptr;
@@ -85,6 +89,11 @@ inline void on_fault(int signal, siginfo_t* info, void* context) {
     const wasm_rt_memory_t* memory = frame->memory;
     const bool in_memory = memory && memory->data && address >= memory->data &&
                            address < memory->data + reservation_bytes;
+    // Unwinding skips the signal return that would restore the mask, and a wrapper around this
+    // handler (a sanitizer's) may have blocked more than SA_NODEFER leaves alone: keep the mask
+    // the thread had when it faulted, for guarded() to restore.
+    frame->mask = static_cast<const ucontext_t*>(context)->uc_sigmask;
+    frame->restore_mask = true;
     trap(in_memory ? WASM_RT_TRAP_OOB : WASM_RT_TRAP_EXHAUSTION);
 }
 
@@ -125,18 +134,29 @@ private:
 
 } // namespace detail
 
-/// Installs the fault handler once per process and an alternate stack once per thread.
-inline void prepare_thread() {
+namespace detail {
+
+inline thread_local bool thread_ready = false;
+
+[[gnu::noinline]] inline void prepare_thread_slow() {
     static std::once_flag once;
     std::call_once(once, [] {
         struct sigaction action {};
-        action.sa_sigaction = detail::on_fault;
+        action.sa_sigaction = on_fault;
         action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;  // NODEFER: unwinding leaves the mask as it was
         sigemptyset(&action.sa_mask);
-        ::sigaction(SIGSEGV, &action, &detail::previous_segv);
-        ::sigaction(SIGBUS, &action, &detail::previous_bus);
+        ::sigaction(SIGSEGV, &action, &previous_segv);
+        ::sigaction(SIGBUS, &action, &previous_bus);
     });
-    static thread_local detail::alternate_stack stack;
+    static thread_local alternate_stack stack;
+    thread_ready = true;
+}
+
+} // namespace detail
+
+/// Installs the fault handler once per process and an alternate stack once per thread.
+inline void prepare_thread() {
+    if (!detail::thread_ready) detail::prepare_thread_slow();
 }
 
 /// Runs `body` (which calls into translated code) so that a trap or a fault in it returns here.
@@ -147,6 +167,7 @@ template <class Body> [[gnu::noinline]] wasm_rt_trap_t guarded(call_frame& frame
     frame.memory = memory;
     frame.trap = WASM_RT_TRAP_NONE;
     frame.in_guest = true;
+    frame.restore_mask = false;
     current = &frame;
     if (sigsetjmp(frame.target, 0) == 0) {
         body();
@@ -154,6 +175,7 @@ template <class Body> [[gnu::noinline]] wasm_rt_trap_t guarded(call_frame& frame
         return WASM_RT_TRAP_NONE;
     }
     current = frame.previous;
+    if (frame.restore_mask) ::pthread_sigmask(SIG_SETMASK, &frame.mask, nullptr);
     return frame.trap;
 }
 
@@ -311,8 +333,7 @@ inline const cordon_w2c_runtime& runtime_table() {
 // The wasm-rt.h functions themselves, for modules translated at build time and linked into the
 // program. Inline, so that any number of translation units may carry them and the linker keeps one.
 extern "C" {
-inline void wasm_rt_trap(wasm_rt_trap_t code) {  // declared noreturn by wasm-rt.h
-    cordon::wasm::compiled_rt::trap(code); }
+inline void wasm_rt_trap(wasm_rt_trap_t code) { cordon::wasm::compiled_rt::trap(code); }  // noreturn in wasm-rt.h
 inline void wasm_rt_init(void) { cordon::wasm::compiled_rt::prepare_thread(); }
 inline bool wasm_rt_is_initialized(void) { return true; }
 inline void wasm_rt_free(void) {}
