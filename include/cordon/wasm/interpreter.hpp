@@ -399,6 +399,9 @@ private:
 
     guest_memory caller_memory(wabt::interp::Thread& thread) {
         wabt::interp::Instance* caller = thread.GetCallerInstance();
+        // The usual caller is this sandbox's own instance, whose memory is already at hand;
+        // looking it up in the store costs a root registration on every host call.
+        if (memory_ && caller == instance_.get()) return {memory_->UnsafeData(), memory_->ByteSize()};
         if (!caller || caller->memories().empty()) return {};
         auto memory = store_.UnsafeGet<wabt::interp::Memory>(caller->memories()[0]);
         return {memory->UnsafeData(), memory->ByteSize()};
@@ -448,7 +451,9 @@ private:
     result<void> finish_call(bool trapped, const wabt::interp::Trap* trap, std::string_view name) {
         usage& u = state_.current;
         u.wall = measuring_wall_ ? std::chrono::steady_clock::now() - call_wall_start_ : std::chrono::nanoseconds{0};
-        u.cpu = measuring_cpu_ ? detail::thread_cpu_now() - call_cpu_start_ : std::chrono::nanoseconds{0};
+        // Without the thread CPU clock, a call is charged its wall time (the none backend does the
+        // same): one thread cannot use more CPU than the time that passed.
+        u.cpu = measuring_cpu_ ? detail::thread_cpu_now() - call_cpu_start_ : u.wall;
         u.fuel = state_.meter.used(fuel_->Get().Get<std::int64_t>());
         u.peak_memory_bytes = memory_bytes();
         state_.total.add(u);
