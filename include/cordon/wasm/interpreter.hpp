@@ -322,8 +322,9 @@ private:
             }
         }
 
-        // The start function runs under the same meter and limits as a call.
-        begin_call();
+        // The start function runs under the same meter and limits as a call; without one there
+        // is nothing to time, and the clocks are most of what instantiation would spend here.
+        begin_call(/*timed=*/!compiled_->desc.starts.empty());
         wabt::interp::Trap::Ptr trap;
         instance_ = wabt::interp::Instance::Instantiate(store_, module_.ref(), imports, &trap);
         auto outcome = finish_call(static_cast<bool>(trap), trap.get(), "start function");
@@ -416,7 +417,8 @@ private:
         return wabt::Result::Error;
     }
 
-    void begin_call() {
+    /// `timed`: read the clocks for telemetry (a time limit reads its clock regardless).
+    void begin_call(bool timed = true) {
         // Reset in place: the last call's containers keep their storage for the next one.
         usage& u = state_.current;
         u.wall = u.cpu = std::chrono::nanoseconds{0};
@@ -428,9 +430,9 @@ private:
         state_.limit_hit.reset();
         state_.exit_code.reset();
         grow_failed_ = false;
-        measuring_wall_ = state_.config.measure_wall || state_.config.wall_time.has_value();
+        measuring_wall_ = (timed && state_.config.measure_wall) || state_.config.wall_time.has_value();
         call_wall_start_ = measuring_wall_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-        measuring_cpu_ = state_.config.measure_cpu || state_.config.cpu_time.has_value();
+        measuring_cpu_ = (timed && state_.config.measure_cpu) || state_.config.cpu_time.has_value();
         call_cpu_start_ = measuring_cpu_ ? detail::thread_cpu_now() : std::chrono::nanoseconds{0};
         fuel_->UnsafeSet(wabt::interp::Value::Make(state_.meter.start(state_.config, call_wall_start_, call_cpu_start_)));
         depth_->UnsafeSet(wabt::interp::Value::Make(std::int32_t{0}));
