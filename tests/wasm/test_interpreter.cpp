@@ -96,5 +96,37 @@ TEST(WasmInterpreter, RepeatedCallsCountHostCallsPerCall) {
     EXPECT_THAT(wrong.error().message(), HasSubstr("called as"));
 }
 
+TEST(WasmInterpreter, ALoopAroundASelfCallStillStopsAtItsBudget) {
+    // fib's loop body calls fib before anything else, so its header only charges and the
+    // callee's entry tests; the budget must hold all the same, and fuel stay deterministic.
+    auto config = strict_config();
+    config.fuel = 200'000;
+    auto box = make("fib", config);
+    ASSERT_TRUE(box);
+    auto r = box->call<std::int32_t(std::int32_t)>("fib", 30);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind(), error_kind::fuel_exhausted);
+    ASSERT_TRUE(r.error().info().limit);
+    EXPECT_EQ(r.error().info().limit->limit, 200'000u);
+    EXPECT_GT(*r.error().info().limit->observed, 200'000u);
+
+    ASSERT_EQ(*box->call<std::int32_t(std::int32_t)>("fib", 15), 610);
+    const std::uint64_t fuel = box->last_call().fuel;
+    auto other = make("fib", config);
+    ASSERT_TRUE(other);
+    ASSERT_EQ(*other->call<std::int32_t(std::int32_t)>("fib", 15), 610);
+    EXPECT_EQ(other->last_call().fuel, fuel);
+    config.fuel = fuel;  // exactly enough
+    auto exact = make("fib", config);
+    ASSERT_TRUE(exact);
+    EXPECT_TRUE(exact->call<std::int32_t(std::int32_t)>("fib", 15));
+    config.fuel = fuel - 1;
+    auto short_by_one = make("fib", config);
+    ASSERT_TRUE(short_by_one);
+    auto failed = short_by_one->call<std::int32_t(std::int32_t)>("fib", 15);
+    ASSERT_FALSE(failed);
+    EXPECT_EQ(failed.error().kind(), error_kind::fuel_exhausted);
+}
+
 } // namespace
 } // namespace cordon::wasm::testing
