@@ -14,8 +14,8 @@ namespace {
 using ::testing::HasSubstr;
 
 std::unique_ptr<interpreter_instance> make(const std::string& name, sandbox_config config = strict_config(),
-                                           std::vector<host_function> functions = {}) {
-    auto box = interpreter_instance::create(load(name), std::move(config), std::move(functions));
+                                           std::vector<host_function> functions = {}, interpreter_options options = {}) {
+    auto box = interpreter_instance::create(load(name), std::move(config), std::move(functions), options);
     if (!box) ADD_FAILURE() << box.error().message();
     return box ? std::move(*box) : nullptr;
 }
@@ -56,6 +56,35 @@ TEST(WasmInterpreter, TrapInANestedCallNamesTheInnermostFunction) {
     EXPECT_EQ(r.error().info().backtrace.front().function, "crash_here");
     // The sandbox runs again after a trap replaced its interpreter thread.
     EXPECT_EQ(*box->call<std::int32_t(std::int32_t, std::int32_t)>("add", 2, 3), 5);
+}
+
+TEST(WasmInterpreter, FullBacktracesListEveryGuestFrame) {
+    interpreter_options options;
+    options.full_backtraces = true;
+    auto box = make("basic", strict_config(), {}, options);
+    ASSERT_TRUE(box);
+    auto r = box->call<void()>("nested_crash");
+    ASSERT_FALSE(r);
+    const auto& trace = r.error().info().backtrace;
+    ASSERT_EQ(trace.size(), 3u);
+    EXPECT_EQ(trace[0].function, "crash_here");
+    EXPECT_EQ(trace[1].function, "inner_crash");
+    EXPECT_EQ(trace[2].function, "nested_crash");
+    EXPECT_TRUE(r.error().info().backtrace_complete);
+    EXPECT_THAT(fmt::format("{}", r.error()), HasSubstr("(backtrace: crash_here <- inner_crash <- nested_crash)"));
+}
+
+TEST(WasmInterpreter, FullBacktracesOfDeepStacksKeepTheInnermostFramesAndTheExport) {
+    interpreter_options options;
+    options.full_backtraces = true;
+    auto box = make("basic", strict_config(), {}, options);
+    ASSERT_TRUE(box);
+    auto r = box->call<std::int32_t(std::int32_t)>("recurse", 0);
+    ASSERT_FALSE(r);
+    const auto& trace = r.error().info().backtrace;
+    ASSERT_EQ(trace.size(), max_backtrace_frames);
+    for (const auto& f : trace) EXPECT_EQ(f.function, "recurse");
+    EXPECT_FALSE(r.error().info().backtrace_complete);
 }
 
 TEST(WasmInterpreter, WithoutTheCpuClockACallIsChargedItsWallTime) {

@@ -105,16 +105,20 @@ inline const std::vector<wabt::interp::Frame>& unsafe_thread_frames(const wabt::
     return thread.*member_pointer(wabt_thread_frames{});
 }
 
-/// The innermost guest function on a call stack, as an index of the rewritten module.
-inline std::optional<std::uint32_t> innermost_guest_function(const std::vector<wabt::interp::Frame>& frames) {
+/// The guest functions on a call stack, innermost first, as indices of the rewritten module.
+inline std::vector<std::uint32_t> guest_functions_on(const std::vector<wabt::interp::Frame>& frames) {
+    std::vector<std::uint32_t> out;
     for (auto frame = frames.rbegin(); frame != frames.rend(); ++frame) {
         if (!frame->inst) continue;  // a host function
         const auto& funcs = frame->inst->funcs();
-        for (std::size_t i = 0; i < funcs.size(); ++i)
-            if (funcs[i] == frame->func) return static_cast<std::uint32_t>(i);
-        return std::nullopt;
+        for (std::size_t i = 0; i < funcs.size(); ++i) {
+            if (funcs[i] == frame->func) {
+                out.push_back(static_cast<std::uint32_t>(i));
+                break;
+            }
+        }
     }
-    return std::nullopt;
+    return out;
 }
 
 } // namespace detail
@@ -124,7 +128,15 @@ struct interpreter_options {
     /// is tighter than the interpreter's own call stack. Frames need no counters here: the
     /// interpreter's own call stack names the innermost function of a trap.
     std::optional<metering_options> metering{};
+    /// Every guest frame in trap backtraces (innermost first, at most max_backtrace_frames),
+    /// instead of the innermost function and the export. Off by default while the shared
+    /// behaviour suite expects the short form of every engine.
+    bool full_backtraces = false;
 };
+
+/// The most frames a full backtrace lists; deeper stacks keep their innermost frames and the
+/// export, and are marked incomplete.
+inline constexpr std::size_t max_backtrace_frames = 64;
 
 /// Frames WABT's interpreter thread holds before it traps with "call stack exhausted".
 inline constexpr std::uint32_t interpreter_stack_frames = wabt::interp::Thread::Options::kDefaultCallStackSize;
@@ -147,6 +159,7 @@ public:
         if (!compiled) return compiled.error();
         std::unique_ptr<interpreter_instance> self{
             new interpreter_instance(source, std::move(config), std::move(user_functions), std::move(*plan), *compiled)};
+        self->full_backtraces_ = opts.full_backtraces;
         if (auto ok = self->instantiate(); !ok) return ok.error();
         return self;
     }
@@ -412,7 +425,7 @@ private:
     /// the function the guest was in.
     wabt::Result stop(error e, const wabt::interp::Thread& thread, wabt::interp::Trap::Ptr* trap) {
         state_.pending = std::move(e);
-        stopped_in_ = detail::innermost_guest_function(detail::unsafe_thread_frames(thread));
+        stopped_stack_ = detail::guest_functions_on(detail::unsafe_thread_frames(thread));
         *trap = wabt::interp::Trap::New(store_, std::string(detail::host_stop_message));
         return wabt::Result::Error;
     }
@@ -426,7 +439,7 @@ private:
         if (!u.host_calls.empty()) u.host_calls.clear();
         u.violations.clear();
         state_.pending.reset();
-        stopped_in_.reset();
+        stopped_stack_.clear();
         state_.limit_hit.reset();
         state_.exit_code.reset();
         grow_failed_ = false;
@@ -440,13 +453,33 @@ private:
         current_function_->UnsafeSet(wabt::interp::Value::Make(std::int32_t{-1}));
     }
 
-    /// The function (original numbering) the guest was in when it trapped or was stopped.
-    std::optional<std::uint32_t> innermost_function(const wabt::interp::Trap* trap) const {
-        const std::optional<std::uint32_t> rewritten =
-            state_.pending ? stopped_in_ : trap ? detail::innermost_guest_function(detail::unsafe_trap_frames(*trap)) : std::nullopt;
+    /// The guest functions (original numbering, innermost first) on the stack when the guest
+    /// trapped or was stopped.
+    std::vector<std::uint32_t> stack_at_fault(const wabt::interp::Trap* trap) const {
+        const std::vector<std::uint32_t> rewritten =
+            state_.pending ? stopped_stack_ : trap ? detail::guest_functions_on(detail::unsafe_trap_frames(*trap)) : std::vector<std::uint32_t>{};
         const auto& original = compiled_->metered->original_function;
-        if (!rewritten || *rewritten >= original.size() || original[*rewritten] < 0) return std::nullopt;
-        return static_cast<std::uint32_t>(original[*rewritten]);
+        std::vector<std::uint32_t> out;
+        out.reserve(rewritten.size());
+        for (std::uint32_t index : rewritten)
+            if (index < original.size() && original[index] >= 0) out.push_back(static_cast<std::uint32_t>(original[index]));
+        return out;
+    }
+
+    /// The error for a fault during `name`, with the backtrace this sandbox was asked for.
+    error fault(error_kind kind, error_info info, const std::vector<std::uint32_t>& stack, std::string_view name) const {
+        const std::optional<std::uint32_t> innermost = stack.empty() ? std::nullopt : std::optional{stack.front()};
+        error e = detail::make_call_error(kind, std::move(info), source_, innermost, name);
+        if (!full_backtraces_ || stack.empty()) return e;
+        error_info full = e.info();
+        full.backtrace.clear();
+        const bool cut = stack.size() > max_backtrace_frames;
+        for (std::size_t i = 0; i < stack.size(); ++i) {
+            if (cut && i >= max_backtrace_frames - 1 && i + 1 < stack.size()) continue;  // keep the outermost
+            full.backtrace.push_back(frame{source_.function_name(stack[i]), stack[i], std::nullopt});
+        }
+        full.backtrace_complete = !cut;
+        return error{kind, std::move(full)};
     }
 
     /// Accounts the call and turns a trap, if any, into the error the caller sees.
@@ -466,10 +499,10 @@ private:
             return {};
         }
         if (state_.exit_code) return {};  // proc_exit: a clean end, not a fault
-        const std::optional<std::uint32_t> innermost = innermost_function(trap);
+        const std::vector<std::uint32_t> stack = stack_at_fault(trap);
         if (state_.pending) {
             const error pending = *std::exchange(state_.pending, std::nullopt);
-            return detail::make_call_error(pending.kind(), pending.info(), source_, innermost, name);
+            return fault(pending.kind(), pending.info(), stack, name);
         }
         const std::string trap_message = trap ? trap->message() : std::string("trap");
         const trap_reason reason = classify_trap(trap_message);
@@ -478,11 +511,11 @@ private:
             error_info info{"memory limit of " + std::to_string(state_.config.memory_bytes) +
                             " bytes reached (memory.grow refused), then: " + std::string(to_string(reason))};
             info.limit = limit_detail{"memory", state_.config.memory_bytes, memory_bytes()};
-            return detail::make_call_error(error_kind::memory_limit, std::move(info), source_, innermost, name);
+            return fault(error_kind::memory_limit, std::move(info), stack, name);
         }
         error_info info{std::string(to_string(reason)) +
                         (reason == trap_reason::other ? " (" + trap_message + ")" : "")};
-        return detail::make_call_error(error_kind::trap, std::move(info), source_, innermost, name);
+        return fault(error_kind::trap, std::move(info), stack, name);
     }
 
     result<void> run(const wabt::interp::Func::Ptr& func, const wabt::interp::Values& params, wabt::interp::Values& results,
@@ -517,7 +550,8 @@ private:
     wabt::interp::Global::Ptr fuel_, depth_, depth_limit_, current_function_;
     std::map<std::string, export_function, std::less<>> exports_;
     std::pair<const std::string, export_function>* last_export_ = nullptr;
-    std::optional<std::uint32_t> stopped_in_;  // the guest function a host-side stop interrupted
+    std::vector<std::uint32_t> stopped_stack_;  // guest functions a host-side stop interrupted, innermost first
+    bool full_backtraces_ = false;
     wabt::interp::Values params_, results_;
     std::chrono::steady_clock::time_point call_wall_start_{};
     std::chrono::nanoseconds call_cpu_start_{0};
