@@ -156,7 +156,6 @@ inline const std::vector<host_function>& cordon_host_api() {
                        std::int64_t denied = guest_status::denied) {
             f.push_back(host_function{"cordon", name, std::move(sig), std::move(permission), std::move(cb), denied, false});
         };
-        // log(level, ptr, len): to the captured stderr, counted against output_bytes.
         // log(level, ptr, len): to the host context's log when the backend routes it there,
         // otherwise to the captured stderr; either way counted against the output cap.
         add("log", {{i32, i32, i32}, {}}, std::nullopt, [](host_call& call, std::span<const value> p, std::span<value>) -> result<void> {
