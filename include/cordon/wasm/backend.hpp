@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cordon/backend/concept.hpp>
+#include <cordon/host/api.hpp>
 #include <cordon/host/context.hpp>
 #include <cordon/host/function.hpp>
 #include <cordon/policy/policy.hpp>
@@ -209,14 +210,16 @@ template <class Engine> struct basic_backend {
             for (const auto& [key, value] : ctx.config) config.config.emplace(key, value);
             for (const auto& [key, value] : ctx.environment) config.env.push_back(key + "=" + value);
             config.args = {payload.name()};
+            // The thread CPU clock is a system call; the context promises CPU time only where a
+            // cpu limit needs it (the meter reads it then regardless), and wall time when timed.
+            config.measure_cpu = false;
+            config.measure_wall = ctx.detail == telemetry_detail::timed;
             auto engine = engine_instance::create(payload, std::move(config), detail::adapt_functions(functions, ctx));
             if (!engine) return engine.error();
             auto s = std::make_unique<session>();
             s->engine = std::move(*engine);
             s->engine->state().log = [context = &ctx](std::int32_t level, std::string_view text) -> result<void> {
-                static constexpr log_level levels[] = {log_level::debug, log_level::debug, log_level::info,
-                                                       log_level::warn, log_level::error};
-                return context->log(levels[std::clamp(level, 0, 4)], text);
+                return context->log(host::api::guest_log_level(level), text);
             };
             s->context = &ctx;
             s->generation = ctx.policy().generation();
@@ -229,9 +232,7 @@ template <class Engine> struct basic_backend {
                 return fail(error_kind::invalid_argument, "module has no exported function named " + std::string(export_name));
             const signature wanted = signature_for<Sig>();
             if (*e->func_signature != wanted)
-                return fail(error_kind::invalid_argument, "export " + std::string(export_name) + " has type " +
-                                                              e->func_signature->to_string() + ", called as " +
-                                                              wanted.to_string());
+                return detail::called_as_mismatch(export_name, *e->func_signature, wanted);
             return bound_function<Sig>{session_.get(), std::string(export_name)};
         }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cordon/result.hpp>
+#include <cordon/wasm/engine_common.hpp>
 #include <cordon/wasm/host_function.hpp>
 #include <cordon/wasm/linker.hpp>
 #include <cordon/wasm/metering.hpp>
@@ -146,7 +147,7 @@ inline constexpr std::uint32_t interpreter_stack_frames = wabt::interp::Thread::
 /// Reentrancy: one call at a time. A host function may not call back into the same sandbox
 /// (such a call fails with invalid_argument); other sandboxes may be called freely. `cancel()`
 /// may be called from any thread.
-class interpreter_instance {
+class interpreter_instance : public guest_conventions<interpreter_instance> {
 public:
     static result<std::unique_ptr<interpreter_instance>> create(const module& source, sandbox_config config,
                                                                 std::vector<host_function> user_functions = {},
@@ -176,11 +177,11 @@ public:
         if (!target) return target.error();
         const signature& sig = *(*target)->sig;
         if (args.size() != sig.params.size())
-            return signature_mismatch(name, sig, args);
+            return detail::arguments_mismatch(name, sig, args);
         wabt::interp::Values params;
         params.reserve(args.size());
         for (std::size_t i = 0; i < args.size(); ++i) {
-            if (args[i].type != sig.params[i]) return signature_mismatch(name, sig, args);
+            if (args[i].type != sig.params[i]) return detail::arguments_mismatch(name, sig, args);
             params.push_back(detail::to_interp(args[i]));
         }
         wabt::interp::Values results;
@@ -203,9 +204,7 @@ public:
         // Each export remembers the last C++ signature it was called with and found to match.
         if ((*target)->checked_as != &expected) {
             if (*(*target)->sig != expected)
-                return out_type{fail(error_kind::invalid_argument, "export " + std::string(name) + " has type " +
-                                                                       (*target)->sig->to_string() + ", called as " +
-                                                                       expected.to_string())};
+                return out_type{detail::called_as_mismatch(name, *(*target)->sig, expected)};
             (*target)->checked_as = &expected;
         }
         params_.clear();
@@ -219,34 +218,8 @@ public:
         else return out_type{detail::from_value<R>(detail::from_interp(results_[0], expected.results[0]))};
     }
 
-    /// Bytes in, bytes out: the input is readable with cordon_input_read (or stdin), the output
-    /// is what the guest writes with cordon_output_write. The export has type () -> i32 and
-    /// returns 0 on success.
-    result<std::vector<std::uint8_t>> call_bytes(std::string_view name, std::span<const std::uint8_t> input) {
-        state_.call_input.assign(input.begin(), input.end());
-        state_.call_output.clear();
-        auto status = call<std::int32_t()>(name);
-        state_.call_input.clear();
-        if (!status) return status.error();
-        if (*status != 0)
-            return fail(error_kind::trap, "export " + std::string(name) + " returned status " + std::to_string(*status));
-        return std::exchange(state_.call_output, {});
-    }
-
-    /// Runs a WASI command's `_start`; a proc_exit gives its code, returning normally gives 0.
-    result<int> run_start(std::span<const std::uint8_t> stdin_bytes = {}) {
-        state_.call_input.assign(stdin_bytes.begin(), stdin_bytes.end());
-        auto done = call<void()>("_start");
-        state_.call_input.clear();
-        if (!done) return done.error();
-        return state_.exit_code.value_or(0);
-    }
-
-    void cancel() noexcept { state_.meter.cancel(); }
-
-    [[nodiscard]] const usage& last_call() const noexcept { return state_.current; }
-    [[nodiscard]] const usage& total() const noexcept { return state_.total; }
     [[nodiscard]] sandbox_state& state() noexcept { return state_; }
+    [[nodiscard]] const sandbox_state& state() const noexcept { return state_; }
     [[nodiscard]] const module& source() const noexcept { return source_; }
     [[nodiscard]] std::uint64_t memory_bytes() const {
         return memory_ ? memory_->ByteSize() : 0;
@@ -266,13 +239,6 @@ private:
         state_.config = std::move(config);
     }
 
-    static error signature_mismatch(std::string_view name, const signature& sig, std::span<const value> args) {
-        signature given;
-        for (const auto& a : args) given.params.push_back(a.type);
-        given.results = sig.results;
-        return fail(error_kind::invalid_argument, "export " + std::string(name) + " has type " + sig.to_string() +
-                                                      ", called with " + given.to_string());
-    }
 
     /// Hosts tend to call one export many times in a row: the last one found is checked first.
     result<export_function*> find_function(std::string_view name) {
@@ -377,7 +343,7 @@ private:
         if (import.name == meter_abi::grow_failed) {
             return wabt::interp::HostFunc::New(store_, void_type, [this](wabt::interp::Thread&, const wabt::interp::Values&, wabt::interp::Values&,
                                                                    wabt::interp::Trap::Ptr*) -> wabt::Result {
-                grow_failed_ = true;
+                accounting_.grow_failed = true;
                 return wabt::Result::Ok;
             }).ref();
         }
@@ -432,22 +398,8 @@ private:
 
     /// `timed`: read the clocks for telemetry (a time limit reads its clock regardless).
     void begin_call(bool timed = true) {
-        // Reset in place: the last call's containers keep their storage for the next one.
-        usage& u = state_.current;
-        u.wall = u.cpu = std::chrono::nanoseconds{0};
-        u.fuel = u.peak_memory_bytes = 0;
-        if (!u.host_calls.empty()) u.host_calls.clear();
-        u.violations.clear();
-        state_.pending.reset();
         stopped_stack_.clear();
-        state_.limit_hit.reset();
-        state_.exit_code.reset();
-        grow_failed_ = false;
-        measuring_wall_ = (timed && state_.config.measure_wall) || state_.config.wall_time.has_value();
-        call_wall_start_ = measuring_wall_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-        measuring_cpu_ = (timed && state_.config.measure_cpu) || state_.config.cpu_time.has_value();
-        call_cpu_start_ = measuring_cpu_ ? detail::thread_cpu_now() : std::chrono::nanoseconds{0};
-        fuel_->UnsafeSet(wabt::interp::Value::Make(state_.meter.start(state_.config, call_wall_start_, call_cpu_start_)));
+        fuel_->UnsafeSet(wabt::interp::Value::Make(accounting_.begin(state_, timed)));
         depth_->UnsafeSet(wabt::interp::Value::Make(std::int32_t{0}));
         depth_limit_->UnsafeSet(wabt::interp::Value::Make(static_cast<std::int32_t>(state_.config.call_depth)));
         current_function_->UnsafeSet(wabt::interp::Value::Make(std::int32_t{-1}));
@@ -484,38 +436,10 @@ private:
 
     /// Accounts the call and turns a trap, if any, into the error the caller sees.
     result<void> finish_call(bool trapped, const wabt::interp::Trap* trap, std::string_view name) {
-        usage& u = state_.current;
-        u.wall = measuring_wall_ ? std::chrono::steady_clock::now() - call_wall_start_ : std::chrono::nanoseconds{0};
-        // Without the thread CPU clock, a call is charged its wall time (the none backend does the
-        // same): one thread cannot use more CPU than the time that passed.
-        u.cpu = measuring_cpu_ ? detail::thread_cpu_now() - call_cpu_start_ : u.wall;
-        u.fuel = state_.meter.used(fuel_->Get().Get<std::int64_t>());
-        u.peak_memory_bytes = memory_bytes();
-        state_.total.add(u);
-        state_.meter.clear_cancel();
-        if (!trapped) {
-            // The guest got an error code and went on; the call still ends as the limit it hit.
-            if (state_.limit_hit) return detail::make_call_error(state_.limit_hit->kind(), state_.limit_hit->info(), source_, std::nullopt, name);
-            return {};
-        }
-        if (state_.exit_code) return {};  // proc_exit: a clean end, not a fault
-        const std::vector<std::uint32_t> stack = stack_at_fault(trap);
-        if (state_.pending) {
-            const error pending = *std::exchange(state_.pending, std::nullopt);
-            return fault(pending.kind(), pending.info(), stack, name);
-        }
+        accounting_.end(state_, fuel_->Get().Get<std::int64_t>(), memory_bytes());
         const std::string trap_message = trap ? trap->message() : std::string("trap");
-        const trap_reason reason = classify_trap(trap_message);
-        if (grow_failed_) {
-            // The guest asked for memory past the limit, was refused, and then faulted.
-            error_info info{"memory limit of " + std::to_string(state_.config.memory_bytes) +
-                            " bytes reached (memory.grow refused), then: " + std::string(to_string(reason))};
-            info.limit = limit_detail{"memory", state_.config.memory_bytes, memory_bytes()};
-            return fault(error_kind::memory_limit, std::move(info), stack, name);
-        }
-        error_info info{std::string(to_string(reason)) +
-                        (reason == trap_reason::other ? " (" + trap_message + ")" : "")};
-        return fault(error_kind::trap, std::move(info), stack, name);
+        return accounting_.outcome(state_, source_, name, trapped, classify_trap(trap_message), trap_message, memory_bytes(),
+                                   [&](error_kind kind, error_info info) { return fault(kind, std::move(info), stack_at_fault(trap), name); });
     }
 
     result<void> run(const wabt::interp::Func::Ptr& func, const wabt::interp::Values& params, wabt::interp::Values& results,
@@ -553,12 +477,8 @@ private:
     std::vector<std::uint32_t> stopped_stack_;  // guest functions a host-side stop interrupted, innermost first
     bool full_backtraces_ = false;
     wabt::interp::Values params_, results_;
-    std::chrono::steady_clock::time_point call_wall_start_{};
-    std::chrono::nanoseconds call_cpu_start_{0};
+    call_accounting accounting_;
     bool running_ = false;
-    bool measuring_cpu_ = true;
-    bool measuring_wall_ = true;
-    bool grow_failed_ = false;
 };
 
 /// The engine tag the behaviour suite and the backend are parameterised over.

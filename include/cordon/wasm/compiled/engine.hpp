@@ -8,6 +8,7 @@
 #include <cordon/wasm/compiled/registry.hpp>
 #include <cordon/wasm/compiled/rt.hpp>
 #include <cordon/wasm/compiled/toolchain.hpp>
+#include <cordon/wasm/engine_common.hpp>
 #include <cordon/wasm/host_function.hpp>
 #include <cordon/wasm/linker.hpp>
 #include <cordon/wasm/metering.hpp>
@@ -110,7 +111,7 @@ inline result<std::shared_ptr<const compiled_code>> code_for(const module& sourc
 /// Reentrancy: one call at a time. A host function may not call back into the same sandbox
 /// (such a call fails with invalid_argument); other sandboxes may be called freely, on this
 /// thread or others. `cancel()` may be called from any thread.
-class compiled_instance {
+class compiled_instance : public guest_conventions<compiled_instance> {
 public:
     template <class R> using call_result = std::conditional_t<std::is_void_v<R>, result<void>, result<R>>;
 
@@ -142,13 +143,7 @@ public:
         const signature& sig = *(*target)->sig;
         bool matches = args.size() == sig.params.size();
         for (std::size_t i = 0; matches && i < args.size(); ++i) matches = args[i].type == sig.params[i];
-        if (!matches) {
-            signature given;
-            for (const auto& a : args) given.params.push_back(a.type);
-            given.results = sig.results;
-            return fail(error_kind::invalid_argument, "export " + std::string(name) + " has type " + sig.to_string() +
-                                                          ", called with " + given.to_string());
-        }
+        if (!matches) return detail::arguments_mismatch(name, sig, args);
         std::vector<std::uint64_t> slots(std::max<std::size_t>(1, args.size()));
         for (std::size_t i = 0; i < args.size(); ++i) slots[i] = compiled_detail::to_slot(args[i]);
         const cordon_w2c_export* e = (*target)->code;
@@ -170,10 +165,7 @@ public:
         static const signature expected = signature_for<Fn>();
         auto target = find_function(name);
         if (!target) return out_type{target.error()};
-        if (*(*target)->sig != expected)
-            return out_type{fail(error_kind::invalid_argument, "export " + std::string(name) + " has type " +
-                                                                   (*target)->sig->to_string() + ", called as " +
-                                                                   expected.to_string())};
+        if (*(*target)->sig != expected) return out_type{detail::called_as_mismatch(name, *(*target)->sig, expected)};
         return invoke<R>((*target)->code->direct, name, static_cast<param_types*>(nullptr), std::forward<Args>(args)...);
     }
 
@@ -197,38 +189,12 @@ public:
         static const signature expected = signature_for<Fn>();
         auto target = find_function(name);
         if (!target) return target.error();
-        if (*(*target)->sig != expected)
-            return fail(error_kind::invalid_argument, "export " + std::string(name) + " has type " +
-                                                          (*target)->sig->to_string() + ", called as " + expected.to_string());
+        if (*(*target)->sig != expected) return detail::called_as_mismatch(name, *(*target)->sig, expected);
         return typed_export<Fn>{this, (*target)->code};
     }
 
-    /// Bytes in, bytes out (see the interpreter engine; the convention is the same).
-    result<std::vector<std::uint8_t>> call_bytes(std::string_view name, std::span<const std::uint8_t> input) {
-        state_.call_input.assign(input.begin(), input.end());
-        state_.call_output.clear();
-        auto status = call<std::int32_t()>(name);
-        state_.call_input.clear();
-        if (!status) return status.error();
-        if (*status != 0)
-            return fail(error_kind::trap, "export " + std::string(name) + " returned status " + std::to_string(*status));
-        return std::exchange(state_.call_output, {});
-    }
-
-    /// Runs a WASI command's `_start`; a proc_exit gives its code, returning normally gives 0.
-    result<int> run_start(std::span<const std::uint8_t> stdin_bytes = {}) {
-        state_.call_input.assign(stdin_bytes.begin(), stdin_bytes.end());
-        auto done = call<void()>("_start");
-        state_.call_input.clear();
-        if (!done) return done.error();
-        return state_.exit_code.value_or(0);
-    }
-
-    void cancel() noexcept { state_.meter.cancel(); }
-
-    [[nodiscard]] const usage& last_call() const noexcept { return state_.current; }
-    [[nodiscard]] const usage& total() const noexcept { return state_.total; }
     [[nodiscard]] sandbox_state& state() noexcept { return state_; }
+    [[nodiscard]] const sandbox_state& state() const noexcept { return state_; }
     [[nodiscard]] const module& source() const noexcept { return source_; }
     [[nodiscard]] std::uint64_t memory_bytes() const { return memory_ ? memory_->size : 0; }
     /// Whether the code came from the compiled-module cache (false: compiled now, or built in).
@@ -357,7 +323,7 @@ private:
                 *meter_.fuel = *refilled;
                 return true;
             }
-            case 1: grow_failed_ = true; return true;
+            case 1: accounting_.grow_failed = true; return true;
             default: {
                 error_info info{"call_depth limit of " + std::to_string(state_.config.call_depth) + " exceeded"};
                 info.limit = limit_detail{"call_depth", state_.config.call_depth, std::uint64_t{state_.config.call_depth} + 1};
@@ -388,16 +354,7 @@ private:
     }
 
     void begin_call() {
-        if (!state_.current.host_calls.empty() || !state_.current.violations.empty()) state_.current = usage{};
-        state_.pending.reset();
-        state_.limit_hit.reset();
-        state_.exit_code.reset();
-        grow_failed_ = false;
-        measuring_wall_ = state_.config.measure_wall || state_.config.wall_time.has_value();
-        call_wall_start_ = measuring_wall_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-        measuring_cpu_ = state_.config.measure_cpu || state_.config.cpu_time.has_value();
-        call_cpu_start_ = measuring_cpu_ ? detail::thread_cpu_now() : std::chrono::nanoseconds{0};
-        armed_fuel_ = state_.meter.start(state_.config, call_wall_start_, call_cpu_start_);
+        armed_fuel_ = accounting_.begin(state_);
         arm_meter();
     }
 
@@ -429,34 +386,15 @@ private:
 
     /// Accounts the call and turns a trap, if any, into the error the caller sees.
     result<void> finish_call(wasm_rt_trap_t trap, std::string_view name) {
-        usage& u = state_.current;
-        u.wall = measuring_wall_ ? std::chrono::steady_clock::now() - call_wall_start_ : std::chrono::nanoseconds{0};
-        u.cpu = measuring_cpu_ ? detail::thread_cpu_now() - call_cpu_start_ : std::chrono::nanoseconds{0};
-        u.fuel = meter_.fuel ? state_.meter.used(*meter_.fuel) : 0;
-        u.peak_memory_bytes = memory_bytes();
-        state_.total.add(u);
-        state_.meter.clear_cancel();
-        if (trap == WASM_RT_TRAP_NONE) {
-            if (state_.limit_hit) return detail::make_call_error(state_.limit_hit->kind(), state_.limit_hit->info(), source_, std::nullopt, name);
-            return {};
-        }
-        if (state_.exit_code) return {};  // proc_exit: a clean end, not a fault
+        accounting_.end(state_, meter_.fuel ? *meter_.fuel : armed_fuel_, memory_bytes());
         const std::optional<std::uint32_t> innermost =
             meter_.current_function && *meter_.current_function >= 0
                 ? std::optional{static_cast<std::uint32_t>(*meter_.current_function)}
                 : std::nullopt;
-        if (state_.pending) {
-            const error pending = *std::exchange(state_.pending, std::nullopt);
-            return detail::make_call_error(pending.kind(), pending.info(), source_, innermost, name);
-        }
-        const trap_reason reason = compiled_detail::reason_of(trap);
-        if (grow_failed_) {
-            error_info info{"memory limit of " + std::to_string(state_.config.memory_bytes) +
-                            " bytes reached (memory.grow refused), then: " + std::string(to_string(reason))};
-            info.limit = limit_detail{"memory", state_.config.memory_bytes, memory_bytes()};
-            return detail::make_call_error(error_kind::memory_limit, std::move(info), source_, innermost, name);
-        }
-        return detail::make_call_error(error_kind::trap, error_info{std::string(to_string(reason))}, source_, innermost, name);
+        return accounting_.outcome(state_, source_, name, trap != WASM_RT_TRAP_NONE, compiled_detail::reason_of(trap), {},
+                                   memory_bytes(), [&](error_kind kind, error_info info) {
+                                       return detail::make_call_error(kind, std::move(info), source_, innermost, name);
+                                   });
     }
 
     module source_;
@@ -471,13 +409,9 @@ private:
     std::unique_ptr<std::byte[], storage_deleter> storage_;
     wasm_rt_memory_t* memory_ = nullptr;
     std::map<std::string, export_function, std::less<>> exports_;
-    std::chrono::steady_clock::time_point call_wall_start_{};
-    std::chrono::nanoseconds call_cpu_start_{0};
+    call_accounting accounting_;
     bool instantiated_ = false;
     bool running_ = false;
-    bool measuring_cpu_ = true;
-    bool measuring_wall_ = true;
-    bool grow_failed_ = false;
 };
 
 /// The engine tag the behaviour suite and the backend are parameterised over.
