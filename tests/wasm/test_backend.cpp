@@ -1,5 +1,6 @@
-// sandbox<cordon::wasm::interpreter, Policy>: the wasm backend through the core's facade, with
-// permissions and limits coming from compile-time policies and runtime grants.
+// sandbox<Engine, Policy> for both wasm engines (interpreter and compiled): the wasm backend
+// through the core's facade, with permissions and limits coming from compile-time policies and
+// runtime grants.
 #include "test_support.hpp"
 
 #include <cordon/cordon.hpp>
@@ -19,14 +20,19 @@ using strict_policy = cordon::policy<isolation::strict>;
 using strict_with_clock = cordon::policy<isolation::strict, allow<perm::clock>>;
 
 static_assert(cordon::backend<wasm::interpreter, strict_policy>);
+static_assert(cordon::backend<wasm::compiled, strict_policy>);
+
+template <class Backend> class WasmBackend : public ::testing::Test {};
+using backends = ::testing::Types<wasm::interpreter, wasm::compiled>;
+TYPED_TEST_SUITE(WasmBackend, backends);
 
 std::span<const std::byte> as_bytes(std::string_view s) { return std::as_bytes(std::span{s.data(), s.size()}); }
 
-TEST(WasmBackend, CallsThroughTheFacade) {
-    sandbox<wasm::interpreter, strict_policy> box{load("basic")};
+TYPED_TEST(WasmBackend, CallsThroughTheFacade) {
+    sandbox<TypeParam, strict_policy> box{load("basic")};
     ASSERT_TRUE(box.ok()) << box.status().error().message();
-    EXPECT_EQ(*box.call<std::int32_t(std::int32_t)>("fib", 20), 6765);
-    auto fib = box.function<std::int32_t(std::int32_t)>("fib");
+    EXPECT_EQ(*box.template call<std::int32_t(std::int32_t)>("fib", 20), 6765);
+    auto fib = box.template function<std::int32_t(std::int32_t)>("fib");
     ASSERT_TRUE(fib);
     EXPECT_EQ(*(*fib)(10), 55);
     const auto t = box.telemetry();
@@ -35,98 +41,98 @@ TEST(WasmBackend, CallsThroughTheFacade) {
     EXPECT_EQ(t.last_call.peak_memory_bytes, 65536u);
 }
 
-TEST(WasmBackend, CallsWithRunTimeSignatures) {
-    sandbox<wasm::interpreter, strict_policy> box{load("basic")};
+TYPED_TEST(WasmBackend, CallsWithRunTimeSignatures) {
+    sandbox<TypeParam, strict_policy> box{load("basic")};
     const cordon::value args[] = {cordon::value::of(std::int64_t{40}), cordon::value::of(std::int64_t{2})};
     auto sum = box.call_values("add64", args);
     ASSERT_TRUE(sum) << sum.error().message();
     ASSERT_EQ(sum->size(), 1u);
-    EXPECT_EQ((*sum)[0].as<std::int64_t>(), 42);
+    EXPECT_EQ((*sum)[0].template as<std::int64_t>(), 42);
     const cordon::value wrong[] = {cordon::value::of(1.5)};
     auto bad = box.call_values("add64", wrong);
     ASSERT_FALSE(bad);
     EXPECT_EQ(bad.error().kind(), error_kind::invalid_argument);
 }
 
-TEST(WasmBackend, SignatureMismatchAtBind) {
-    sandbox<wasm::interpreter, strict_policy> box{load("basic")};
-    auto r = box.call<double(double)>("fib", 1.0);
+TYPED_TEST(WasmBackend, SignatureMismatchAtBind) {
+    sandbox<TypeParam, strict_policy> box{load("basic")};
+    auto r = box.template call<double(double)>("fib", 1.0);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().kind(), error_kind::invalid_argument);
     EXPECT_THAT(r.error().message(), HasSubstr("(i32) -> i32"));
 }
 
-TEST(WasmBackend, PolicyDecidesWhatLinks) {
+TYPED_TEST(WasmBackend, PolicyDecidesWhatLinks) {
     using no_clock = cordon::policy<isolation::maximum, best_effort>;
-    sandbox<wasm::interpreter, no_clock> denied{load("import_clock")};
+    sandbox<TypeParam, no_clock> denied{load("import_clock")};
     ASSERT_FALSE(denied.ok());
     EXPECT_EQ(denied.status().error().kind(), error_kind::denied);
 
-    sandbox<wasm::interpreter, strict_with_clock> allowed{load("import_clock")};
+    sandbox<TypeParam, strict_with_clock> allowed{load("import_clock")};
     ASSERT_TRUE(allowed.ok());
-    EXPECT_GT(*allowed.call<std::int64_t()>("now"), 0);
+    EXPECT_GT(*allowed.template call<std::int64_t()>("now"), 0);
     EXPECT_EQ(allowed.telemetry().last_call.host_calls_by_name.at("clock_now"), 1u);
 }
 
-TEST(WasmBackend, InCeilingButNotGrantedIsAViolation) {
-    sandbox<wasm::interpreter, strict_policy> box{load("import_clock")};  // clock may be granted, is not
+TYPED_TEST(WasmBackend, InCeilingButNotGrantedIsAViolation) {
+    sandbox<TypeParam, strict_policy> box{load("import_clock")};  // clock may be granted, is not
     ASSERT_TRUE(box.ok());
-    auto r = box.call<std::int64_t()>("now");
+    auto r = box.template call<std::int64_t()>("now");
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().kind(), error_kind::violation);
     EXPECT_EQ(box.violations().size(), 1u);
     ASSERT_TRUE(box.grant(perm::clock{}));
-    EXPECT_TRUE(box.call<std::int64_t()>("now"));
-    ASSERT_TRUE(box.revoke<perm::clock>());
-    EXPECT_FALSE(box.call<std::int64_t()>("now"));
+    EXPECT_TRUE(box.template call<std::int64_t()>("now"));
+    ASSERT_TRUE(box.template revoke<perm::clock>());
+    EXPECT_FALSE(box.template call<std::int64_t()>("now"));
 }
 
-TEST(WasmBackend, MaximumNeedsTwoLayersOrBestEffort) {
-    sandbox<wasm::interpreter, cordon::policy<isolation::maximum>> strictest{load("basic")};
+TYPED_TEST(WasmBackend, MaximumNeedsTwoLayersOrBestEffort) {
+    sandbox<TypeParam, cordon::policy<isolation::maximum>> strictest{load("basic")};
     ASSERT_FALSE(strictest.ok());
     EXPECT_EQ(strictest.status().error().kind(), error_kind::unsupported);
-    sandbox<wasm::interpreter, cordon::policy<isolation::maximum, best_effort>> one_layer{load("basic")};
+    sandbox<TypeParam, cordon::policy<isolation::maximum, best_effort>> one_layer{load("basic")};
     EXPECT_TRUE(one_layer.ok());
     EXPECT_EQ(one_layer.enforcement().find("two_layers")->level, enforcement_level::best_effort);
 }
 
-TEST(WasmBackend, FuelLimitFromThePolicy) {
-    sandbox<wasm::interpreter, cordon::policy<isolation::strict, limit::fuel<100'000>>> box{load("basic")};
-    auto r = box.call<void()>("spin");
+TYPED_TEST(WasmBackend, FuelLimitFromThePolicy) {
+    sandbox<TypeParam, cordon::policy<isolation::strict, limit::fuel<100'000>>> box{load("basic")};
+    auto r = box.template call<void()>("spin");
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().kind(), error_kind::fuel_exhausted);
-    ASSERT_TRUE(box.tighten<limit::fuel<1000>>());
-    auto small = box.call<std::int32_t(std::int32_t)>("count", 10'000);
+    ASSERT_TRUE(box.template tighten<limit::fuel<1000>>());
+    auto small = box.template call<std::int32_t(std::int32_t)>("count", 10'000);
     ASSERT_FALSE(small);
     EXPECT_EQ(small.error().kind(), error_kind::fuel_exhausted);
     EXPECT_EQ(small.error().info().limit->limit, 1000u);
 }
 
-TEST(WasmBackend, MemoryLimitFromThePolicy) {
-    sandbox<wasm::interpreter, cordon::policy<isolation::strict, limit::memory<4 * 65536>>> box{load("memory_nomax")};
+TYPED_TEST(WasmBackend, MemoryLimitFromThePolicy) {
+    sandbox<TypeParam, cordon::policy<isolation::strict, limit::memory<4 * 65536>>> box{load("memory_nomax")};
     ASSERT_TRUE(box.ok());
-    EXPECT_EQ(*box.call<std::int32_t(std::int32_t)>("grow", 3), 1);
-    EXPECT_EQ(*box.call<std::int32_t(std::int32_t)>("grow", 1), -1);
+    EXPECT_EQ(*box.template call<std::int32_t(std::int32_t)>("grow", 3), 1);
+    EXPECT_EQ(*box.template call<std::int32_t(std::int32_t)>("grow", 1), -1);
 }
 
-TEST(WasmBackend, CancelStopsARunningCall) {
-    sandbox<wasm::interpreter, cordon::policy<isolation::minimal>> box{load("endless_loop")};
+TYPED_TEST(WasmBackend, CancelStopsARunningCall) {
+    sandbox<TypeParam, cordon::policy<isolation::minimal>> box{load("endless_loop")};
     ASSERT_TRUE(box.ok());
     std::thread stopper([&] {
         std::this_thread::sleep_for(50ms);
         box.cancel();
     });
-    auto r = box.call<std::int32_t()>("spin");
+    auto r = box.template call<std::int32_t()>("spin");
     stopper.join();
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().kind(), error_kind::timeout);
 }
 
-TEST(WasmBackend, FilesOnlyBeneathGrantedScopes) {
+TYPED_TEST(WasmBackend, FilesOnlyBeneathGrantedScopes) {
     scratch_tree tree;
     sandbox_options options;
     options.grants = {"fs.read=" + tree.allowed().string(), "random"};
-    sandbox<wasm::interpreter, strict_policy> reader{load("host_api"), options};
+    sandbox<TypeParam, strict_policy> reader{load("host_api"), options};
     ASSERT_TRUE(reader.ok()) << reader.status().error().message();
     const std::string inside = tree.allowed().string() + "/data.txt";
     auto ok = reader.call_bytes("read_file", as_bytes(inside));
@@ -139,11 +145,11 @@ TEST(WasmBackend, FilesOnlyBeneathGrantedScopes) {
     EXPECT_FALSE(reader.call_bytes("read_file", as_bytes(climbing)));
 }
 
-TEST(WasmBackend, ScopesGrantedAndRevokedAtRunTime) {
+TYPED_TEST(WasmBackend, ScopesGrantedAndRevokedAtRunTime) {
     scratch_tree tree;
     sandbox_options options;
     options.grants = {"random"};
-    sandbox<wasm::interpreter, strict_policy> box{load("host_api"), options};
+    sandbox<TypeParam, strict_policy> box{load("host_api"), options};
     ASSERT_TRUE(box.ok()) << box.status().error().message();
     const std::string file = tree.allowed().string() + "/data.txt";
     EXPECT_FALSE(box.call_bytes("read_file", as_bytes(file)));
@@ -154,14 +160,14 @@ TEST(WasmBackend, ScopesGrantedAndRevokedAtRunTime) {
     EXPECT_FALSE(box.call_bytes("read_file", as_bytes(file)));
 }
 
-TEST(WasmBackend, GuestLogsReachTheHostSink) {
+TYPED_TEST(WasmBackend, GuestLogsReachTheHostSink) {
     std::vector<std::string> seen;
     sandbox_options options;
     options.config["greeting"] = "hello host";
     options.log_sink = [&](log_level level, std::string_view text) {
         seen.push_back(std::string(to_string(level)) + ":" + std::string(text));
     };
-    sandbox<wasm::interpreter, strict_policy> box{load("host_api"), options};
+    sandbox<TypeParam, strict_policy> box{load("host_api"), options};
     ASSERT_TRUE(box.ok()) << box.status().error().message();
     auto out = box.call_bytes("config_echo", {});
     ASSERT_TRUE(out) << out.error().message();
@@ -169,29 +175,29 @@ TEST(WasmBackend, GuestLogsReachTheHostSink) {
     EXPECT_THAT(box.take_logs(), HasSubstr("hello host"));
 }
 
-TEST(WasmBackend, WasiOutputReachesTheContext) {
-    sandbox<wasm::interpreter, strict_policy> box{load("hello")};
+TYPED_TEST(WasmBackend, WasiOutputReachesTheContext) {
+    sandbox<TypeParam, strict_policy> box{load("hello")};
     ASSERT_TRUE(box.ok()) << box.status().error().message();
-    ASSERT_TRUE(box.call<void()>("_start"));
+    ASSERT_TRUE(box.template call<void()>("_start"));
     EXPECT_THAT(box.take_stdout(), HasSubstr("hello from wasm"));
 }
 
-TEST(WasmBackend, UserHostFunctionWithPermission) {
+TYPED_TEST(WasmBackend, UserHostFunctionWithPermission) {
     struct ui : perm::custom<"ui"> {};
     using ui_policy = cordon::policy<isolation::standard, allow<ui>>;
     sandbox_options options;
     options.functions.push_back(host::function<ui>("ui_beep", [] { return std::int32_t{7}; }, "app"));
     options.functions.push_back(host::function("mix", [](std::int32_t a, std::int64_t b) { return std::int64_t{a} * 100 + b; }, "app"));
-    sandbox<wasm::interpreter, ui_policy> box{load("host_user"), options};
+    sandbox<TypeParam, ui_policy> box{load("host_user"), options};
     ASSERT_TRUE(box.ok()) << box.status().error().message();
-    EXPECT_EQ(*box.call<std::int32_t()>("use_beep"), 7);
-    EXPECT_EQ(*box.call<std::int64_t(std::int32_t)>("use_mix", 2), 210);
+    EXPECT_EQ(*box.template call<std::int32_t()>("use_beep"), 7);
+    EXPECT_EQ(*box.template call<std::int64_t(std::int32_t)>("use_mix", 2), 210);
 }
 
-TEST(WasmBackend, EnforcementReportNamesMechanisms) {
-    sandbox<wasm::interpreter, strict_policy> box{load("basic")};
+TYPED_TEST(WasmBackend, EnforcementReportNamesMechanisms) {
+    sandbox<TypeParam, strict_policy> box{load("basic")};
     const auto report = box.enforcement();
-    EXPECT_EQ(report.backend, "wasm interpreter");
+    EXPECT_EQ(report.backend, TypeParam::name);
     ASSERT_NE(report.find("fuel"), nullptr);
     EXPECT_THAT(report.find("memory")->mechanism, HasSubstr("pages"));
     EXPECT_THAT(report.find("fs")->mechanism, HasSubstr("RESOLVE_BENEATH"));
