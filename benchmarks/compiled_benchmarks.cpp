@@ -55,7 +55,6 @@ std::unique_ptr<compiled_instance> sandbox_for(const std::string& name, compiled
     sandbox_config config;
     config.measure_cpu = false;
     config.measure_wall = false;
-    config.call_depth = 100'000;
     return compiled_instance::create(load(name), config, std::move(functions), std::move(options)).value();
 }
 
@@ -180,10 +179,21 @@ void BM_Fib_CompiledFuelOnly(benchmark::State& state) {
     auto f = box->function<std::int32_t(std::int32_t)>("fib").value();
     compute(state, [&](std::int32_t n) { return *f(n); });
 }
+void BM_Fib_CompiledDepthLimit(benchmark::State& state) {
+    // A policy with a call_depth limit: depth counted on every call, so the limit is exact.
+    sandbox_config config;
+    config.measure_cpu = false;
+    config.measure_wall = false;
+    config.call_depth = 10'000;
+    auto box = compiled_instance::create(load("fib"), config).value();
+    auto f = box->function<std::int32_t(std::int32_t)>("fib").value();
+    compute(state, [&](std::int32_t n) { return *f(n); });
+}
 BENCHMARK(BM_Fib_Native)->Arg(27)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Fib_RawWasm2c)->Arg(27)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Fib_Compiled)->Arg(27)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Fib_CompiledFuelOnly)->Arg(27)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Fib_CompiledDepthLimit)->Arg(27)->Unit(benchmark::kMicrosecond);
 
 void BM_Loop_Native(benchmark::State& state) { compute(state, native_loop_sum); }
 void BM_Loop_RawWasm2c(benchmark::State& state) {
@@ -264,6 +274,7 @@ int main(int argc, char** argv) {
             {"BM_Fib_Compiled", "BM_Fib_Native", "compiled with metering vs native clang -O2 (target <= 1.25x)"},
             {"BM_Fib_Compiled", "BM_Fib_RawWasm2c", "metering on vs off (target <= 1.1x)"},
             {"BM_Fib_CompiledFuelOnly", "BM_Fib_RawWasm2c", "fuel counters only vs off"},
+            {"BM_Fib_CompiledDepthLimit", "BM_Fib_RawWasm2c", "with a call_depth limit (depth counted) vs off"},
             {"BM_Loop_Compiled", "BM_Loop_Native", "compiled with metering vs native (target <= 1.25x)"},
             {"BM_Loop_Compiled", "BM_Loop_RawWasm2c", "metering on vs off (target <= 1.1x)"},
             {"BM_Sha256_Compiled", "BM_Sha256_Native", "compiled with metering vs native (target <= 1.25x)"},

@@ -26,9 +26,10 @@ function(cordon_add_compiled_wasm_module target)
   get_filename_component(wasm "${arg_WASM}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
   set(dir "${CMAKE_CURRENT_BINARY_DIR}/cordon_wasm2c/${arg_NAME}")
   set(c_name "cordon_${arg_NAME}")
-  set(c_sources "${dir}/${c_name}.c" "${dir}/${c_name}_glue.c")
+  # Two meterings: without call-depth counting (policies without a call_depth limit) and with.
+  set(c_sources "${dir}/${c_name}.c" "${dir}/${c_name}_glue.c" "${dir}/${c_name}_depth.c" "${dir}/${c_name}_depth_glue.c")
   add_custom_command(
-    OUTPUT ${c_sources} "${dir}/${c_name}.h" "${dir}/${c_name}_register.cpp"
+    OUTPUT ${c_sources} "${dir}/${c_name}.h" "${dir}/${c_name}_depth.h" "${dir}/${c_name}_register.cpp"
     COMMAND "$<TARGET_FILE:cordon::wasm2c>" --name "${arg_NAME}" --wasm "${wasm}" --out-dir "${dir}"
             --wasm2c "${CORDON_WASM2C}"
     DEPENDS "${wasm}" cordon::wasm2c ${arg_DEPENDS}

@@ -169,7 +169,6 @@ TEST(CompiledStack, DeepRecursionWithoutDepthCountingIsATrap) {
     std::string message;
     std::thread worker([&] {
         sandbox_config config = strict_config();
-        config.call_depth = 1u << 30;
         compiled_options options;
         options.metering = metering_options{true, false};
         auto box = compiled_instance::create(source, config, {}, options);

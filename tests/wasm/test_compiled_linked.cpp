@@ -74,31 +74,46 @@ TEST(CompiledLinked, PolicyLimitsHold) {
     EXPECT_EQ(grown.error().kind(), error_kind::memory_limit);
 }
 
-TEST(CompiledLinked, TrapsOnManyThreadsStayOnTheirThread) {
-    // Each thread traps and recovers on its own: the unwind target is per thread.
+TEST(CompiledLinked, TrapsAndLimitsOnManyThreadsStayOnTheirThread) {
+    // Each thread traps (by instruction and by fault), runs out of fuel and recovers on its own:
+    // the unwind target and the meter are per sandbox and per thread.
     constexpr int threads = 6;
-    std::atomic<int> good{0}, trapped{0};
+    constexpr int rounds = 200;
+    std::atomic<int> good{0}, trapped{0}, out_of_fuel{0};
     std::vector<std::thread> workers;
     for (int t = 0; t < threads; ++t) {
         workers.emplace_back([&, t] {
             sandbox<wasm::compiled, strict_policy> box{compiled_module("basic").value()};
-            for (int i = 0; i < 200; ++i) {
-                if ((i + t) % 3 == 0) {
+            sandbox<wasm::compiled, fuel_limited> limited{compiled_module("fib").value()};
+            for (int i = 0; i < rounds; ++i) {
+                switch ((i + t) % 4) {
+                case 0: {
                     auto r = box.call<std::int32_t(std::int32_t, std::int32_t)>("divide", 1, 0);
                     if (!r && r.error().message().find("integer divide by zero") != std::string::npos) ++trapped;
-                } else if ((i + t) % 3 == 1) {
+                    break;
+                }
+                case 1: {
                     auto r = box.call<std::int32_t(std::int32_t)>("load", -1);
                     if (!r && r.error().message().find("out of bounds memory access") != std::string::npos) ++trapped;
-                } else {
+                    break;
+                }
+                case 2: {
+                    auto r = limited.call<std::int32_t(std::int32_t)>("fib", 30);
+                    if (!r && r.error().kind() == error_kind::fuel_exhausted) ++out_of_fuel;
+                    break;
+                }
+                default: {
                     auto r = box.call<std::int32_t(std::int32_t)>("fib", 15);
                     if (r && *r == 610) ++good;
+                }
                 }
             }
         });
     }
     for (auto& w : workers) w.join();
-    EXPECT_EQ(good.load() + trapped.load(), threads * 200);
-    EXPECT_GT(trapped.load(), threads * 100);
+    EXPECT_EQ(good.load(), threads * rounds / 4);
+    EXPECT_EQ(trapped.load(), threads * rounds / 2);
+    EXPECT_EQ(out_of_fuel.load(), threads * rounds / 4);
 }
 
 } // namespace

@@ -106,7 +106,9 @@ inline void apply_policy(const runtime_policy& policy, sandbox_config& config, b
     config.wall_time = limits.get(kind::wall_time_ms)
                            ? std::optional<std::chrono::nanoseconds>{std::chrono::milliseconds{*limits.get(kind::wall_time_ms)}}
                            : std::nullopt;
-    if (auto v = limits.get(kind::call_depth)) config.call_depth = static_cast<std::uint32_t>(std::min<std::uint64_t>(*v, 1u << 30));
+    config.call_depth = limits.get(kind::call_depth)
+                            ? std::optional{static_cast<std::uint32_t>(std::min<std::uint64_t>(*limits.get(kind::call_depth), 1u << 30))}
+                            : std::nullopt;
     if (auto v = limits.get(kind::open_files)) config.open_files = static_cast<std::uint32_t>(std::min<std::uint64_t>(*v, 1u << 20));
     config.output_bytes = limits.get(kind::output_bytes).value_or(std::uint64_t{16} << 20);
 }
@@ -280,7 +282,7 @@ template <class Engine> struct basic_backend {
             report.add("cpu_time", "fuel slices: counters at function entries and loop headers, thread CPU clock checked per slice");
             report.add("wall_time", "fuel slices: steady clock checked per slice; cancel() flag");
             report.add("fuel", "injected counters, exact and deterministic");
-            report.add("call_depth", "injected depth counter");
+            if (config.call_depth) report.add("call_depth", "injected depth counter");
             report.add("open_files", "host-side handle table");
             report.add("output_bytes", "host-side capture with a cap");
             if (Policy::required_mechanisms.contains(mechanism::two_layers))

@@ -155,7 +155,7 @@ public:
         auto plan = link_imports(source, config.ceiling, user_functions);
         if (!plan) return plan.error();
         const metering_options metering =
-            opts.metering.value_or(metering_options{false, config.call_depth < interpreter_stack_frames});
+            opts.metering.value_or(metering_options{false, config.call_depth && *config.call_depth < interpreter_stack_frames});
         auto compiled = detail::compile_for_interpreter(source, metering);
         if (!compiled) return compiled.error();
         std::unique_ptr<interpreter_instance> self{
@@ -287,7 +287,7 @@ private:
         depth_ = wabt::interp::Global::New(store_, wabt::interp::GlobalType{wabt::Type::I32, wabt::interp::Mutability::Var},
                                      wabt::interp::Value::Make(std::int32_t{0}));
         depth_limit_ = wabt::interp::Global::New(store_, wabt::interp::GlobalType{wabt::Type::I32, wabt::interp::Mutability::Var},
-                                           wabt::interp::Value::Make(static_cast<std::int32_t>(state_.config.call_depth)));
+                                           wabt::interp::Value::Make(state_.config.depth_limit()));
         current_function_ = wabt::interp::Global::New(store_, wabt::interp::GlobalType{wabt::Type::I32, wabt::interp::Mutability::Var},
                                                 wabt::interp::Value::Make(std::int32_t{-1}));
 
@@ -350,8 +350,8 @@ private:
         // depth_exceeded
         return wabt::interp::HostFunc::New(store_, void_type, [this](wabt::interp::Thread& thread, const wabt::interp::Values&, wabt::interp::Values&,
                                                                wabt::interp::Trap::Ptr* trap) -> wabt::Result {
-            error_info info{"call_depth limit of " + std::to_string(state_.config.call_depth) + " exceeded"};
-            info.limit = limit_detail{"call_depth", state_.config.call_depth, std::uint64_t{state_.config.call_depth} + 1};
+            error_info info{"call_depth limit of " + std::to_string(state_.config.depth_limit()) + " exceeded"};
+            info.limit = limit_detail{"call_depth", std::uint64_t(state_.config.depth_limit()), std::uint64_t(state_.config.depth_limit()) + 1};
             return stop(error{error_kind::trap, std::move(info)}, thread, trap);
         }).ref();
     }
@@ -401,7 +401,7 @@ private:
         stopped_stack_.clear();
         fuel_->UnsafeSet(wabt::interp::Value::Make(accounting_.begin(state_, timed)));
         depth_->UnsafeSet(wabt::interp::Value::Make(std::int32_t{0}));
-        depth_limit_->UnsafeSet(wabt::interp::Value::Make(static_cast<std::int32_t>(state_.config.call_depth)));
+        depth_limit_->UnsafeSet(wabt::interp::Value::Make(state_.config.depth_limit()));
         current_function_->UnsafeSet(wabt::interp::Value::Make(std::int32_t{-1}));
     }
 

@@ -44,7 +44,9 @@ struct sandbox_config {
     std::optional<std::uint64_t> fuel{};                      // total budget per call, exact
     std::optional<std::chrono::nanoseconds> cpu_time{};       // per call, thread CPU clock
     std::optional<std::chrono::nanoseconds> wall_time{};      // per call
-    std::uint32_t call_depth = 10'000;
+    /// Nested guest calls; none: bounded by the engine's own stack only (WABT's call stack, or
+    /// the thread's stack for compiled code, whose overflow traps as `call stack exhausted`).
+    std::optional<std::uint32_t> call_depth{};
     std::uint32_t open_files = 16;
     std::uint64_t output_bytes = std::uint64_t{1} << 20;      // stdout + stderr + log, cumulative
     std::uint64_t fuel_slice = 1u << 16;                      // instructions between host checks
@@ -58,6 +60,10 @@ struct sandbox_config {
     bool measure_wall = true;
 
     [[nodiscard]] bool in_ceiling(std::string_view permission) const { return ceiling.contains(permission); }
+    /// The depth counter's limit: call_depth, or no limit a 32-bit counter can reach.
+    [[nodiscard]] std::int32_t depth_limit() const noexcept {
+        return static_cast<std::int32_t>(std::min<std::uint32_t>(call_depth.value_or(0x7fff'ffff), 0x7fff'ffff));
+    }
     [[nodiscard]] bool is_granted(std::string_view permission) const {
         return ceiling.contains(permission) && granted.contains(permission);
     }

@@ -35,11 +35,16 @@
 namespace cordon::wasm {
 
 struct compiled_options {
-    /// The metering rewrite; by default frames and call depth are tracked, so traps name where
-    /// they happened and call_depth is exact. Modules compiled into the program use the default.
+    /// The metering rewrite; by default frames are tracked (traps name where they happened) and
+    /// call depth is counted when the policy limits it, so the limit is exact. Modules compiled
+    /// into the program come in both forms.
     std::optional<metering_options> metering{};
     compile_options compile{};
 };
+
+/// The compiled engine's metering for a configuration: frames always; depth counting only under
+/// a call_depth limit (without one, recursion is bounded by the thread's stack guard).
+inline metering_options default_metering(const sandbox_config& config) { return metering_options{true, config.call_depth.has_value()}; }
 
 namespace compiled_detail {
 
@@ -120,7 +125,7 @@ public:
                                                              compiled_options opts = {}) {
         auto plan = link_imports(source, config.ceiling, user_functions);
         if (!plan) return plan.error();
-        const metering_options metering = opts.metering.value_or(metering_options{true, true});
+        const metering_options metering = opts.metering.value_or(default_metering(config));
         if (auto fits = check_sizes(source, config); !fits) return fits.error();
         auto code = compiled_detail::code_for(source, metering, opts.compile);
         if (!code) return code.error();
@@ -325,8 +330,8 @@ private:
             }
             case 1: accounting_.grow_failed = true; return true;
             default: {
-                error_info info{"call_depth limit of " + std::to_string(state_.config.call_depth) + " exceeded"};
-                info.limit = limit_detail{"call_depth", state_.config.call_depth, std::uint64_t{state_.config.call_depth} + 1};
+                error_info info{"call_depth limit of " + std::to_string(state_.config.depth_limit()) + " exceeded"};
+                info.limit = limit_detail{"call_depth", std::uint64_t(state_.config.depth_limit()), std::uint64_t(state_.config.depth_limit()) + 1};
                 return stop(error{error_kind::trap, std::move(info)});
             }
             }
@@ -362,7 +367,7 @@ private:
     void arm_meter() {
         if (meter_.fuel) *meter_.fuel = armed_fuel_;
         if (meter_.depth) *meter_.depth = 0;
-        if (meter_.depth_limit) *meter_.depth_limit = static_cast<std::int32_t>(state_.config.call_depth);
+        if (meter_.depth_limit) *meter_.depth_limit = state_.config.depth_limit();
         if (meter_.current_function) *meter_.current_function = -1;
     }
 

@@ -10,21 +10,25 @@
 #include <cordon/wasm/metering.hpp>
 #include <cordon/wasm/module.hpp>
 
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cordon::wasm {
 
 namespace compiled_registry {
 
+using entry_point = const cordon_w2c_module* (*)();
+
 struct entry {
     std::span<const std::uint8_t> wasm;
-    const cordon_w2c_module* (*code)();
-    std::shared_ptr<const compiled_code> loaded{};
+    std::vector<entry_point> variants;  // one per metering rewrite compiled in
+    std::vector<std::shared_ptr<const compiled_code>> loaded{};
     std::optional<module> parsed{};
 };
 
@@ -43,11 +47,13 @@ inline table& instance() {
 /// Made by the registration file generated for each module translated at build time.
 struct compiled_registration {
     compiled_registration(const char* name, const unsigned char* wasm, std::size_t size,
-                          const cordon_w2c_module* (*code)()) {
+                          std::initializer_list<compiled_registry::entry_point> variants) {
         compiled_rt::keep_runtime_symbols();
         auto& t = compiled_registry::instance();
         std::lock_guard lock{t.mutex};
-        t.by_name.insert_or_assign(name, compiled_registry::entry{{wasm, size}, code});
+        compiled_registry::entry e{{wasm, size}, variants};
+        e.loaded.resize(e.variants.size());
+        t.by_name.insert_or_assign(name, std::move(e));
     }
 };
 
@@ -82,12 +88,14 @@ inline std::shared_ptr<const compiled_code> linked_code(const metering_options& 
     auto& t = compiled_registry::instance();
     std::lock_guard lock{t.mutex};
     for (auto& [name, e] : t.by_name) {
-        const cordon_w2c_module* desc = e.code();
-        if (!desc || desc->abi_version != CORDON_W2C_ABI_VERSION || module_sha256 != desc->module_sha256 ||
-            metering.key() != desc->metering)
-            continue;
-        if (!e.loaded) e.loaded = std::make_shared<const compiled_code>(desc);
-        return e.loaded;
+        for (std::size_t v = 0; v < e.variants.size(); ++v) {
+            const cordon_w2c_module* desc = e.variants[v]();
+            if (!desc || desc->abi_version != CORDON_W2C_ABI_VERSION || module_sha256 != desc->module_sha256 ||
+                metering.key() != desc->metering)
+                continue;
+            if (!e.loaded[v]) e.loaded[v] = std::make_shared<const compiled_code>(desc);
+            return e.loaded[v];
+        }
     }
     return nullptr;
 }
