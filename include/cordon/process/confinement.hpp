@@ -210,12 +210,19 @@ inline std::optional<confinement> decode_confinement(std::span<const std::byte> 
 /// The descriptor number at which an executable payload waits for its execveat. It is kept
 /// above every descriptor limit a sandbox gets, so the guest cannot recreate it after exec.
 inline constexpr int exec_fd_number = 1000;
+/// The child's control socket (set-up errors, violation records, the seccomp listener). Like
+/// the program descriptor it lives above every limit: it takes none of the guest's slots, and
+/// confinement's own transient descriptors (landlock's ruleset, the seccomp listener) always
+/// find a free slot below even the smallest open_files limit.
+inline constexpr int control_fd_number = exec_fd_number - 1;
 /// NOFILE never exceeds this in a sandbox, whatever its open_files limit.
 inline constexpr std::uint64_t sandbox_descriptor_ceiling = 512;
+static_assert(sandbox_descriptor_ceiling < static_cast<std::uint64_t>(control_fd_number),
+              "the sandbox's own descriptors must stay out of the guest's reach");
 
 /// Applies, in the calling child, every layer after namespaces: minimal root, rlimits,
-/// landlock (which sets no_new_privs), then the seccomp filter last. Returns the seccomp
-/// notification listener for executables, else -1.
+/// landlock (which sets no_new_privs), the descriptor limit, then the seccomp filter last.
+/// Returns the seccomp notification listener for executables, else -1.
 inline result<int> confine_self(const confinement& c, const cgroup_set* groups, int report_fd) {
     if (c.namespaces.uts) set_sandbox_hostname();
     if (c.minimal_root) {
@@ -226,6 +233,7 @@ inline result<int> confine_self(const confinement& c, const cgroup_set* groups, 
     plan.memory_by_address_space = groups == nullptr || !groups->limits_memory();
     plan.processes_by_nproc = c.namespaces.user && (groups == nullptr || !groups->limits_processes());
     plan.descriptor_ceiling = sandbox_descriptor_ceiling;
+    plan.standard_descriptors = 3;
     plan.uncounted_processes = c.namespaces.pid ? 1 : 0;
     if (auto limited = apply_rlimits(c.limits, plan); !limited) return limited.error();
 
@@ -235,6 +243,9 @@ inline result<int> confine_self(const confinement& c, const cgroup_set* groups, 
         if (!landlocked && (landlock_required || landlocked.error().kind() != error_kind::unsupported))
             return landlocked.error();
     }
+    // Landlock's rules open every granted path; only the seccomp listener is left, and it finds
+    // descriptor 3 free, as the sandbox's own descriptors live above every limit.
+    if (auto limited = apply_descriptor_limit(c.limits, plan); !limited) return limited.error();
     auto syscalls = c.syscalls;
     syscalls.self_pid = ::getpid();
     if (c.payload == payload_kind::executable) syscalls.exec_fd = exec_fd_number;
