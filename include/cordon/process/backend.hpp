@@ -31,7 +31,15 @@ namespace detail {
 // instance). Calls into one sandbox come from one thread at a time; cancel() may come from any.
 class sandbox_state {
 public:
-    sandbox_state(payload code, host::context& ctx) : code_{std::move(code)}, ctx_{&ctx} {}
+    sandbox_state(payload code, host::context& ctx) : code_{std::move(code)}, ctx_{&ctx} {
+        // cordon.h calls of a native plugin, answered with this sandbox's grants.
+        broker_ = [this](std::span<const std::byte> message) {
+            const auto capacity = child_ ? child_->capacity() : channel::default_capacity;
+            return answer_host_call(*ctx_, message, capacity);
+        };
+    }
+    sandbox_state(const sandbox_state&) = delete;
+    sandbox_state& operator=(const sandbox_state&) = delete;
 
     /// The confinement for the policy as it stands now.
     [[nodiscard]] confinement current_confinement() const {
@@ -80,7 +88,8 @@ public:
         cancelled_.store(false, std::memory_order_relaxed);
         auto live = child();
         result<std::vector<std::byte>> answer =
-            live ? (*live)->call(entry, request) : result<std::vector<std::byte>>{live.error()};
+            live ? (*live)->call(entry, request, broker_) : result<std::vector<std::byte>>{live.error()};
+        if (answer && std::holds_alternative<native_plugin>(code_)) answer = check_output(std::move(*answer));
         usage measured;
         measured.wall_ns = now_ns() - started;
         // CPU time is read only where a cpu limit needs it; otherwise the call is charged its
@@ -146,8 +155,18 @@ private:
         return e;
     }
 
+    // The child caps a plugin's output itself; the host does not take its word for it.
+    result<std::vector<std::byte>> check_output(std::vector<std::byte> bytes) const {
+        const auto cap = ctx_->policy().limit(limit::kind::output_bytes);
+        if (!cap || bytes.size() <= *cap) return bytes;
+        error_info info{"output limit of " + std::to_string(*cap) + " bytes exceeded"};
+        info.limit = limit_detail{"output_bytes", *cap, bytes.size()};
+        return error{error_kind::output_limit, std::move(info)};
+    }
+
     payload code_;
     host::context* ctx_;
+    host_call_handler broker_;
     std::unique_ptr<persistent_child> child_;
     std::uint64_t generation_ = 0;
     std::atomic<bool> cancelled_{false};

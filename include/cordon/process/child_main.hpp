@@ -195,12 +195,12 @@ inline void install_limit_signal_reporters() {
                          error_kind::load_error);
             ::_exit(122);
         }
-        serve_calls(*shared, plugin, [] { send_control(control, tag_ready); });
+        serve_calls(*shared, plugin, message.setup.limits.output_bytes, [] { send_control(control, tag_ready); });
     }
     case payload_kind::function: break;
     }
     if (!shared) ::_exit(121);
-    serve_calls(*shared, nullptr, [] { send_control(control, tag_ready); });
+    serve_calls(*shared, nullptr, 0, [] { send_control(control, tag_ready); });
 }
 
 } // namespace cordon::process::detail::child_side
