@@ -60,7 +60,7 @@ public:
     result<persistent_child*> child() {
         const auto generation = ctx_->policy().generation();
         if (child_ && child_->alive() && generation == generation_) return child_.get();
-        const bool died = child_ != nullptr && !child_->alive();
+        const bool died = child_ != nullptr && !child_->alive() && !child_->stopped_by_host();
         {
             std::lock_guard lock{cancel_mutex_};
             child_.reset();
@@ -89,7 +89,7 @@ public:
         auto live = child();
         result<std::vector<std::byte>> answer =
             live ? (*live)->call(entry, request, broker_) : result<std::vector<std::byte>>{live.error()};
-        if (answer && std::holds_alternative<native_plugin>(code_)) answer = check_output(std::move(*answer));
+        if (std::holds_alternative<native_plugin>(code_)) answer = check_output(std::move(answer));
         usage measured;
         measured.wall_ns = now_ns() - started;
         // CPU time is read only where a cpu limit needs it; otherwise the call is charged its
@@ -155,12 +155,15 @@ private:
         return e;
     }
 
-    // The child caps a plugin's output itself; the host does not take its word for it.
-    result<std::vector<std::byte>> check_output(std::vector<std::byte> bytes) const {
+    // The child caps a plugin's output itself; the host does not take its word for it, and
+    // names the limit itself when the child reports hitting it.
+    result<std::vector<std::byte>> check_output(result<std::vector<std::byte>> answer) const {
         const auto cap = ctx_->policy().limit(limit::kind::output_bytes);
-        if (!cap || bytes.size() <= *cap) return bytes;
-        error_info info{"output limit of " + std::to_string(*cap) + " bytes exceeded"};
-        info.limit = limit_detail{"output_bytes", *cap, bytes.size()};
+        const bool over = answer ? cap && answer->size() > *cap : answer.error().kind() == error_kind::output_limit;
+        if (!over) return answer;
+        const std::uint64_t limit = cap.value_or(channel::default_capacity);
+        error_info info{"output limit of " + std::to_string(limit) + " bytes exceeded"};
+        info.limit = limit_detail{"output_bytes", limit, answer ? std::optional<std::uint64_t>{answer->size()} : std::nullopt};
         return error{error_kind::output_limit, std::move(info)};
     }
 
@@ -247,10 +250,11 @@ struct backend {
                             "call_bytes()");
             const auto* entry = table->find(export_name);
             if (entry == nullptr || entry->bytes)
-                return fail(error_kind::invalid_argument, "no typed export named '" + std::string(export_name) + "'");
+                return fail(error_kind::invalid_argument, "no exported function named " + std::string(export_name) +
+                                                              (entry ? " for typed calls (it takes bytes)" : ""));
             const auto wanted = host::signature_of<Sig>();
             if (entry->sig != wanted)
-                return fail(error_kind::invalid_argument, "export '" + std::string(export_name) + "' has signature " +
+                return fail(error_kind::invalid_argument, "export " + std::string(export_name) + " has type " +
                                                               host::to_string(entry->sig) + ", called as " +
                                                               host::to_string(wanted));
             return bound_function<Sig>{state_, entry->address};
@@ -262,7 +266,8 @@ struct backend {
             if (const auto* table = std::get_if<function_table>(&code)) {
                 const auto* entry = table->find(export_name);
                 if (entry == nullptr || !entry->bytes)
-                    return fail(error_kind::invalid_argument, "no bytes export named '" + std::string(export_name) + "'");
+                    return fail(error_kind::invalid_argument, "no exported function named " + std::string(export_name) +
+                                                                  (entry ? " for bytes calls (it is typed)" : ""));
                 return state_->call(entry->address, input);
             }
             // A plugin request starts with the export's name; the child resolves it with dlsym.

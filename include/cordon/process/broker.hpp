@@ -73,14 +73,17 @@ inline std::vector<std::byte> refuse(host::context& ctx, host_call call, std::st
     return reply(CORDON_ERR_DENIED);
 }
 
-inline std::vector<std::byte> log(host::context& ctx, wire_reader& in) {
+inline result<std::vector<std::byte>> log(host::context& ctx, wire_reader& in) {
     static constexpr log_level levels[] = {log_level::debug, log_level::debug, log_level::info, log_level::warn,
                                            log_level::error};
     const auto level = in.get<std::int32_t>();
     const auto text = in.get_bytes();
     if (!level || !text) return reply(CORDON_ERR_INVALID);
     const std::string_view message(reinterpret_cast<const char*>(text->data()), text->size());
-    return reply(ctx.log(levels[std::clamp(*level, 0, 4)], message) ? CORDON_OK : CORDON_ERR_LIMIT);
+    // Past the output cap the guest is stopped, as a wasm guest's log traps: cordon_log returns
+    // nothing the guest could notice.
+    if (auto logged = ctx.log(levels[std::clamp(*level, 0, 4)], message); !logged) return logged.error();
+    return reply(CORDON_OK);
 }
 
 inline std::vector<std::byte> clock_now(wire_reader& in) {
@@ -118,8 +121,9 @@ inline std::vector<std::byte> config_get(host::context& ctx, wire_reader& in) {
 
 /// Answers one host call from a child: the grant is checked against the context's runtime
 /// policy, the call is counted, and the reply fits `capacity` bytes. Malformed messages get
-/// CORDON_ERR_INVALID, never an exception or a crash.
-inline std::vector<std::byte> answer_host_call(host::context& ctx, std::span<const std::byte> message,
+/// CORDON_ERR_INVALID, never an exception or a crash. An error means the guest must stop (its
+/// output passed the cap): the call ends with it.
+inline result<std::vector<std::byte>> answer_host_call(host::context& ctx, std::span<const std::byte> message,
                                                std::uint64_t capacity) {
     namespace b = detail::broker;
     wire_reader in{message};

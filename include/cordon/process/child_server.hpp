@@ -52,7 +52,7 @@ struct entry_resolver {
         request = request.subspan(sizeof(std::uint64_t) + given->size());
         name = std::move(*given);
         void* symbol = ::dlsym(plugin, name.c_str());
-        if (symbol == nullptr) failure = "the plugin exports no function named " + name;
+        if (symbol == nullptr) failure = "no exported function named " + name;
         return symbol;
     }
 };

@@ -89,8 +89,8 @@ inline constexpr int exit_record_timeout_ms = 5000;
 } // namespace detail
 
 /// Answers a host call a child's plugin made mid-call (see broker.hpp); the reply must fit the
-/// channel.
-using host_call_handler = std::function<std::vector<std::byte>(std::span<const std::byte>)>;
+/// channel. An error stops the guest: the child is killed and the call ends with the error.
+using host_call_handler = std::function<result<std::vector<std::byte>>(std::span<const std::byte>)>;
 
 /// One live child running a function payload or a native plugin.
 class persistent_child {
@@ -124,6 +124,9 @@ public:
     ~persistent_child() { terminate(); }
 
     [[nodiscard]] bool alive() const { return !ended_; }
+    /// The host ended the child to stop its guest (a host call refused to go on): the next
+    /// child is a replacement, not a recovery from a crash.
+    [[nodiscard]] bool stopped_by_host() const { return stopped_by_host_; }
     [[nodiscard]] pid_t pid() const { return child_.pid; }
     [[nodiscard]] const telemetry& usage() const { return usage_; }
     [[nodiscard]] std::uint32_t capacity() const { return channel_.capacity(); }
@@ -171,11 +174,12 @@ public:
                     }
                     return take_response();
                 }
-                if (!answer_host_call(broker)) {
+                if (auto refused = answer_host_call(broker)) {
                     detail::kill_child(child_);
                     usage_.wall_ns += detail::now_ns() - started;
                     (void)end_with(stop_reason::none, cpu_used, wall_used);
-                    return fail(error_kind::trap, "the sandboxed process sent a host call past its channel");
+                    stopped_by_host_ = true;
+                    return *refused;
                 }
             }
             wall_used = detail::now_ns() - started;
@@ -250,22 +254,23 @@ private:
         return failure ? *failure : fail(error_kind::crash, "the sandboxed process ended during the call");
     }
 
-    // Answers the host call waiting in the response area, in the same area. False when the
-    // child claims a message larger than the channel.
-    bool answer_host_call(const host_call_handler& broker) {
+    // Answers the host call waiting in the response area, in the same area. An error when the
+    // child claims a message larger than the channel, or the host says the guest must stop.
+    std::optional<error> answer_host_call(const host_call_handler& broker) {
         auto& header = channel_.header();
         const std::uint64_t size = header.response_size;
-        if (size > channel_.capacity()) return false;
+        if (size > channel_.capacity())
+            return error{error_kind::trap, "the sandboxed process sent a host call past its channel"};
         const auto area = channel_.response_area();
         // Copied before it is read: the child may still scribble on the shared page.
         const std::vector<std::byte> message(area.begin(), area.begin() + static_cast<std::ptrdiff_t>(size));
-        auto answer = broker ? broker(message)
-                             : detail::broker::reply(CORDON_ERR_UNSUPPORTED);
-        if (answer.size() > channel_.capacity()) answer = detail::broker::reply(CORDON_ERR_LIMIT);
-        std::memcpy(area.data(), answer.data(), answer.size());
-        header.response_size = answer.size();
+        auto answer = broker ? broker(message) : detail::broker::reply(CORDON_ERR_UNSUPPORTED);
+        if (!answer) return answer.error();
+        if (answer->size() > channel_.capacity()) answer = detail::broker::reply(CORDON_ERR_LIMIT);
+        std::memcpy(area.data(), answer->data(), answer->size());
+        header.response_size = answer->size();
         publish(header.request_seq);
-        return true;
+        return std::nullopt;
     }
 
     result<std::vector<std::byte>> take_response() {
@@ -294,6 +299,7 @@ private:
     std::uint64_t cpu_baseline_ = 0;
     std::uint64_t last_call_cpu_ns_ = 0;
     bool ended_ = false;
+    bool stopped_by_host_ = false;
 };
 
 } // namespace cordon::process
