@@ -11,6 +11,7 @@
 #include <cordon/process/payload.hpp>
 #include <cordon/process/persistent_child.hpp>
 #include <cordon/process/policy_bridge.hpp>
+#include <cordon/process/warm_pool.hpp>
 #include <cordon/result.hpp>
 #include <cordon/telemetry/enforcement.hpp>
 
@@ -55,8 +56,19 @@ public:
         return c;
     }
 
+    /// How the persistent child starts its payload.
+    [[nodiscard]] payload_spec current_payload() const {
+        payload_spec spec;
+        if (const auto* plugin = std::get_if<native_plugin>(&code_)) {
+            spec.kind = payload_kind::shared_object;
+            spec.path = plugin->path;
+        }
+        return spec;
+    }
+
     /// Starts the persistent child if there is none, or replaces one that died or whose
-    /// confinement is stale (a grant or limit changed since it started).
+    /// confinement is stale (a grant or limit changed since it started); from the warm pool
+    /// when one is enabled and holds a child for exactly this confinement.
     result<persistent_child*> child() {
         const auto generation = ctx_->policy().generation();
         if (child_ && child_->alive() && generation == generation_) return child_.get();
@@ -65,12 +77,11 @@ public:
             std::lock_guard lock{cancel_mutex_};
             child_.reset();
         }
-        payload_spec spec;
-        if (const auto* plugin = std::get_if<native_plugin>(&code_)) {
-            spec.kind = payload_kind::shared_object;
-            spec.path = plugin->path;
-        }
-        auto started = persistent_child::start(current_confinement(), spec);
+        const auto spec = current_payload();
+        const auto setup = current_confinement();
+        std::optional<persistent_child> warm;
+        if (const auto pool = warm_pool::current()) warm = pool->take(setup, spec);
+        auto started = warm ? result<persistent_child>{std::move(*warm)} : persistent_child::start(setup, spec);
         if (!started) return started.error();
         {
             std::lock_guard lock{cancel_mutex_};
@@ -292,5 +303,20 @@ struct backend {
         std::shared_ptr<detail::sandbox_state> state_;
     };
 };
+
+/// Warms `pool` for new sandbox<process::backend, Policy>s running `code` with the policy's
+/// defaults (grants or limits changed at creation make a different confinement, warmed by the
+/// pool's refill once a sandbox has asked for it).
+template <class Policy> result<void> prepare_warm(warm_pool& pool, const payload& code) {
+    host::context ctx{Policy::spec()};
+    const detail::sandbox_state state{code, ctx};
+    return pool.prepare(state.current_confinement(), state.current_payload());
+}
+
+/// The confinement a new sandbox<process::backend, Policy> running `code` starts with.
+template <class Policy> confinement default_confinement(const payload& code) {
+    host::context ctx{Policy::spec()};
+    return detail::sandbox_state{code, ctx}.current_confinement();
+}
 
 } // namespace cordon::process

@@ -124,6 +124,13 @@ public:
     ~persistent_child() { terminate(); }
 
     [[nodiscard]] bool alive() const { return !ended_; }
+    /// True once the child has ended, including an end no call has seen yet (it was killed
+    /// while idle): the zygote has then written its exit record.
+    [[nodiscard]] bool has_exited() const {
+        if (ended_) return true;
+        pollfd watched{child_.status.get(), POLLIN, 0};
+        return ::poll(&watched, 1, 0) != 0;
+    }
     /// The host ended the child to stop its guest (a host call refused to go on): the next
     /// child is a replacement, not a recovery from a crash.
     [[nodiscard]] bool stopped_by_host() const { return stopped_by_host_; }
