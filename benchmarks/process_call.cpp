@@ -1,6 +1,6 @@
 // A call round trip into a persistent process sandbox (shared memory and futex wake-ups) against
 // a round trip over a pair of pipes to a forked echo process, the classic alternative.
-#include "ratio.hpp"
+#include "process_main.hpp"
 
 #include <cordon/process/backend.hpp>
 #include <cordon/process/confinement.hpp>
@@ -80,11 +80,7 @@ BENCHMARK(facade_round_trip)->UseRealTime();
 } // namespace
 
 int main(int argc, char** argv) {
-    if (auto started = cp::zygote::start(); !started) {
-        std::fprintf(stderr, "%s\n", started.error().message().c_str());
-        return 1;
-    }
-    return cordon_bench::run_with_ratios(
+    return cordon_bench::run_process_benchmarks(
         argc, argv,
         {{"channel_round_trip", "pipe_round_trip", "shared-memory call vs pipe echo"},
          {"channel_round_trip_cpu_limited", "pipe_round_trip", "same, with a cpu limit checked per call"},
