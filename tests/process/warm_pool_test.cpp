@@ -8,6 +8,8 @@
 #include <sys/ptrace.h>
 
 #include <chrono>
+#include <cstring>
+#include <new>
 #include <thread>
 
 namespace {
@@ -116,6 +118,24 @@ TEST(WarmPool, ACrashedPooledChildIsReplacedAndCounted) {
     EXPECT_EQ(*box.call<std::int32_t(std::int32_t, std::int32_t)>("add", 1, 1), 2);
     EXPECT_EQ(box.telemetry().restarts, 1U);
     EXPECT_EQ(in_use.pool->taken(), 2U) << "the replacement came from the pool";
+}
+
+// The pool matches children by their encoded confinement: padding bytes in what is encoded
+// would make equal confinements differ (and did, under clang).
+TEST(WarmPool, EqualConfinementsEncodeAlike) {
+    const auto a = strict_setup();
+    auto b = a;
+    alignas(cp::syscall_permissions) unsigned char garbage[sizeof(cp::syscall_permissions)];
+    std::memset(garbage, 0xab, sizeof garbage);
+    auto* noisy = new (garbage) cp::syscall_permissions;  // default-initialised: padding stays 0xab
+    // Field by field (a whole-object copy would copy a's padding along).
+    const auto& s = a.syscalls;
+    noisy->fs_read = s.fs_read, noisy->fs_write = s.fs_write, noisy->net = s.net, noisy->process = s.process;
+    noisy->clock = s.clock, noisy->random = s.random, noisy->system = s.system, noisy->threads = s.threads;
+    noisy->loader = s.loader, noisy->strictest = s.strictest, noisy->self_pid = s.self_pid;
+    noisy->exec_fd = s.exec_fd, noisy->reserve_limit_signals = s.reserve_limit_signals;
+    std::memcpy(static_cast<void*>(&b.syscalls), garbage, sizeof garbage);
+    EXPECT_EQ(cp::encode(a), cp::encode(b));
 }
 
 TEST(WarmPool, NoPoolMeansColdStarts) {

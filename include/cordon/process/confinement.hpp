@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace cordon::process {
@@ -133,12 +134,26 @@ inline confinement make_confinement(isolation_level level, const grants& given, 
     return c;
 }
 
+namespace detail {
+
+// The syscall permissions go on the wire field by field: the struct has padding, whose bytes
+// are indeterminate, and two equal confinements must encode alike (the warm pool compares
+// encodings; clang left different bytes there than g++ did).
+template <class Permissions, class Visit> void visit_fields(Permissions& p, Visit&& visit) {
+    visit(p.fs_read), visit(p.fs_write), visit(p.net), visit(p.process), visit(p.clock), visit(p.random);
+    visit(p.system), visit(p.threads), visit(p.loader), visit(p.strictest), visit(p.self_pid), visit(p.exec_fd);
+    visit(p.reserve_limit_signals);
+}
+static_assert(sizeof(syscall_permissions) == 24, "a field was added to syscall_permissions: add it to visit_fields");
+
+} // namespace detail
+
 /// Encodes a confinement for the zygote.
 inline std::vector<std::byte> encode(const confinement& c) {
     wire_writer w;
     w.put(c.level);
     w.put(c.payload);
-    w.put(c.syscalls);
+    detail::visit_fields(c.syscalls, [&](const auto& field) { w.put(field); });
     w.put_strings(c.landlock.read_paths);
     w.put_strings(c.landlock.write_paths);
     w.put_strings(c.landlock.execute_paths);
@@ -180,7 +195,9 @@ inline std::optional<confinement> decode_confinement(std::span<const std::byte> 
     };
     c.level = r.get<isolation_level>().value_or(isolation_level::maximum);
     c.payload = r.get<payload_kind>().value_or(payload_kind::function);
-    c.syscalls = r.get<syscall_permissions>().value_or(syscall_permissions{});
+    detail::visit_fields(c.syscalls, [&](auto& field) {
+        field = r.get<std::remove_reference_t<decltype(field)>>().value_or(field);
+    });
     c.landlock.read_paths = r.get_strings().value_or(std::vector<std::string>{});
     c.landlock.write_paths = r.get_strings().value_or(std::vector<std::string>{});
     c.landlock.execute_paths = r.get_strings().value_or(std::vector<std::string>{});

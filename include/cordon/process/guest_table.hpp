@@ -118,11 +118,13 @@ inline std::int32_t config_get(const char* key, std::size_t key_length, char* ou
 
 inline std::int32_t input_size() {
     auto& state = current();
+    std::lock_guard lock{state.mutex};  // a plugin thread may ask as the call ends
     return state.active ? static_cast<std::int32_t>(state.input.size()) : narrow(CORDON_ERR_UNSUPPORTED);
 }
 
 inline std::int32_t input_read(void* buffer, std::size_t capacity) {
     auto& state = current();
+    std::lock_guard lock{state.mutex};
     if (!state.active) return narrow(CORDON_ERR_UNSUPPORTED);
     const auto n = std::min(capacity, state.input.size());
     if (n != 0) std::memcpy(buffer, state.input.data(), n);
