@@ -6,22 +6,27 @@ find_package(Threads REQUIRED)
 find_package(Boost 1.74 REQUIRED)        # Boost.Hana is header-only
 find_package(fmt 9 CONFIG REQUIRED)
 
+find_package(PkgConfig QUIET)
+if(PkgConfig_FOUND)
+  pkg_check_modules(sodium QUIET IMPORTED_TARGET GLOBAL libsodium)
+endif()
+
+# The wasm component: WABT for both engines; libsodium for the compiled engine's cache keys.
 find_package(wabt CONFIG QUIET)
-set(CORDON_HAVE_WASM ${wabt_FOUND})
+set(CORDON_HAVE_WASM OFF)
+if(wabt_FOUND AND sodium_FOUND)
+  set(CORDON_HAVE_WASM ON)
+endif()
 
 set(CORDON_HAVE_PROCESS OFF)
 if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
   set(CORDON_HAVE_PROCESS ON)
 endif()
 
-find_package(PkgConfig QUIET)
 find_package(nlohmann_json 3 CONFIG QUIET)
 set(CORDON_HAVE_PLUGIN OFF)
-if(PkgConfig_FOUND)
-  pkg_check_modules(sodium QUIET IMPORTED_TARGET GLOBAL libsodium)
-  if(sodium_FOUND AND nlohmann_json_FOUND)
-    set(CORDON_HAVE_PLUGIN ON)
-  endif()
+if(sodium_FOUND AND nlohmann_json_FOUND)
+  set(CORDON_HAVE_PLUGIN ON)
 endif()
 
 foreach(component WASM PROCESS PLUGIN)

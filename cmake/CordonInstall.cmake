@@ -4,7 +4,7 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/cordon" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
-install(FILES "${PROJECT_SOURCE_DIR}/cmake/CordonWasmPlugin.cmake"
+install(FILES "${PROJECT_SOURCE_DIR}/cmake/CordonWasmPlugin.cmake" "${PROJECT_SOURCE_DIR}/cmake/CordonCompiledWasm.cmake"
         DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/cordon" OPTIONAL)
 
 set(_cordon_targets cordon_core)
@@ -15,6 +15,9 @@ foreach(component wasm process plugin)
 endforeach()
 install(TARGETS ${_cordon_targets} EXPORT cordon-targets)
 install(EXPORT cordon-targets NAMESPACE cordon:: DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/cordon")
+if(TARGET cordon-wasm2c)
+  install(EXPORT cordon-tools NAMESPACE cordon:: DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/cordon")
+endif()
 
 configure_package_config_file("${PROJECT_SOURCE_DIR}/cmake/cordon-config.cmake.in"
   "${PROJECT_BINARY_DIR}/cordon-config.cmake"

@@ -2,9 +2,9 @@
 find_package(GTest REQUIRED)
 include(GoogleTest)
 
-# cordon_add_test(NAME SOURCES a.cpp b.cpp LIBS cordon::wasm [LABELS x] [PROPERTIES ...])
+# cordon_add_test(NAME SOURCES a.cpp b.cpp LIBS cordon::wasm [LABELS x] [TIMEOUT s] [ENVIRONMENT VAR=value ...])
 function(cordon_add_test name)
-  cmake_parse_arguments(arg "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(arg "" "TIMEOUT" "SOURCES;LIBS;LABELS;ENVIRONMENT" ${ARGN})
   add_executable(${name} ${arg_SOURCES})
   cordon_project_options(${name})
   target_link_libraries(${name} PRIVATE ${arg_LIBS} GTest::gtest GTest::gmock GTest::gtest_main)
@@ -13,8 +13,9 @@ function(cordon_add_test name)
   endif()
   # A list of labels must reach the generated test file as one escaped value.
   string(REPLACE ";" "\\;" labels "${arg_LABELS}")
+  string(REPLACE ";" "\\;" environment "${arg_ENVIRONMENT}")
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
-    PROPERTIES TIMEOUT ${arg_TIMEOUT} LABELS "${labels}")
+    PROPERTIES TIMEOUT ${arg_TIMEOUT} LABELS "${labels}" ENVIRONMENT "${environment}")
 endfunction()
 
 # cordon_add_compile_fail_tests(DIRECTORY dir [LABELS ...]): every dir/*.cpp must fail to compile

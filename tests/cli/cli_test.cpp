@@ -183,6 +183,34 @@ TEST(CliRun, TrapsAndLimits) {
     EXPECT_LE(flood["stdout"].get<std::string>().size() + flood["stderr"].get<std::string>().size(), 16u << 20);
 }
 
+TEST(CliRun, CompiledEngineGivesTheInterpretersResults) {
+    // Same status, result, output and fuel (the metering is the same rewrite); only speed differs.
+    const std::vector<std::vector<std::string>> runs{
+        {"run", module("fib.wasm"), "fib", "20"},
+        {"run", module("hello.wasm")},
+        {"run", module("oob_write.wasm"), "smash"},
+        {"run", module("fib.wasm"), "fib", "25", "--fuel", "1000"},
+        {"run", module("memory_bomb.wasm"), "--memory", "2MiB"},
+        {"run", module("forbidden_import.wasm"), "--level", "strict"},
+    };
+    for (const auto& args : runs) {
+        auto interp = run_cordon([&] { auto a = args; a.insert(a.begin() + 1, "--json"); return a; }());
+        auto compiled = run_cordon([&] {
+            auto a = args;
+            a.insert(a.begin() + 1, {"--json", "--engine", "compiled"});
+            return a;
+        }());
+        ASSERT_EQ(compiled.exit_code, interp.exit_code) << testing::PrintToString(args) << compiled.err;
+        auto i = interp.json();
+        auto c = compiled.json();
+        EXPECT_EQ(c["status"], i["status"]);
+        EXPECT_EQ(c["result"], i["result"]);
+        EXPECT_EQ(c["stdout"], i["stdout"]);
+        EXPECT_EQ(c["telemetry"]["fuel"], i["telemetry"]["fuel"]) << testing::PrintToString(args);
+        EXPECT_EQ(c["backend"], "wasm compiled");
+    }
+}
+
 TEST(CliExec, ProgramsRunConfinedAndReportWhatStoppedThem) {
     auto ok = run_json({"exec", "--", "/bin/echo", "hi"}, "ok", 0);
     EXPECT_EQ(ok["stdout"], "hi\n");

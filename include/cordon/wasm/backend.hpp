@@ -112,7 +112,7 @@ inline void apply_policy(const runtime_policy& policy, sandbox_config& config, b
 
 } // namespace detail
 
-/// A wasm backend over an engine (interpreter_engine; the compiled engine later).
+/// A wasm backend over an engine (interpreter_engine, compiled_engine).
 template <class Engine> struct basic_backend {
     static constexpr std::string_view name = Engine::backend_name;
     using payload = module;
@@ -273,8 +273,9 @@ template <class Engine> struct basic_backend {
             report.add("fs", "scopes opened as directories; paths resolved with openat2(RESOLVE_BENEATH)");
             report.add("net", "no network API offered to wasm guests");
             report.add("process", "no process API offered to wasm guests");
-            report.add("memory", "memory maximum clamped to " + std::to_string(config.memory_bytes / 65536) +
-                                     " pages; tables to " + std::to_string(config.max_table_elements) + " elements");
+            report.add("memory", std::string(Engine::memory_mechanism) + "; maximum clamped to " +
+                                     std::to_string(config.memory_bytes / 65536) + " pages; tables to " +
+                                     std::to_string(config.max_table_elements) + " elements");
             report.add("cpu_time", "fuel slices: counters at function entries and loop headers, thread CPU clock checked per slice");
             report.add("wall_time", "fuel slices: steady clock checked per slice; cancel() flag");
             report.add("fuel", "injected counters, exact and deterministic");

@@ -1,16 +1,19 @@
 // The host API as imports of the `cordon` module (log, clock, random, files through handles,
 // config, bytes in/out, plugin bus), each tagged with its permission. Its C side is cordon/guest/cordon.h.
+// Where cordon/host/api.hpp has the function, the import marshals and calls it; the linker has
+// already counted the call and checked the grant.
 #pragma once
 
+#include <cordon/host/api.hpp>
 #include <cordon/wasm/host_function.hpp>
 #include <cordon/wasm/sandbox_state.hpp>
 
-#include <sys/random.h>
-
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
-#include <ctime>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cordon::wasm {
@@ -153,39 +156,29 @@ inline const std::vector<host_function>& cordon_host_api() {
                        std::int64_t denied = guest_status::denied) {
             f.push_back(host_function{"cordon", name, std::move(sig), std::move(permission), std::move(cb), denied, false});
         };
-        // log(level, ptr, len): to the captured stderr, counted against output_bytes.
+        // log(level, ptr, len): to the host context's log when the backend routes it there,
+        // otherwise to the captured stderr; either way counted against the output cap.
         add("log", {{i32, i32, i32}, {}}, std::nullopt, [](host_call& call, std::span<const value> p, std::span<value>) -> result<void> {
             auto text = call.memory.bytes(static_cast<std::uint32_t>(p[1].i32), static_cast<std::uint32_t>(p[2].i32));
             if (!text) return text.error();
-            if (call.state.log) {
-                const std::string copy(reinterpret_cast<const char*>(text->data()), text->size());
-                return call.state.log(p[0].i32, copy);
-            }
-            static constexpr const char* levels[] = {"trace", "debug", "info", "warn", "error"};
-            const std::string prefix = std::string("[") + levels[std::clamp(p[0].i32, 0, 4)] + "] ";
-            auto& state = call.state;
-            if (auto ok = detail::write_capped(state, state.stderr_text, std::span{reinterpret_cast<const std::uint8_t*>(prefix.data()), prefix.size()}); !ok) return ok;
-            if (auto ok = detail::write_capped(state, state.stderr_text, *text); !ok) return ok;
-            return detail::write_capped(state, state.stderr_text, std::span{reinterpret_cast<const std::uint8_t*>("\n"), 1});
+            const std::string_view message{reinterpret_cast<const char*>(text->data()), text->size()};
+            if (call.state.log) return call.state.log(p[0].i32, std::string(message));
+            const std::string line = "[" + std::string(to_string(host::api::guest_log_level(p[0].i32))) + "] " +
+                                     std::string(message) + "\n";
+            return detail::write_capped(call.state, call.state.stderr_text,
+                                        std::span{reinterpret_cast<const std::uint8_t*>(line.data()), line.size()});
         });
         // clock_now(clock_id) -> nanoseconds; 0 = realtime, 1 = monotonic.
         add("clock_now", {{i32}, {i64}}, "clock", [](host_call&, std::span<const value> p, std::span<value> r) -> result<void> {
-            timespec ts{};
-            ::clock_gettime(p[0].i32 == 1 ? CLOCK_MONOTONIC : CLOCK_REALTIME, &ts);
-            r[0] = value::of_i64(std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec);
+            const auto which = p[0].i32 == 1 ? host::api::clock_id::monotonic : host::api::clock_id::realtime;
+            r[0] = value::of_i64(static_cast<std::int64_t>(host::api::now_ns(which)));
             return {};
         });
         // random_fill(ptr, len) -> status
         add("random_fill", {{i32, i32}, {i32}}, "random", [](host_call& call, std::span<const value> p, std::span<value> r) -> result<void> {
             auto buffer = call.memory.bytes(static_cast<std::uint32_t>(p[0].i32), static_cast<std::uint32_t>(p[1].i32));
             if (!buffer) return buffer.error();
-            std::size_t done = 0;
-            while (done < buffer->size()) {
-                const ssize_t n = ::getrandom(buffer->data() + done, buffer->size() - done, 0);
-                if (n < 0 && errno == EINTR) continue;
-                if (n < 0) return fail(error_kind::internal, "getrandom failed");
-                done += static_cast<std::size_t>(n);
-            }
+            if (auto filled = host::api::fill_random(std::as_writable_bytes(*buffer)); !filled) return filled;
             r[0] = value::of_i32(guest_status::ok);
             return {};
         });
@@ -202,17 +195,16 @@ inline const std::vector<host_function>& cordon_host_api() {
         add("config_get", {{i32, i32, i32, i32}, {i32}}, std::nullopt, [](host_call& call, std::span<const value> p, std::span<value> r) -> result<void> {
             auto key = call.memory.copy_string(static_cast<std::uint32_t>(p[0].i32), static_cast<std::uint32_t>(p[1].i32), max_guest_string);
             if (!key) return key.error();
-            auto it = call.state.config.config.find(*key);
-            if (it == call.state.config.config.end()) {
+            const auto text = host::api::find_config(call.state.config.config, *key);
+            if (!text) {
                 r[0] = value::of_i32(guest_status::not_found);
                 return {};
             }
-            const std::string& text = it->second;
-            if (text.size() <= static_cast<std::uint32_t>(p[3].i32)) {
-                auto ok = call.memory.store(static_cast<std::uint32_t>(p[2].i32), std::span{reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+            if (text->size() <= static_cast<std::uint32_t>(p[3].i32)) {
+                auto ok = call.memory.store(static_cast<std::uint32_t>(p[2].i32), std::span{reinterpret_cast<const std::uint8_t*>(text->data()), text->size()});
                 if (!ok) return ok;
             }
-            r[0] = value::of_i32(static_cast<std::int32_t>(text.size()));
+            r[0] = value::of_i32(static_cast<std::int32_t>(text->size()));
             return {};
         });
         // input_size() -> bytes of input; input_read(ptr, cap) -> bytes copied.

@@ -78,13 +78,65 @@ inline wabt::interp::Value to_interp(const value& v) {
 
 inline constexpr std::string_view host_stop_message = "cordon: stopped by the host";
 
+// WABT keeps the interpreter's call stack private, in the thread and in the copy a trap takes of
+// it, and offers no accessor. The frames are read (never written) through explicit template
+// instantiation, where the language does not check access. Pinned to WABT 1.0.32's member names:
+// a rename fails to compile here rather than misbehaving.
+template <class Tag, typename Tag::type Member> struct wabt_private_member {
+    friend typename Tag::type member_pointer(Tag) { return Member; }
+};
+struct wabt_trap_frames {
+    using type = std::vector<wabt::interp::Frame> wabt::interp::Trap::*;
+    friend type member_pointer(wabt_trap_frames);
+};
+struct wabt_thread_frames {
+    using type = std::vector<wabt::interp::Frame> wabt::interp::Thread::*;
+    friend type member_pointer(wabt_thread_frames);
+};
+template struct wabt_private_member<wabt_trap_frames, &wabt::interp::Trap::trace_>;
+template struct wabt_private_member<wabt_thread_frames, &wabt::interp::Thread::frames_>;
+
+/// The call stack a trap carries (outermost first); empty for traps a host function raised.
+inline const std::vector<wabt::interp::Frame>& unsafe_trap_frames(const wabt::interp::Trap& trap) {
+    return trap.*member_pointer(wabt_trap_frames{});
+}
+/// The thread's call stack while a host function runs (outermost first, the host function last).
+inline const std::vector<wabt::interp::Frame>& unsafe_thread_frames(const wabt::interp::Thread& thread) {
+    return thread.*member_pointer(wabt_thread_frames{});
+}
+
+/// The guest functions on a call stack, innermost first, as indices of the rewritten module.
+inline std::vector<std::uint32_t> guest_functions_on(const std::vector<wabt::interp::Frame>& frames) {
+    std::vector<std::uint32_t> out;
+    for (auto frame = frames.rbegin(); frame != frames.rend(); ++frame) {
+        if (!frame->inst) continue;  // a host function
+        const auto& funcs = frame->inst->funcs();
+        for (std::size_t i = 0; i < funcs.size(); ++i) {
+            if (funcs[i] == frame->func) {
+                out.push_back(static_cast<std::uint32_t>(i));
+                break;
+            }
+        }
+    }
+    return out;
+}
+
 } // namespace detail
 
 struct interpreter_options {
-    /// The metering rewrite to use; by default frames are tracked and depth only when the
-    /// policy's call_depth is tighter than the interpreter's own call stack.
+    /// The metering rewrite to use. By default only fuel, and depth when the policy's call_depth
+    /// is tighter than the interpreter's own call stack. Frames need no counters here: the
+    /// interpreter's own call stack names the innermost function of a trap.
     std::optional<metering_options> metering{};
+    /// Every guest frame in trap backtraces (innermost first, at most max_backtrace_frames),
+    /// instead of the innermost function and the export. Off by default while the shared
+    /// behaviour suite expects the short form of every engine.
+    bool full_backtraces = false;
 };
+
+/// The most frames a full backtrace lists; deeper stacks keep their innermost frames and the
+/// export, and are marked incomplete.
+inline constexpr std::size_t max_backtrace_frames = 64;
 
 /// Frames WABT's interpreter thread holds before it traps with "call stack exhausted".
 inline constexpr std::uint32_t interpreter_stack_frames = wabt::interp::Thread::Options::kDefaultCallStackSize;
@@ -102,11 +154,12 @@ public:
         auto plan = link_imports(source, config.ceiling, user_functions);
         if (!plan) return plan.error();
         const metering_options metering =
-            opts.metering.value_or(metering_options{true, config.call_depth < interpreter_stack_frames});
+            opts.metering.value_or(metering_options{false, config.call_depth < interpreter_stack_frames});
         auto compiled = detail::compile_for_interpreter(source, metering);
         if (!compiled) return compiled.error();
         std::unique_ptr<interpreter_instance> self{
             new interpreter_instance(source, std::move(config), std::move(user_functions), std::move(*plan), *compiled)};
+        self->full_backtraces_ = opts.full_backtraces;
         if (auto ok = self->instantiate(); !ok) return ok.error();
         return self;
     }
@@ -147,10 +200,14 @@ public:
         static const signature expected = signature_for<Fn>();
         auto target = find_function(name);
         if (!target) return out_type{target.error()};
-        if (*(*target)->sig != expected)
-            return out_type{fail(error_kind::invalid_argument, "export " + std::string(name) + " has type " +
-                                                                   (*target)->sig->to_string() + ", called as " +
-                                                                   expected.to_string())};
+        // Each export remembers the last C++ signature it was called with and found to match.
+        if ((*target)->checked_as != &expected) {
+            if (*(*target)->sig != expected)
+                return out_type{fail(error_kind::invalid_argument, "export " + std::string(name) + " has type " +
+                                                                       (*target)->sig->to_string() + ", called as " +
+                                                                       expected.to_string())};
+            (*target)->checked_as = &expected;
+        }
         params_.clear();
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             (params_.push_back(detail::to_interp(detail::to_value(
@@ -199,6 +256,7 @@ private:
     struct export_function {
         wabt::interp::Func::Ptr func;
         const signature* sig;
+        const signature* checked_as = nullptr;  // a signature it was called as and matched
     };
 
     interpreter_instance(const module& source, sandbox_config config, std::vector<host_function> user_functions,
@@ -216,8 +274,13 @@ private:
                                                       ", called with " + given.to_string());
     }
 
-    result<const export_function*> find_function(std::string_view name) {
-        if (auto it = exports_.find(name); it != exports_.end()) return &it->second;
+    /// Hosts tend to call one export many times in a row: the last one found is checked first.
+    result<export_function*> find_function(std::string_view name) {
+        if (last_export_ && last_export_->first == name) return &last_export_->second;
+        if (auto it = exports_.find(name); it != exports_.end()) {
+            last_export_ = &*it;
+            return &it->second;
+        }
         return fail(error_kind::invalid_argument, "module has no exported function named " + std::string(name));
     }
 
@@ -272,11 +335,12 @@ private:
             }
         }
 
-        // The start function runs under the same meter and limits as a call.
-        begin_call();
+        // The start function runs under the same meter and limits as a call; without one there
+        // is nothing to time, and the clocks are most of what instantiation would spend here.
+        begin_call(/*timed=*/!compiled_->desc.starts.empty());
         wabt::interp::Trap::Ptr trap;
         instance_ = wabt::interp::Instance::Instantiate(store_, module_.ref(), imports, &trap);
-        auto outcome = finish_call(trap ? std::optional{trap->message()} : std::nullopt, "start function");
+        auto outcome = finish_call(static_cast<bool>(trap), trap.get(), "start function");
         if (!instance_) {
             if (outcome) return fail(error_kind::load_error, "instantiation failed");
             return outcome.error();
@@ -302,10 +366,10 @@ private:
         if (import.name == meter_abi::current_function) return current_function_.ref();
         const wabt::interp::FuncType void_type{{}, {}};
         if (import.name == meter_abi::out_of_fuel) {
-            return wabt::interp::HostFunc::New(store_, void_type, [this](wabt::interp::Thread&, const wabt::interp::Values&, wabt::interp::Values&,
+            return wabt::interp::HostFunc::New(store_, void_type, [this](wabt::interp::Thread& thread, const wabt::interp::Values&, wabt::interp::Values&,
                                                                    wabt::interp::Trap::Ptr* trap) -> wabt::Result {
                 auto refilled = state_.meter.refill(fuel_->Get().Get<std::int64_t>());
-                if (!refilled) return stop(refilled.error(), trap);
+                if (!refilled) return stop(refilled.error(), thread, trap);
                 fuel_->UnsafeSet(wabt::interp::Value::Make(*refilled));
                 return wabt::Result::Ok;
             }).ref();
@@ -318,11 +382,11 @@ private:
             }).ref();
         }
         // depth_exceeded
-        return wabt::interp::HostFunc::New(store_, void_type, [this](wabt::interp::Thread&, const wabt::interp::Values&, wabt::interp::Values&,
+        return wabt::interp::HostFunc::New(store_, void_type, [this](wabt::interp::Thread& thread, const wabt::interp::Values&, wabt::interp::Values&,
                                                                wabt::interp::Trap::Ptr* trap) -> wabt::Result {
             error_info info{"call_depth limit of " + std::to_string(state_.config.call_depth) + " exceeded"};
             info.limit = limit_detail{"call_depth", state_.config.call_depth, std::uint64_t{state_.config.call_depth} + 1};
-            return stop(error{error_kind::trap, std::move(info)}, trap);
+            return stop(error{error_kind::trap, std::move(info)}, thread, trap);
         }).ref();
     }
 
@@ -341,7 +405,7 @@ private:
             for (std::size_t i = 0; i < params.size(); ++i) args[i] = detail::from_interp(params[i], f.sig.params[i]);
             std::span<value> outs{results_buffer.data(), std::min(results.size(), results_buffer.size())};
             host_call call{caller_memory(thread), state_};
-            if (auto ok = detail::call_host(f, call, args, outs); !ok) return stop(ok.error(), trap);
+            if (auto ok = detail::call_host(f, call, args, outs); !ok) return stop(ok.error(), thread, trap);
             for (std::size_t i = 0; i < outs.size(); ++i) results[i] = detail::to_interp(outs[i]);
             return wabt::Result::Ok;
         }).ref();
@@ -349,27 +413,39 @@ private:
 
     guest_memory caller_memory(wabt::interp::Thread& thread) {
         wabt::interp::Instance* caller = thread.GetCallerInstance();
+        // The usual caller is this sandbox's own instance, whose memory is already at hand;
+        // looking it up in the store costs a root registration on every host call.
+        if (memory_ && caller == instance_.get()) return {memory_->UnsafeData(), memory_->ByteSize()};
         if (!caller || caller->memories().empty()) return {};
         auto memory = store_.UnsafeGet<wabt::interp::Memory>(caller->memories()[0]);
         return {memory->UnsafeData(), memory->ByteSize()};
     }
 
-    /// Stops the guest with `e`: the trap unwinds the interpreter, the error keeps its kind.
-    wabt::Result stop(error e, wabt::interp::Trap::Ptr* trap) {
+    /// Stops the guest with `e`: the trap unwinds the interpreter, the error keeps its kind and
+    /// the function the guest was in.
+    wabt::Result stop(error e, const wabt::interp::Thread& thread, wabt::interp::Trap::Ptr* trap) {
         state_.pending = std::move(e);
+        stopped_stack_ = detail::guest_functions_on(detail::unsafe_thread_frames(thread));
         *trap = wabt::interp::Trap::New(store_, std::string(detail::host_stop_message));
         return wabt::Result::Error;
     }
 
-    void begin_call() {
-        state_.current = usage{};
+    /// `timed`: read the clocks for telemetry (a time limit reads its clock regardless).
+    void begin_call(bool timed = true) {
+        // Reset in place: the last call's containers keep their storage for the next one.
+        usage& u = state_.current;
+        u.wall = u.cpu = std::chrono::nanoseconds{0};
+        u.fuel = u.peak_memory_bytes = 0;
+        if (!u.host_calls.empty()) u.host_calls.clear();
+        u.violations.clear();
         state_.pending.reset();
+        stopped_stack_.clear();
         state_.limit_hit.reset();
         state_.exit_code.reset();
         grow_failed_ = false;
-        measuring_wall_ = state_.config.measure_wall || state_.config.wall_time.has_value();
+        measuring_wall_ = (timed && state_.config.measure_wall) || state_.config.wall_time.has_value();
         call_wall_start_ = measuring_wall_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-        measuring_cpu_ = state_.config.measure_cpu || state_.config.cpu_time.has_value();
+        measuring_cpu_ = (timed && state_.config.measure_cpu) || state_.config.cpu_time.has_value();
         call_cpu_start_ = measuring_cpu_ ? detail::thread_cpu_now() : std::chrono::nanoseconds{0};
         fuel_->UnsafeSet(wabt::interp::Value::Make(state_.meter.start(state_.config, call_wall_start_, call_cpu_start_)));
         depth_->UnsafeSet(wabt::interp::Value::Make(std::int32_t{0}));
@@ -377,39 +453,69 @@ private:
         current_function_->UnsafeSet(wabt::interp::Value::Make(std::int32_t{-1}));
     }
 
+    /// The guest functions (original numbering, innermost first) on the stack when the guest
+    /// trapped or was stopped.
+    std::vector<std::uint32_t> stack_at_fault(const wabt::interp::Trap* trap) const {
+        const std::vector<std::uint32_t> rewritten =
+            state_.pending ? stopped_stack_ : trap ? detail::guest_functions_on(detail::unsafe_trap_frames(*trap)) : std::vector<std::uint32_t>{};
+        const auto& original = compiled_->metered->original_function;
+        std::vector<std::uint32_t> out;
+        out.reserve(rewritten.size());
+        for (std::uint32_t index : rewritten)
+            if (index < original.size() && original[index] >= 0) out.push_back(static_cast<std::uint32_t>(original[index]));
+        return out;
+    }
+
+    /// The error for a fault during `name`, with the backtrace this sandbox was asked for.
+    error fault(error_kind kind, error_info info, const std::vector<std::uint32_t>& stack, std::string_view name) const {
+        const std::optional<std::uint32_t> innermost = stack.empty() ? std::nullopt : std::optional{stack.front()};
+        error e = detail::make_call_error(kind, std::move(info), source_, innermost, name);
+        if (!full_backtraces_ || stack.empty()) return e;
+        error_info full = e.info();
+        full.backtrace.clear();
+        const bool cut = stack.size() > max_backtrace_frames;
+        for (std::size_t i = 0; i < stack.size(); ++i) {
+            if (cut && i >= max_backtrace_frames - 1 && i + 1 < stack.size()) continue;  // keep the outermost
+            full.backtrace.push_back(frame{source_.function_name(stack[i]), stack[i], std::nullopt});
+        }
+        full.backtrace_complete = !cut;
+        return error{kind, std::move(full)};
+    }
+
     /// Accounts the call and turns a trap, if any, into the error the caller sees.
-    result<void> finish_call(std::optional<std::string> trap_message, std::string_view name) {
+    result<void> finish_call(bool trapped, const wabt::interp::Trap* trap, std::string_view name) {
         usage& u = state_.current;
         u.wall = measuring_wall_ ? std::chrono::steady_clock::now() - call_wall_start_ : std::chrono::nanoseconds{0};
-        u.cpu = measuring_cpu_ ? detail::thread_cpu_now() - call_cpu_start_ : std::chrono::nanoseconds{0};
+        // Without the thread CPU clock, a call is charged its wall time (the none backend does the
+        // same): one thread cannot use more CPU than the time that passed.
+        u.cpu = measuring_cpu_ ? detail::thread_cpu_now() - call_cpu_start_ : u.wall;
         u.fuel = state_.meter.used(fuel_->Get().Get<std::int64_t>());
         u.peak_memory_bytes = memory_bytes();
         state_.total.add(u);
         state_.meter.clear_cancel();
-        if (!trap_message) {
+        if (!trapped) {
             // The guest got an error code and went on; the call still ends as the limit it hit.
             if (state_.limit_hit) return detail::make_call_error(state_.limit_hit->kind(), state_.limit_hit->info(), source_, std::nullopt, name);
             return {};
         }
         if (state_.exit_code) return {};  // proc_exit: a clean end, not a fault
-        const std::int32_t innermost_raw = current_function_->Get().Get<std::int32_t>();
-        const std::optional<std::uint32_t> innermost =
-            innermost_raw >= 0 ? std::optional{static_cast<std::uint32_t>(innermost_raw)} : std::nullopt;
+        const std::vector<std::uint32_t> stack = stack_at_fault(trap);
         if (state_.pending) {
             const error pending = *std::exchange(state_.pending, std::nullopt);
-            return detail::make_call_error(pending.kind(), pending.info(), source_, innermost, name);
+            return fault(pending.kind(), pending.info(), stack, name);
         }
-        const trap_reason reason = classify_trap(*trap_message);
+        const std::string trap_message = trap ? trap->message() : std::string("trap");
+        const trap_reason reason = classify_trap(trap_message);
         if (grow_failed_) {
             // The guest asked for memory past the limit, was refused, and then faulted.
             error_info info{"memory limit of " + std::to_string(state_.config.memory_bytes) +
                             " bytes reached (memory.grow refused), then: " + std::string(to_string(reason))};
             info.limit = limit_detail{"memory", state_.config.memory_bytes, memory_bytes()};
-            return detail::make_call_error(error_kind::memory_limit, std::move(info), source_, innermost, name);
+            return fault(error_kind::memory_limit, std::move(info), stack, name);
         }
         error_info info{std::string(to_string(reason)) +
-                        (reason == trap_reason::other ? " (" + *trap_message + ")" : "")};
-        return detail::make_call_error(error_kind::trap, std::move(info), source_, innermost, name);
+                        (reason == trap_reason::other ? " (" + trap_message + ")" : "")};
+        return fault(error_kind::trap, std::move(info), stack, name);
     }
 
     result<void> run(const wabt::interp::Func::Ptr& func, const wabt::interp::Values& params, wabt::interp::Values& results,
@@ -419,13 +525,16 @@ private:
                         "sandbox is already running a call; calling it again from a host function is not supported");
         running_ = true;
         begin_call();
+        // The thread's stacks are made on the first call, not with the sandbox: an idle
+        // sandbox costs less to create and to keep.
+        if (!thread_) thread_.emplace(store_);
         wabt::interp::Trap::Ptr trap;
         const wabt::Result outcome = func->Call(*thread_, params, results, &trap);
         running_ = false;
         // A trap can leave frames and values behind in the thread; the next call gets a clean one.
-        if (wabt::Failed(outcome)) thread_.emplace(store_);
-        return finish_call(wabt::Failed(outcome) ? std::optional{trap ? trap->message() : std::string("trap")} : std::nullopt,
-                           name);
+        auto failed = finish_call(wabt::Failed(outcome), trap.get(), name);
+        if (wabt::Failed(outcome)) thread_.reset();
+        return failed;
     }
 
     module source_;
@@ -434,12 +543,15 @@ private:
     link_plan plan_;
     sandbox_state state_;
     wabt::interp::Store store_;
-    std::optional<wabt::interp::Thread> thread_{std::in_place, store_};
+    std::optional<wabt::interp::Thread> thread_;
     wabt::interp::Module::Ptr module_;
     wabt::interp::Instance::Ptr instance_;
     wabt::interp::Memory::Ptr memory_;
     wabt::interp::Global::Ptr fuel_, depth_, depth_limit_, current_function_;
     std::map<std::string, export_function, std::less<>> exports_;
+    std::pair<const std::string, export_function>* last_export_ = nullptr;
+    std::vector<std::uint32_t> stopped_stack_;  // guest functions a host-side stop interrupted, innermost first
+    bool full_backtraces_ = false;
     wabt::interp::Values params_, results_;
     std::chrono::steady_clock::time_point call_wall_start_{};
     std::chrono::nanoseconds call_cpu_start_{0};
@@ -454,6 +566,7 @@ struct interpreter_engine {
     using instance = interpreter_instance;
     static constexpr std::string_view name = "WABT interpreter";
     static constexpr std::string_view backend_name = "wasm interpreter";
+    static constexpr std::string_view memory_mechanism = "bounds checked by the interpreter";
 };
 
 } // namespace cordon::wasm

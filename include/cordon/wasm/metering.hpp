@@ -37,7 +37,7 @@ struct metering_options {
     bool track_depth = false;
 
     [[nodiscard]] std::string key() const {
-        return std::string("metered.v3.frames=") + (track_frames ? "1" : "0") + ".depth=" + (track_depth ? "1" : "0");
+        return std::string("metered.v4.frames=") + (track_frames ? "1" : "0") + ".depth=" + (track_depth ? "1" : "0");
     }
 };
 
@@ -174,14 +174,22 @@ private:
     wabt::ExprList& out_;
 };
 
-/// fuel -= cost; if (fuel < 0) out_of_fuel();  The host refills or traps.
-inline wabt::ExprList fuel_check(const meter_indices& at, std::uint64_t cost) {
+/// fuel -= cost, without the test: for places where a test follows before anything else can
+/// happen (see calls_a_checked_function_first).
+inline wabt::ExprList fuel_charge(const meter_indices& at, std::uint64_t cost) {
     wabt::ExprList list;
     expr_builder b{list};
     b.add<wabt::GlobalGetExpr>(expr_builder::var(at.fuel));
     b.add<wabt::ConstExpr>(wabt::Const::I64(cost));
     b.add<wabt::BinaryExpr>(wabt::Opcode::I64Sub);
     b.add<wabt::GlobalSetExpr>(expr_builder::var(at.fuel));
+    return list;
+}
+
+/// fuel -= cost; if (fuel < 0) out_of_fuel();  The host refills or traps.
+inline wabt::ExprList fuel_check(const meter_indices& at, std::uint64_t cost) {
+    wabt::ExprList list = fuel_charge(at, cost);
+    expr_builder b{list};
     b.add<wabt::GlobalGetExpr>(expr_builder::var(at.fuel));
     b.add<wabt::ConstExpr>(wabt::Const::I64(0));
     b.add<wabt::CompareExpr>(wabt::Opcode::I64LtS);
@@ -189,6 +197,39 @@ inline wabt::ExprList fuel_check(const meter_indices& at, std::uint64_t cost) {
     refill->true_.exprs.push_back(std::make_unique<wabt::CallExpr>(expr_builder::var(at.out_of_fuel)));
     list.push_back(std::move(refill));
     return list;
+}
+
+/// Whether every pass through `list` calls a function of the module itself (which tests fuel
+/// on entry) before it can branch, return or run nested code. A loop body like that needs no
+/// test of its own at its header: the charge is tested a few plain instructions later, at the
+/// callee's entry, so a loop still cannot run on without a test and the sum charged is the
+/// same. Recursive functions written as a loop around one self-call (fib) are the common case.
+inline bool calls_a_checked_function_first(const wabt::ExprList& list, wabt::Index first_defined_function) {
+    for (const wabt::Expr& expr : list) {
+        switch (expr.type()) {
+        case wabt::ExprType::Call:
+            return wabt::cast<wabt::CallExpr>(&expr)->var.index() >= first_defined_function;
+        case wabt::ExprType::Binary:
+        case wabt::ExprType::Compare:
+        case wabt::ExprType::Const:
+        case wabt::ExprType::Convert:
+        case wabt::ExprType::Drop:
+        case wabt::ExprType::GlobalGet:
+        case wabt::ExprType::GlobalSet:
+        case wabt::ExprType::Load:
+        case wabt::ExprType::LocalGet:
+        case wabt::ExprType::LocalSet:
+        case wabt::ExprType::LocalTee:
+        case wabt::ExprType::Nop:
+        case wabt::ExprType::Select:
+        case wabt::ExprType::Store:
+        case wabt::ExprType::Unary:
+            continue;  // straight-line: neither branches nor calls out
+        default:
+            return false;
+        }
+    }
+    return false;
 }
 
 /// The instructions of `list` that run each time control enters it, loops excluded (they pay
@@ -211,21 +252,24 @@ inline std::uint64_t straight_line_cost(const wabt::ExprList& list) {
     return cost;
 }
 
-inline void meter_loops(wabt::ExprList& list, const meter_indices& at) {
+inline void meter_loops(wabt::ExprList& list, const meter_indices& at, wabt::Index first_defined_function) {
     for (wabt::Expr& expr : list) {
         switch (expr.type()) {
-        case wabt::ExprType::Block: meter_loops(wabt::cast<wabt::BlockExpr>(&expr)->block.exprs, at); break;
+        case wabt::ExprType::Block: meter_loops(wabt::cast<wabt::BlockExpr>(&expr)->block.exprs, at, first_defined_function); break;
         case wabt::ExprType::If: {
             auto* if_expr = wabt::cast<wabt::IfExpr>(&expr);
-            meter_loops(if_expr->true_.exprs, at);
-            meter_loops(if_expr->false_, at);
+            meter_loops(if_expr->true_.exprs, at, first_defined_function);
+            meter_loops(if_expr->false_, at, first_defined_function);
             break;
         }
         case wabt::ExprType::Loop: {
             auto& body = wabt::cast<wabt::LoopExpr>(&expr)->block.exprs;
-            meter_loops(body, at);
+            // Decided before the body is rewritten: nested rewrites only add code after calls
+            // and inside nested loops, never ahead of the first call.
+            const bool tested_by_callee = calls_a_checked_function_first(body, first_defined_function);
+            meter_loops(body, at, first_defined_function);
             const std::uint64_t cost = std::max<std::uint64_t>(1, straight_line_cost(body));
-            auto check = fuel_check(at, cost);
+            auto check = tested_by_callee ? fuel_charge(at, cost) : fuel_check(at, cost);
             body.splice(body.begin(), check);
             break;
         }
@@ -384,7 +428,7 @@ inline result<metered_module> rewrite(const module& source, const metering_optio
         const std::uint32_t original_index = i - new_funcs;
         std::optional<wabt::Index> scratch;
         report_failed_grows(func.exprs, at, func, scratch);
-        meter_loops(func.exprs, at);
+        meter_loops(func.exprs, at, ir.num_func_imports);
         wabt::ExprList entry = fuel_check(at, std::max<std::uint64_t>(1, straight_line_cost(func.exprs)));
         if (options.track_depth || options.track_frames) {
             std::optional<wabt::Index> saved;

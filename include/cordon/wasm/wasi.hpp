@@ -8,7 +8,6 @@
 #include <cordon/wasm/host_function.hpp>
 #include <cordon/wasm/sandbox_state.hpp>
 
-#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <array>
@@ -189,13 +188,7 @@ inline const std::vector<host_function>& wasi_host_api() {
         add("random_get", {{i32, i32}, {i32}}, "random", [ok](host_call& c, std::span<const value> p, std::span<value> r) -> result<void> {
             auto buffer = c.memory.bytes(u32_of(p[0]), u32_of(p[1]));
             if (!buffer) return buffer.error();
-            std::size_t done = 0;
-            while (done < buffer->size()) {
-                const ssize_t n = ::getrandom(buffer->data() + done, buffer->size() - done, 0);
-                if (n < 0 && errno == EINTR) continue;
-                if (n < 0) return fail(error_kind::internal, "getrandom failed");
-                done += static_cast<std::size_t>(n);
-            }
+            if (auto filled = host::api::fill_random(std::as_writable_bytes(*buffer)); !filled) return filled;
             return ok(r);
         });
         add("fd_write", {{i32, i32, i32, i32}, {i32}}, std::nullopt, wasi_fd_write);

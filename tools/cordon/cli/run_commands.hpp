@@ -108,16 +108,16 @@ inline int parse_call(const wasm::module& module, const std::string& path, const
     return 0;
 }
 
-/// Runs a .wasm module: `_start` when no function is named, the bytes convention with --input,
-/// else the export with arguments parsed by its signature.
-inline int run_wasm(const run_options& opts, const std::string& path, const std::vector<std::string>& rest) {
-    if (opts.engine == "compiled")
-        return complain(exits::usage, "--engine compiled is not available in this build; use --engine interp");
+/// Runs a .wasm module on the engine `Backend`: `_start` when no function is named, the bytes
+/// convention with --input, else the export with arguments parsed by its signature.
+template <class Backend>
+int run_wasm_on(const run_options& opts, const std::string& path, const std::vector<std::string>& rest) {
+    const std::string engine{Backend::name};
     if (opts.procs) return complain(exits::usage, "--procs does not apply to the wasm backend: a wasm guest cannot start processes");
     auto input = detail::read_input(opts.input);
     if (!input) return complain(exit_code(input.error().kind()), input.error().message());
     auto module = wasm::module::from_file(path);
-    if (!module) return detail::failed(module.error(), "wasm interpreter").emit(opts.json);
+    if (!module) return detail::failed(module.error(), engine).emit(opts.json);
 
     return with_level(opts.chosen_level(), [&]<class Preset>() {
         // maximum asks for wasm inside a process sandbox; the in-process engine gives one layer and
@@ -125,8 +125,8 @@ inline int run_wasm(const run_options& opts, const std::string& path, const std:
         using P = std::conditional_t<std::is_same_v<Preset, isolation::maximum>, policy<Preset, best_effort>, policy<Preset>>;
         auto options = opts.to_sandbox_options<P>();
         if (!options) return complain(exits::usage, options.error().message());
-        sandbox<wasm::interpreter, P> box{*module, std::move(*options)};
-        if (!box.ok()) return detail::failed(box.status().error(), "wasm interpreter").emit(opts.json);
+        sandbox<Backend, P> box{*module, std::move(*options)};
+        if (!box.ok()) return detail::failed(box.status().error(), engine).emit(opts.json);
         // Linking comes first: a module importing what the level forbids is denied whatever it is asked to run.
         const std::string function = rest.empty() ? std::string{} : rest.front();
         std::vector<value> args;
@@ -151,6 +151,13 @@ inline int run_wasm(const run_options& opts, const std::string& path, const std:
         }
         return out.emit(opts.json);
     });
+}
+
+/// Runs a .wasm module on the engine --engine names: the interpreter, or the compiled engine
+/// (compiled on first use into the user's cache; a missing C compiler is an error that names it).
+inline int run_wasm(const run_options& opts, const std::string& path, const std::vector<std::string>& rest) {
+    if (opts.engine == "compiled") return run_wasm_on<wasm::compiled>(opts, path, rest);
+    return run_wasm_on<wasm::interpreter>(opts, path, rest);
 }
 
 /// Runs one export of a native .so plugin in the process backend (bytes in, bytes out).

@@ -51,7 +51,7 @@ struct run_options {
     /// Registers the options on a subcommand.
     void add_to(CLI::App& app) {
         app.add_option("--backend", backend, "wasm or process (default: by file type)")->check(CLI::IsMember({"wasm", "process"}));
-        app.add_option("--engine", engine, "wasm engine: interp or compiled")->check(CLI::IsMember({"interp", "compiled"}));
+        app.add_option("--engine", engine, "wasm engine: interp (WABT's interpreter) or compiled (wasm2c and the system C compiler, cached)")->check(CLI::IsMember({"interp", "compiled"}));
         app.add_option("--level", level_name, "isolation level: minimal, standard, strict, maximum")
             ->check(CLI::IsMember({"minimal", "standard", "strict", "maximum"}));
         app.add_option("--allow", allow,

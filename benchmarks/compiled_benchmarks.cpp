@@ -1,0 +1,273 @@
+// Benchmarks of the compiled wasm engine, each against a baseline in the same run: the same C
+// built natively by clang -O2, the module translated by plain wasm2c without metering, and the
+// engine's own variants (fuel only, frames and depth). The modules are compiled into this program
+// at build time (cordon_add_compiled_wasm_module) except where a variant or the cache is measured.
+#include <cordon/cordon.hpp>
+#include <cordon/wasm/compiled.hpp>
+
+#include "ratio.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "raw_fib.h"
+#include "raw_host_loop.h"
+#include "raw_sha256.h"
+
+extern "C" {
+std::int32_t native_fib(std::int32_t n);
+std::int64_t native_loop_sum(std::int32_t n);
+std::uint32_t native_sha256_rounds(std::int32_t rounds);
+
+// The host function of the plain translation of host_loop: what wasm2c's own users write.
+struct Z_app_instance_t {
+    int unused;
+};
+u32 Z_appZ_tick(struct Z_app_instance_t*, u32 v) { return v & 1; }
+}
+
+namespace {
+
+using namespace cordon::wasm;
+
+const module& load(const std::string& name) {
+    static std::map<std::string, module> cache;
+    auto it = cache.find(name);
+    if (it == cache.end()) it = cache.emplace(name, compiled_module(name).value()).first;
+    return it->second;
+}
+
+compiled_options variant(bool track_frames, bool track_depth) {
+    compiled_options options;
+    options.metering = metering_options{track_frames, track_depth};
+    options.compile.cache_directory = CORDON_BENCH_CACHE;
+    return options;
+}
+
+/// A sandbox without per-call clocks, as a host making millions of tiny calls configures it.
+std::unique_ptr<compiled_instance> sandbox_for(const std::string& name, compiled_options options = {},
+                                               std::vector<host_function> functions = {}) {
+    sandbox_config config;
+    config.measure_cpu = false;
+    config.measure_wall = false;
+    config.call_depth = 100'000;
+    return compiled_instance::create(load(name), config, std::move(functions), std::move(options)).value();
+}
+
+/// Plain wasm2c instances, with no metering and no cordon in between.
+struct raw_fib {
+    Z_raw_fib_instance_t instance{};
+    raw_fib() {
+        static const bool initialised = (Z_raw_fib_init_module(), true);
+        (void)initialised;
+        Z_raw_fib_instantiate(&instance);
+    }
+    ~raw_fib() { Z_raw_fib_free(&instance); }
+};
+struct raw_sha256 {
+    Z_raw_sha256_instance_t instance{};
+    raw_sha256() {
+        static const bool initialised = (Z_raw_sha256_init_module(), true);
+        (void)initialised;
+        Z_raw_sha256_instantiate(&instance);
+    }
+    ~raw_sha256() { Z_raw_sha256_free(&instance); }
+};
+struct raw_host_loop {
+    Z_raw_host_loop_instance_t instance{};
+    Z_app_instance_t app{};
+    raw_host_loop() {
+        static const bool initialised = (Z_raw_host_loop_init_module(), true);
+        (void)initialised;
+        Z_raw_host_loop_instantiate(&instance, &app);
+    }
+    ~raw_host_loop() { Z_raw_host_loop_free(&instance); }
+};
+
+std::vector<host_function> tick() {
+    return {host_function::make<std::int32_t(std::int32_t)>("app", "tick", std::nullopt, [](std::int32_t v) { return v & 1; })};
+}
+
+// ---- host to guest calls --------------------------------------------------------------------
+
+void BM_HostToGuest_RawWasm2c(benchmark::State& state) {
+    raw_host_loop raw;
+    for (auto _ : state) benchmark::DoNotOptimize(Z_raw_host_loopZ_add(&raw.instance, 1, 2));
+}
+BENCHMARK(BM_HostToGuest_RawWasm2c);
+
+void BM_HostToGuest_CompiledBound(benchmark::State& state) {
+    auto box = sandbox_for("host_loop", {}, tick());
+    auto add = box->function<std::int32_t(std::int32_t, std::int32_t)>("add").value();
+    for (auto _ : state) benchmark::DoNotOptimize(add(1, 2));
+}
+BENCHMARK(BM_HostToGuest_CompiledBound);
+
+void BM_HostToGuest_CompiledByName(benchmark::State& state) {
+    auto box = sandbox_for("host_loop", {}, tick());
+    for (auto _ : state) benchmark::DoNotOptimize(box->call<std::int32_t(std::int32_t, std::int32_t)>("add", 1, 2));
+}
+BENCHMARK(BM_HostToGuest_CompiledByName);
+
+void BM_HostToGuest_Facade(benchmark::State& state) {
+    cordon::sandbox_options options;
+    options.functions.push_back(cordon::host::function("tick", [](std::int32_t v) { return v & 1; }, "app"));
+    cordon::sandbox<compiled, cordon::policy<cordon::isolation::strict>> box{load("host_loop"), options};
+    auto add = box.function<std::int32_t(std::int32_t, std::int32_t)>("add").value();
+    for (auto _ : state) benchmark::DoNotOptimize(add(1, 2));
+}
+BENCHMARK(BM_HostToGuest_Facade);
+
+// ---- guest to host calls (1000 per iteration) ----------------------------------------------
+
+void BM_GuestToHost_RawWasm2c(benchmark::State& state) {
+    raw_host_loop raw;
+    for (auto _ : state)
+        benchmark::DoNotOptimize(state.range(0) ? Z_raw_host_loopZ_call_host_n(&raw.instance, 1000)
+                                                : Z_raw_host_loopZ_loop_n(&raw.instance, 1000));
+    state.SetItemsProcessed(state.iterations() * 1000);
+}
+BENCHMARK(BM_GuestToHost_RawWasm2c)->Arg(0)->Arg(1);
+
+void BM_GuestToHost_Compiled(benchmark::State& state) {
+    auto box = sandbox_for("host_loop", {}, tick());
+    auto f = box->function<std::int32_t(std::int32_t)>(state.range(0) ? "call_host_n" : "loop_n").value();
+    for (auto _ : state) benchmark::DoNotOptimize(f(1000));
+    state.SetItemsProcessed(state.iterations() * 1000);
+}
+BENCHMARK(BM_GuestToHost_Compiled)->Arg(0)->Arg(1);
+
+// ---- instantiation from a loaded module ------------------------------------------------------
+
+void BM_Instantiate_RawWasm2c(benchmark::State& state) {
+    for (auto _ : state) {
+        raw_fib raw;
+        benchmark::DoNotOptimize(raw.instance);
+    }
+}
+BENCHMARK(BM_Instantiate_RawWasm2c);
+
+void BM_Instantiate_Compiled(benchmark::State& state) {
+    const module& m = load("fib");
+    sandbox_config config;
+    for (auto _ : state) benchmark::DoNotOptimize(compiled_instance::create(m, config));
+}
+BENCHMARK(BM_Instantiate_Compiled);
+
+// ---- compute: native vs compiled with metering vs plain wasm2c -----------------------------
+
+template <class Fn> void compute(benchmark::State& state, Fn&& fn) {
+    for (auto _ : state) benchmark::DoNotOptimize(fn(static_cast<std::int32_t>(state.range(0))));
+}
+
+void BM_Fib_Native(benchmark::State& state) { compute(state, native_fib); }
+void BM_Fib_RawWasm2c(benchmark::State& state) {
+    raw_fib raw;
+    compute(state, [&](std::int32_t n) { return Z_raw_fibZ_fib(&raw.instance, static_cast<u32>(n)); });
+}
+void BM_Fib_Compiled(benchmark::State& state) {
+    auto box = sandbox_for("fib");
+    auto f = box->function<std::int32_t(std::int32_t)>("fib").value();
+    compute(state, [&](std::int32_t n) { return *f(n); });
+}
+void BM_Fib_CompiledFuelOnly(benchmark::State& state) {
+    auto box = sandbox_for("fib", variant(false, false));
+    auto f = box->function<std::int32_t(std::int32_t)>("fib").value();
+    compute(state, [&](std::int32_t n) { return *f(n); });
+}
+BENCHMARK(BM_Fib_Native)->Arg(27)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Fib_RawWasm2c)->Arg(27)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Fib_Compiled)->Arg(27)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Fib_CompiledFuelOnly)->Arg(27)->Unit(benchmark::kMicrosecond);
+
+void BM_Loop_Native(benchmark::State& state) { compute(state, native_loop_sum); }
+void BM_Loop_RawWasm2c(benchmark::State& state) {
+    raw_fib raw;
+    compute(state, [&](std::int32_t n) { return Z_raw_fibZ_loop_sum(&raw.instance, static_cast<u32>(n)); });
+}
+void BM_Loop_Compiled(benchmark::State& state) {
+    auto box = sandbox_for("fib");
+    auto f = box->function<std::int64_t(std::int32_t)>("loop_sum").value();
+    compute(state, [&](std::int32_t n) { return *f(n); });
+}
+void BM_Loop_CompiledFuelOnly(benchmark::State& state) {
+    auto box = sandbox_for("fib", variant(false, false));
+    auto f = box->function<std::int64_t(std::int32_t)>("loop_sum").value();
+    compute(state, [&](std::int32_t n) { return *f(n); });
+}
+BENCHMARK(BM_Loop_Native)->Arg(1'000'000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Loop_RawWasm2c)->Arg(1'000'000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Loop_Compiled)->Arg(1'000'000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Loop_CompiledFuelOnly)->Arg(1'000'000)->Unit(benchmark::kMicrosecond);
+
+void BM_Sha256_Native(benchmark::State& state) { compute(state, native_sha256_rounds); }
+void BM_Sha256_RawWasm2c(benchmark::State& state) {
+    raw_sha256 raw;
+    compute(state, [&](std::int32_t n) { return Z_raw_sha256Z_sha256_rounds(&raw.instance, static_cast<u32>(n)); });
+}
+void BM_Sha256_Compiled(benchmark::State& state) {
+    auto box = sandbox_for("sha256");
+    auto f = box->function<std::uint32_t(std::int32_t)>("sha256_rounds").value();
+    compute(state, [&](std::int32_t n) { return *f(n); });
+}
+void BM_Sha256_CompiledFuelOnly(benchmark::State& state) {
+    auto box = sandbox_for("sha256", variant(false, false));
+    auto f = box->function<std::uint32_t(std::int32_t)>("sha256_rounds").value();
+    compute(state, [&](std::int32_t n) { return *f(n); });
+}
+BENCHMARK(BM_Sha256_Native)->Arg(64)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Sha256_RawWasm2c)->Arg(64)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Sha256_Compiled)->Arg(64)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Sha256_CompiledFuelOnly)->Arg(64)->Unit(benchmark::kMicrosecond);
+
+// ---- run-time path: cold compile vs cache hit -----------------------------------------------
+
+void BM_Load_ColdCompile(benchmark::State& state) {
+    const auto dir = std::filesystem::path(CORDON_BENCH_CACHE) / "cold";
+    for (auto _ : state) {
+        std::filesystem::remove_all(dir);
+        compiled_options options;
+        options.compile.cache_directory = dir;
+        auto fresh = module::from_bytes(load("fib").bytes()).value();  // no per-module memo
+        benchmark::DoNotOptimize(compiled_instance::create(fresh, sandbox_config{}, {}, options).value());
+    }
+}
+BENCHMARK(BM_Load_ColdCompile)->Unit(benchmark::kMillisecond)->Iterations(5);
+
+void BM_Load_CacheHit(benchmark::State& state) {
+    compiled_options options;
+    options.compile.cache_directory = std::filesystem::path(CORDON_BENCH_CACHE) / "warm";
+    (void)compiled_instance::create(module::from_bytes(load("fib").bytes()).value(), sandbox_config{}, {}, options).value();
+    for (auto _ : state) {
+        auto fresh = module::from_bytes(load("fib").bytes()).value();
+        benchmark::DoNotOptimize(compiled_instance::create(fresh, sandbox_config{}, {}, options).value());
+    }
+}
+BENCHMARK(BM_Load_CacheHit)->Unit(benchmark::kMillisecond);
+
+} // namespace
+
+int main(int argc, char** argv) {
+    return cordon_bench::run_with_ratios(
+        argc, argv,
+        {
+            {"BM_HostToGuest_CompiledBound", "BM_HostToGuest_RawWasm2c", "host to guest call, bound export (target <= 5 ns)"},
+            {"BM_HostToGuest_CompiledByName", "BM_HostToGuest_RawWasm2c", "same, export found by name each call"},
+            {"BM_HostToGuest_Facade", "BM_HostToGuest_RawWasm2c", "through sandbox<wasm::compiled, strict>"},
+            {"BM_GuestToHost_Compiled", "BM_GuestToHost_RawWasm2c", "1000 guest to host calls vs plain wasm2c"},
+            {"BM_Instantiate_Compiled", "BM_Instantiate_RawWasm2c", "new sandbox from a loaded module"},
+            {"BM_Fib_Compiled", "BM_Fib_Native", "compiled with metering vs native clang -O2 (target <= 1.25x)"},
+            {"BM_Fib_Compiled", "BM_Fib_RawWasm2c", "metering on vs off (target <= 1.1x)"},
+            {"BM_Fib_CompiledFuelOnly", "BM_Fib_RawWasm2c", "fuel counters only vs off"},
+            {"BM_Loop_Compiled", "BM_Loop_Native", "compiled with metering vs native (target <= 1.25x)"},
+            {"BM_Loop_Compiled", "BM_Loop_RawWasm2c", "metering on vs off (target <= 1.1x)"},
+            {"BM_Sha256_Compiled", "BM_Sha256_Native", "compiled with metering vs native (target <= 1.25x)"},
+            {"BM_Sha256_Compiled", "BM_Sha256_RawWasm2c", "metering on vs off (target <= 1.1x)"},
+            {"BM_Load_ColdCompile", "BM_Load_CacheHit", "cold compile vs cache hit"},
+        });
+}

@@ -1,0 +1,492 @@
+// The compiled engine: a metered module translated by wasm2c and compiled to native code (into
+// the program at build time, or into a cached shared object at run time), run under the same
+// host API, WASI subset, limits and telemetry as the interpreter.
+#pragma once
+
+#include <cordon/result.hpp>
+#include <cordon/wasm/compiled/abi.h>
+#include <cordon/wasm/compiled/registry.hpp>
+#include <cordon/wasm/compiled/rt.hpp>
+#include <cordon/wasm/compiled/toolchain.hpp>
+#include <cordon/wasm/host_function.hpp>
+#include <cordon/wasm/linker.hpp>
+#include <cordon/wasm/metering.hpp>
+#include <cordon/wasm/module.hpp>
+#include <cordon/wasm/runtime.hpp>
+#include <cordon/wasm/sandbox_state.hpp>
+#include <cordon/wasm/trap.hpp>
+#include <cordon/wasm/types.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <new>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace cordon::wasm {
+
+struct compiled_options {
+    /// The metering rewrite; by default frames and call depth are tracked, so traps name where
+    /// they happened and call_depth is exact. Modules compiled into the program use the default.
+    std::optional<metering_options> metering{};
+    compile_options compile{};
+};
+
+namespace compiled_detail {
+
+/// The C type a wasm value of C++ type T travels as.
+template <class T> using c_abi_t = std::conditional_t<
+    detail::wasm_type_of<std::remove_cvref_t<T>>::type == value_type::i32, std::uint32_t,
+    std::conditional_t<detail::wasm_type_of<std::remove_cvref_t<T>>::type == value_type::i64, std::uint64_t,
+                       std::remove_cvref_t<T>>>;
+
+template <class R> using c_result_t = std::conditional_t<std::is_void_v<R>, void, c_abi_t<std::conditional_t<std::is_void_v<R>, int, R>>>;
+
+inline value from_slot(std::uint64_t slot, value_type type) {
+    value v;
+    v.type = type;
+    switch (type) {
+    case value_type::i32: std::memcpy(&v.i32, &slot, 4); break;
+    case value_type::f32: std::memcpy(&v.f32, &slot, 4); break;
+    case value_type::f64: std::memcpy(&v.f64, &slot, 8); break;
+    default: std::memcpy(&v.i64, &slot, 8); break;
+    }
+    return v;
+}
+
+inline std::uint64_t to_slot(const value& v) {
+    std::uint64_t slot = 0;
+    switch (v.type) {
+    case value_type::i32: std::memcpy(&slot, &v.i32, 4); break;
+    case value_type::f32: std::memcpy(&slot, &v.f32, 4); break;
+    case value_type::f64: std::memcpy(&slot, &v.f64, 8); break;
+    default: std::memcpy(&slot, &v.i64, 8); break;
+    }
+    return slot;
+}
+
+inline trap_reason reason_of(wasm_rt_trap_t code) {
+    switch (static_cast<int>(code)) {
+    case WASM_RT_TRAP_OOB: return trap_reason::memory_out_of_bounds;
+    case WASM_RT_TRAP_INT_OVERFLOW: return trap_reason::integer_overflow;
+    case WASM_RT_TRAP_DIV_BY_ZERO: return trap_reason::integer_divide_by_zero;
+    case WASM_RT_TRAP_INVALID_CONVERSION: return trap_reason::invalid_conversion;
+    case WASM_RT_TRAP_UNREACHABLE: return trap_reason::unreachable;
+    case WASM_RT_TRAP_CALL_INDIRECT: return trap_reason::indirect_call_out_of_range;
+    case WASM_RT_TRAP_EXHAUSTION: return trap_reason::stack_exhausted;
+    case compiled_translate::signature_mismatch_trap: return trap_reason::indirect_call_mismatch;
+    default: return trap_reason::other;
+    }
+}
+
+inline const std::string& module_sha256(const module& source) {
+    auto digest = source.derived<std::string>("sha256", [&]() -> result<std::shared_ptr<const std::string>> {
+        return std::make_shared<const std::string>(compiled_toolchain::sha256_hex(source.bytes()));
+    });
+    return **digest;  // the maker cannot fail
+}
+
+/// The code for a module: compiled into the program if it was, else from the cache or compiled now.
+inline result<std::shared_ptr<const compiled_code>> code_for(const module& source, const metering_options& metering,
+                                                             const compile_options& options) {
+    const std::string& sha = module_sha256(source);
+    if (auto linked = linked_code(metering, sha)) return linked;
+    return source.derived<compiled_code>("compiled." + metering.key() + "." + options.compiler + "." + options.wasm2c,
+                                         [&] { return compiled_toolchain::compile(source, metering, options); });
+}
+
+} // namespace compiled_detail
+
+/// One instance of a compiled module: the engine half of a wasm sandbox.
+///
+/// Reentrancy: one call at a time. A host function may not call back into the same sandbox
+/// (such a call fails with invalid_argument); other sandboxes may be called freely, on this
+/// thread or others. `cancel()` may be called from any thread.
+class compiled_instance {
+public:
+    template <class R> using call_result = std::conditional_t<std::is_void_v<R>, result<void>, result<R>>;
+
+    static result<std::unique_ptr<compiled_instance>> create(const module& source, sandbox_config config,
+                                                             std::vector<host_function> user_functions = {},
+                                                             compiled_options opts = {}) {
+        auto plan = link_imports(source, config.ceiling, user_functions);
+        if (!plan) return plan.error();
+        const metering_options metering = opts.metering.value_or(metering_options{true, true});
+        if (auto fits = check_sizes(source, config); !fits) return fits.error();
+        auto code = compiled_detail::code_for(source, metering, opts.compile);
+        if (!code) return code.error();
+        std::unique_ptr<compiled_instance> self{
+            new compiled_instance(source, std::move(config), std::move(user_functions), std::move(*plan), *code, metering)};
+        if (auto ok = self->instantiate(); !ok) return ok.error();
+        return self;
+    }
+
+    compiled_instance(const compiled_instance&) = delete;
+    compiled_instance& operator=(const compiled_instance&) = delete;
+    ~compiled_instance() {
+        if (instantiated_) code_->module().free_instance(storage_.get());
+    }
+
+    /// Calls an export with values checked against its signature.
+    result<std::vector<value>> call(std::string_view name, std::span<const value> args) {
+        auto target = find_function(name);
+        if (!target) return target.error();
+        const signature& sig = *(*target)->sig;
+        bool matches = args.size() == sig.params.size();
+        for (std::size_t i = 0; matches && i < args.size(); ++i) matches = args[i].type == sig.params[i];
+        if (!matches) {
+            signature given;
+            for (const auto& a : args) given.params.push_back(a.type);
+            given.results = sig.results;
+            return fail(error_kind::invalid_argument, "export " + std::string(name) + " has type " + sig.to_string() +
+                                                          ", called with " + given.to_string());
+        }
+        std::vector<std::uint64_t> slots(std::max<std::size_t>(1, args.size()));
+        for (std::size_t i = 0; i < args.size(); ++i) slots[i] = compiled_detail::to_slot(args[i]);
+        const cordon_w2c_export* e = (*target)->code;
+        void* instance = storage_.get();
+        auto body = [&] { e->trampoline(instance, slots.data()); };
+        if (auto ok = run(body, name); !ok) return ok.error();
+        std::vector<value> out;
+        for (std::size_t i = 0; i < sig.results.size(); ++i) out.push_back(compiled_detail::from_slot(slots[i], sig.results[i]));
+        return out;
+    }
+
+    /// Calls an export typed as the C++ function type Fn: call<std::int32_t(std::int32_t)>("fib", 30).
+    template <class Fn, class... Args> auto call(std::string_view name, Args&&... args) {
+        using R = typename detail::signature_of<Fn>::result_type;
+        using param_types = typename detail::signature_of<Fn>::args_tuple;
+        static_assert(sizeof...(Args) == std::tuple_size_v<param_types>,
+                      "call<R(Params...)>(name, args...) needs one argument per parameter");
+        using out_type = std::conditional_t<std::is_void_v<R>, result<void>, result<R>>;
+        static const signature expected = signature_for<Fn>();
+        auto target = find_function(name);
+        if (!target) return out_type{target.error()};
+        if (*(*target)->sig != expected)
+            return out_type{fail(error_kind::invalid_argument, "export " + std::string(name) + " has type " +
+                                                                   (*target)->sig->to_string() + ", called as " +
+                                                                   expected.to_string())};
+        return invoke<R>((*target)->code->direct, name, static_cast<param_types*>(nullptr), std::forward<Args>(args)...);
+    }
+
+    /// An export resolved and checked once, called without a lookup: the fastest way in.
+    template <class Fn> class typed_export;
+    template <class R, class... Params> class typed_export<R(Params...)> {
+    public:
+        call_result<R> operator()(Params... args) const {
+            return self_->invoke<R>(code_->direct, code_->name, static_cast<std::tuple<Params...>*>(nullptr), args...);
+        }
+
+    private:
+        friend class compiled_instance;
+        typed_export(compiled_instance* self, const cordon_w2c_export* code) : self_{self}, code_{code} {}
+        compiled_instance* self_;
+        const cordon_w2c_export* code_;
+    };
+
+    /// Resolves export `name` as the C++ function type Fn, checking its signature once.
+    template <class Fn> result<typed_export<Fn>> function(std::string_view name) {
+        static const signature expected = signature_for<Fn>();
+        auto target = find_function(name);
+        if (!target) return target.error();
+        if (*(*target)->sig != expected)
+            return fail(error_kind::invalid_argument, "export " + std::string(name) + " has type " +
+                                                          (*target)->sig->to_string() + ", called as " + expected.to_string());
+        return typed_export<Fn>{this, (*target)->code};
+    }
+
+    /// Bytes in, bytes out (see the interpreter engine; the convention is the same).
+    result<std::vector<std::uint8_t>> call_bytes(std::string_view name, std::span<const std::uint8_t> input) {
+        state_.call_input.assign(input.begin(), input.end());
+        state_.call_output.clear();
+        auto status = call<std::int32_t()>(name);
+        state_.call_input.clear();
+        if (!status) return status.error();
+        if (*status != 0)
+            return fail(error_kind::trap, "export " + std::string(name) + " returned status " + std::to_string(*status));
+        return std::exchange(state_.call_output, {});
+    }
+
+    /// Runs a WASI command's `_start`; a proc_exit gives its code, returning normally gives 0.
+    result<int> run_start(std::span<const std::uint8_t> stdin_bytes = {}) {
+        state_.call_input.assign(stdin_bytes.begin(), stdin_bytes.end());
+        auto done = call<void()>("_start");
+        state_.call_input.clear();
+        if (!done) return done.error();
+        return state_.exit_code.value_or(0);
+    }
+
+    void cancel() noexcept { state_.meter.cancel(); }
+
+    [[nodiscard]] const usage& last_call() const noexcept { return state_.current; }
+    [[nodiscard]] const usage& total() const noexcept { return state_.total; }
+    [[nodiscard]] sandbox_state& state() noexcept { return state_; }
+    [[nodiscard]] const module& source() const noexcept { return source_; }
+    [[nodiscard]] std::uint64_t memory_bytes() const { return memory_ ? memory_->size : 0; }
+    /// Whether the code came from the compiled-module cache (false: compiled now, or built in).
+    [[nodiscard]] bool code_from_cache() const noexcept { return code_->from_cache(); }
+
+private:
+    struct export_function {
+        const cordon_w2c_export* code;
+        const signature* sig;
+    };
+
+    struct storage_deleter {
+        void operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t{alignof(std::max_align_t)}); }
+    };
+
+    compiled_instance(const module& source, sandbox_config config, std::vector<host_function> user_functions,
+                      link_plan plan, std::shared_ptr<const compiled_code> code, const metering_options& metering)
+        : source_{source}, code_{std::move(code)}, user_functions_{std::move(user_functions)}, plan_{std::move(plan)},
+          metering_{metering} {
+        state_.config = std::move(config);
+    }
+
+    /// Memory and tables the module needs at start must fit the limits before any code runs.
+    static result<void> check_sizes(const module& source, const sandbox_config& config) {
+        const std::uint64_t max_pages = std::min<std::uint64_t>(config.memory_bytes / compiled_rt::page_size, compiled_rt::max_pages);
+        for (const auto& memory : source.info().memories) {
+            if (memory.initial <= max_pages) continue;
+            error_info info{"module needs " + std::to_string(memory.initial) + " pages of memory at start, the limit is " +
+                            std::to_string(max_pages) + " pages (" + std::to_string(config.memory_bytes) + " bytes)"};
+            info.limit = limit_detail{"memory", config.memory_bytes, memory.initial * compiled_rt::page_size};
+            return error{error_kind::memory_limit, std::move(info)};
+        }
+        for (const auto& table : source.info().tables) {
+            if (table.initial <= config.max_table_elements) continue;
+            error_info info{"module needs a table of " + std::to_string(table.initial) + " elements, the limit is " +
+                            std::to_string(config.max_table_elements)};
+            info.limit = limit_detail{"table", config.max_table_elements, table.initial};
+            return error{error_kind::memory_limit, std::move(info)};
+        }
+        return {};
+    }
+
+    result<const export_function*> find_function(std::string_view name) {
+        if (auto it = exports_.find(name); it != exports_.end()) return &it->second;
+        return fail(error_kind::invalid_argument, "module has no exported function named " + std::string(name));
+    }
+
+    template <class R, class... Params, class... Args>
+    call_result<R> invoke(cordon_w2c_function_ptr direct, std::string_view name, std::tuple<Params...>*, Args&&... args) {
+        using out_type = call_result<R>;
+        using fn_type = compiled_detail::c_result_t<R> (*)(void*, compiled_detail::c_abi_t<Params>...);
+        auto fn = reinterpret_cast<fn_type>(direct);
+        void* instance = storage_.get();
+        if constexpr (std::is_void_v<R>) {
+            auto body = [&] { fn(instance, static_cast<compiled_detail::c_abi_t<Params>>(static_cast<std::remove_cvref_t<Params>>(args))...); };
+            if (auto ok = run(body, name); !ok) return out_type{ok.error()};
+            return out_type{};
+        } else {
+            compiled_detail::c_result_t<R> out{};
+            auto body = [&] { out = fn(instance, static_cast<compiled_detail::c_abi_t<Params>>(static_cast<std::remove_cvref_t<Params>>(args))...); };
+            if (auto ok = run(body, name); !ok) return out_type{ok.error()};
+            return out_type{static_cast<R>(out)};
+        }
+    }
+
+    /// Allocates the instance and links imports through the glue (no guest code runs, but
+    /// data segments may trap), then runs the start function, metered like a call.
+    result<void> instantiate() {
+        if (auto ok = state_.open_preopens(); !ok) return ok;
+        const cordon_w2c_module& desc = code_->module();
+        if (desc.import_count != plan_.functions.size() + meter_functions())
+            return fail(error_kind::internal, "compiled module does not match its link plan");
+        storage_.reset(static_cast<std::byte*>(::operator new[](desc.instance_size, std::align_val_t{alignof(std::max_align_t)})));
+        std::memset(storage_.get(), 0, desc.instance_size);
+        env_.host = this;
+        env_.call_import = &compiled_instance::dispatch;
+        for (std::uint32_t i = 0; i < desc.export_count; ++i) {
+            const cordon_w2c_export& e = desc.exports[i];
+            const export_info* info = source_.find_export(e.name);
+            if (!info || !info->func_signature) continue;
+            exports_.emplace(e.name, export_function{&e, &*info->func_signature});
+        }
+        compiled_rt::caps = {static_cast<std::uint32_t>(std::min<std::uint64_t>(state_.config.memory_bytes / compiled_rt::page_size,
+                                                                                compiled_rt::max_pages)),
+                             state_.config.max_table_elements};
+        void* instance = storage_.get();
+        auto link = [&] {
+            desc.instantiate(instance, &env_);
+            instantiated_ = true;
+            if (desc.memory) memory_ = desc.memory(instance);
+            desc.meter(instance, &meter_);
+            arm_meter();
+        };
+        auto linked = run(link, "instantiation");
+        compiled_rt::caps = {};
+        if (linked && desc.start) {
+            auto start = [&] { desc.start(instance); };
+            linked = run(start, "start function");
+        }
+        return linked;
+    }
+
+    [[nodiscard]] std::uint32_t meter_functions() const noexcept { return metering_.track_depth ? 3 : 2; }
+
+    /// A function import called by the guest: the meter's or a host function.
+    static int dispatch(void* host, std::uint32_t index, std::uint64_t* slots) noexcept {
+        auto* self = static_cast<compiled_instance*>(host);
+        compiled_rt::host_section section;
+        try {
+            return self->dispatch_import(index, slots) ? 0 : 1;
+        } catch (const std::exception& e) {
+            self->state_.pending = error{error_kind::internal, error_info{std::string("host function threw: ") + e.what()}};
+        } catch (...) {
+            self->state_.pending = error{error_kind::internal, error_info{"host function threw"}};
+        }
+        return 1;
+    }
+
+    bool dispatch_import(std::uint32_t index, std::uint64_t* slots) {
+        const std::size_t user = plan_.functions.size();
+        if (index >= user) {
+            switch (index - user) {
+            case 0: {  // out_of_fuel
+                auto refilled = state_.meter.refill(*meter_.fuel);
+                if (!refilled) return stop(refilled.error());
+                *meter_.fuel = *refilled;
+                return true;
+            }
+            case 1: grow_failed_ = true; return true;
+            default: {
+                error_info info{"call_depth limit of " + std::to_string(state_.config.call_depth) + " exceeded"};
+                info.limit = limit_detail{"call_depth", state_.config.call_depth, std::uint64_t{state_.config.call_depth} + 1};
+                return stop(error{error_kind::trap, std::move(info)});
+            }
+            }
+        }
+        const host_function& f = *plan_.functions[index];
+        std::array<value, 16> args_buffer;
+        std::array<value, 4> results_buffer;
+        std::vector<value> args_heap;
+        std::span<value> args{args_buffer.data(), f.sig.params.size()};
+        if (f.sig.params.size() > args_buffer.size()) {
+            args_heap.resize(f.sig.params.size());
+            args = args_heap;
+        }
+        for (std::size_t i = 0; i < args.size(); ++i) args[i] = compiled_detail::from_slot(slots[i], f.sig.params[i]);
+        std::span<value> outs{results_buffer.data(), std::min(f.sig.results.size(), results_buffer.size())};
+        host_call call{memory_ ? guest_memory{memory_->data, memory_->size} : guest_memory{}, state_};
+        if (auto ok = detail::call_host(f, call, args, outs); !ok) return stop(ok.error());
+        for (std::size_t i = 0; i < outs.size(); ++i) slots[i] = compiled_detail::to_slot(outs[i]);
+        return true;
+    }
+
+    bool stop(error e) {
+        state_.pending = std::move(e);
+        return false;
+    }
+
+    void begin_call() {
+        if (!state_.current.host_calls.empty() || !state_.current.violations.empty()) state_.current = usage{};
+        state_.pending.reset();
+        state_.limit_hit.reset();
+        state_.exit_code.reset();
+        grow_failed_ = false;
+        measuring_wall_ = state_.config.measure_wall || state_.config.wall_time.has_value();
+        call_wall_start_ = measuring_wall_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+        measuring_cpu_ = state_.config.measure_cpu || state_.config.cpu_time.has_value();
+        call_cpu_start_ = measuring_cpu_ ? detail::thread_cpu_now() : std::chrono::nanoseconds{0};
+        armed_fuel_ = state_.meter.start(state_.config, call_wall_start_, call_cpu_start_);
+        arm_meter();
+    }
+
+    /// Sets the meter's globals for the call beginning.
+    void arm_meter() {
+        if (meter_.fuel) *meter_.fuel = armed_fuel_;
+        if (meter_.depth) *meter_.depth = 0;
+        if (meter_.depth_limit) *meter_.depth_limit = static_cast<std::int32_t>(state_.config.call_depth);
+        if (meter_.current_function) *meter_.current_function = -1;
+    }
+
+    template <class Body> result<void> run(Body& body, std::string_view name) {
+        if (running_)
+            return fail(error_kind::invalid_argument,
+                        "sandbox is already running a call; calling it again from a host function is not supported");
+        running_ = true;
+        begin_call();
+        compiled_rt::prepare_thread();
+        compiled_rt::call_frame frame;
+        const wasm_rt_trap_t trap = compiled_rt::guarded(frame, memory_, body);
+        running_ = false;
+        if (frame.out_of_address_space) {
+            error_info info{"cannot reserve address space for the guest's memory"};
+            info.limit = limit_detail{"memory", state_.config.memory_bytes, 0};
+            state_.pending = error{error_kind::memory_limit, std::move(info)};
+        }
+        return finish_call(trap, name);
+    }
+
+    /// Accounts the call and turns a trap, if any, into the error the caller sees.
+    result<void> finish_call(wasm_rt_trap_t trap, std::string_view name) {
+        usage& u = state_.current;
+        u.wall = measuring_wall_ ? std::chrono::steady_clock::now() - call_wall_start_ : std::chrono::nanoseconds{0};
+        u.cpu = measuring_cpu_ ? detail::thread_cpu_now() - call_cpu_start_ : std::chrono::nanoseconds{0};
+        u.fuel = meter_.fuel ? state_.meter.used(*meter_.fuel) : 0;
+        u.peak_memory_bytes = memory_bytes();
+        state_.total.add(u);
+        state_.meter.clear_cancel();
+        if (trap == WASM_RT_TRAP_NONE) {
+            if (state_.limit_hit) return detail::make_call_error(state_.limit_hit->kind(), state_.limit_hit->info(), source_, std::nullopt, name);
+            return {};
+        }
+        if (state_.exit_code) return {};  // proc_exit: a clean end, not a fault
+        const std::optional<std::uint32_t> innermost =
+            meter_.current_function && *meter_.current_function >= 0
+                ? std::optional{static_cast<std::uint32_t>(*meter_.current_function)}
+                : std::nullopt;
+        if (state_.pending) {
+            const error pending = *std::exchange(state_.pending, std::nullopt);
+            return detail::make_call_error(pending.kind(), pending.info(), source_, innermost, name);
+        }
+        const trap_reason reason = compiled_detail::reason_of(trap);
+        if (grow_failed_) {
+            error_info info{"memory limit of " + std::to_string(state_.config.memory_bytes) +
+                            " bytes reached (memory.grow refused), then: " + std::string(to_string(reason))};
+            info.limit = limit_detail{"memory", state_.config.memory_bytes, memory_bytes()};
+            return detail::make_call_error(error_kind::memory_limit, std::move(info), source_, innermost, name);
+        }
+        return detail::make_call_error(error_kind::trap, error_info{std::string(to_string(reason))}, source_, innermost, name);
+    }
+
+    module source_;
+    std::shared_ptr<const compiled_code> code_;
+    std::vector<host_function> user_functions_;  // the link plan points into these
+    link_plan plan_;
+    metering_options metering_;
+    sandbox_state state_;
+    cordon_w2c_env env_{};
+    cordon_w2c_meter meter_{};
+    std::int64_t armed_fuel_ = 0;
+    std::unique_ptr<std::byte[], storage_deleter> storage_;
+    wasm_rt_memory_t* memory_ = nullptr;
+    std::map<std::string, export_function, std::less<>> exports_;
+    std::chrono::steady_clock::time_point call_wall_start_{};
+    std::chrono::nanoseconds call_cpu_start_{0};
+    bool instantiated_ = false;
+    bool running_ = false;
+    bool measuring_cpu_ = true;
+    bool measuring_wall_ = true;
+    bool grow_failed_ = false;
+};
+
+/// The engine tag the behaviour suite and the backend are parameterised over.
+struct compiled_engine {
+    using instance = compiled_instance;
+    static constexpr std::string_view name = "wasm2c, compiled to native code";
+    static constexpr std::string_view backend_name = "wasm compiled";
+    static constexpr std::string_view memory_mechanism =
+        "8 GiB PROT_NONE reservation per memory, faults become traps (guard pages); stack overflow caught on an alternate signal stack";
+};
+
+} // namespace cordon::wasm

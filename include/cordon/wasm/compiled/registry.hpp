@@ -1,0 +1,95 @@
+// Modules translated at build time (cordon_add_compiled_wasm_module() in CMake) register here
+// when the program starts, with the original module's bytes and their compiled code. A sandbox
+// is created from one by name: wasm::compiled_module("fib").
+#pragma once
+
+#include <cordon/result.hpp>
+#include <cordon/wasm/compiled/abi.h>
+#include <cordon/wasm/compiled/rt.hpp>
+#include <cordon/wasm/compiled/toolchain.hpp>
+#include <cordon/wasm/metering.hpp>
+#include <cordon/wasm/module.hpp>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace cordon::wasm {
+
+namespace compiled_registry {
+
+struct entry {
+    std::span<const std::uint8_t> wasm;
+    const cordon_w2c_module* (*code)();
+    std::shared_ptr<const compiled_code> loaded{};
+    std::optional<module> parsed{};
+};
+
+struct table {
+    std::mutex mutex;
+    std::map<std::string, entry, std::less<>> by_name;
+};
+
+inline table& instance() {
+    static table t;
+    return t;
+}
+
+} // namespace compiled_registry
+
+/// Made by the registration file generated for each module translated at build time.
+struct compiled_registration {
+    compiled_registration(const char* name, const unsigned char* wasm, std::size_t size,
+                          const cordon_w2c_module* (*code)()) {
+        compiled_rt::keep_runtime_symbols();
+        auto& t = compiled_registry::instance();
+        std::lock_guard lock{t.mutex};
+        t.by_name.insert_or_assign(name, compiled_registry::entry{{wasm, size}, code});
+    }
+};
+
+/// The names of the modules built into this program.
+inline std::vector<std::string> compiled_module_names() {
+    auto& t = compiled_registry::instance();
+    std::lock_guard lock{t.mutex};
+    std::vector<std::string> names;
+    for (const auto& [name, e] : t.by_name) names.push_back(name);
+    return names;
+}
+
+/// The module built into the program under `name`; sandboxes made from it with the compiled
+/// engine run the code compiled with the program.
+inline result<module> compiled_module(std::string_view name) {
+    auto& t = compiled_registry::instance();
+    std::lock_guard lock{t.mutex};
+    auto it = t.by_name.find(name);
+    if (it == t.by_name.end())
+        return fail(error_kind::invalid_argument, "no module named " + std::string(name) +
+                                                      " was compiled into this program");
+    if (!it->second.parsed) {
+        auto loaded = module::from_bytes(it->second.wasm);
+        if (!loaded) return loaded.error();
+        it->second.parsed = std::move(*loaded);
+    }
+    return *it->second.parsed;
+}
+
+/// The code compiled into the program for this module and metering, if there is any.
+inline std::shared_ptr<const compiled_code> linked_code(const metering_options& metering, std::string_view module_sha256) {
+    auto& t = compiled_registry::instance();
+    std::lock_guard lock{t.mutex};
+    for (auto& [name, e] : t.by_name) {
+        const cordon_w2c_module* desc = e.code();
+        if (!desc || desc->abi_version != CORDON_W2C_ABI_VERSION || module_sha256 != desc->module_sha256 ||
+            metering.key() != desc->metering)
+            continue;
+        if (!e.loaded) e.loaded = std::make_shared<const compiled_code>(desc);
+        return e.loaded;
+    }
+    return nullptr;
+}
+
+} // namespace cordon::wasm
