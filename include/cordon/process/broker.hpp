@@ -3,16 +3,12 @@
 #pragma once
 
 #include <cordon/guest/cordon.h>
+#include <cordon/host/api.hpp>
 #include <cordon/host/context.hpp>
 #include <cordon/process/wire.hpp>
 #include <cordon/result.hpp>
 
-#include <sys/random.h>
-
-#include <algorithm>
-#include <cerrno>
 #include <cstdint>
-#include <ctime>
 #include <span>
 #include <string>
 #include <vector>
@@ -74,47 +70,37 @@ inline std::vector<std::byte> refuse(host::context& ctx, host_call call, std::st
 }
 
 inline result<std::vector<std::byte>> log(host::context& ctx, wire_reader& in) {
-    static constexpr log_level levels[] = {log_level::debug, log_level::debug, log_level::info, log_level::warn,
-                                           log_level::error};
     const auto level = in.get<std::int32_t>();
     const auto text = in.get_bytes();
     if (!level || !text) return reply(CORDON_ERR_INVALID);
     const std::string_view message(reinterpret_cast<const char*>(text->data()), text->size());
     // Past the output cap the guest is stopped, as a wasm guest's log traps: cordon_log returns
     // nothing the guest could notice.
-    if (auto logged = ctx.log(levels[std::clamp(*level, 0, 4)], message); !logged) return logged.error();
+    if (auto logged = ctx.log(host::api::guest_log_level(*level), message); !logged) return logged.error();
     return reply(CORDON_OK);
 }
 
 inline std::vector<std::byte> clock_now(wire_reader& in) {
     const auto id = in.get<std::int32_t>();
     if (!id) return reply(CORDON_ERR_INVALID);
-    timespec ts{};
-    ::clock_gettime(*id == 1 ? CLOCK_MONOTONIC : CLOCK_REALTIME, &ts);
-    return reply(std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec);
+    const auto which = *id == 1 ? host::api::clock_id::monotonic : host::api::clock_id::realtime;
+    return reply(static_cast<std::int64_t>(host::api::now_ns(which)));
 }
 
 inline std::vector<std::byte> random_fill(wire_reader& in, std::uint64_t capacity) {
     const auto length = in.get<std::uint64_t>();
     if (!length || *length > capacity) return reply(CORDON_ERR_INVALID);
     std::vector<std::byte> bytes(*length);
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        const ssize_t n = ::getrandom(bytes.data() + done, bytes.size() - done, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return reply(CORDON_ERR_UNSUPPORTED);
-        done += static_cast<std::size_t>(n);
-    }
+    if (!host::api::fill_random(bytes)) return reply(CORDON_ERR_UNSUPPORTED);
     return reply(CORDON_OK, bytes);
 }
 
 inline std::vector<std::byte> config_get(host::context& ctx, wire_reader& in) {
     const auto key = in.get_string();
     if (!key || key->size() > max_guest_string) return reply(CORDON_ERR_INVALID);
-    const auto found = ctx.config.find(*key);
-    if (found == ctx.config.end()) return reply(CORDON_ERR_NOT_FOUND);
-    const auto& value = found->second;
-    return reply(static_cast<std::int64_t>(value.size()), std::as_bytes(std::span{value.data(), value.size()}));
+    const auto value = host::api::find_config(ctx.config, *key);
+    if (!value) return reply(CORDON_ERR_NOT_FOUND);
+    return reply(static_cast<std::int64_t>(value->size()), std::as_bytes(std::span{value->data(), value->size()}));
 }
 
 } // namespace detail::broker
