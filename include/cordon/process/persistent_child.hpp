@@ -116,6 +116,7 @@ public:
         // instead of a cgroup file read (a hundred times dearer here).
         if (!setup.syscalls.process) child.child_.cpu_accounting.clear();
         child.cpu_baseline_ = detail::child_cpu_ns(child.child_);
+        child.single_threaded_ = !setup.syscalls.threads && !setup.syscalls.process;
         return child;
     }
 
@@ -178,6 +179,11 @@ public:
                     if (limits_.cpu_time_ms != 0) {
                         cpu_baseline_ = detail::child_cpu_ns(child_);
                         last_call_cpu_ns_ = cpu_baseline_ - cpu_at_start;
+                        // The clock also counts the child's brief spin after its last answer,
+                        // before it slept: a child that cannot run threads is never charged
+                        // more CPU than the call's wall time.
+                        if (single_threaded_)
+                            last_call_cpu_ns_ = std::min(last_call_cpu_ns_, detail::now_ns() - started);
                     }
                     return take_response();
                 }
@@ -305,6 +311,7 @@ private:
     telemetry usage_{};
     std::uint64_t cpu_baseline_ = 0;
     std::uint64_t last_call_cpu_ns_ = 0;
+    bool single_threaded_ = false;
     bool ended_ = false;
     bool stopped_by_host_ = false;
 };
