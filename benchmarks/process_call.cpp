@@ -1,6 +1,6 @@
 // A call round trip into a persistent process sandbox (shared memory and futex wake-ups) against
 // a round trip over a pair of pipes to a forked echo process, the classic alternative.
-#include "ratio.hpp"
+#include "process_main.hpp"
 
 #include <cordon/process/backend.hpp>
 #include <cordon/process/confinement.hpp>
@@ -77,16 +77,32 @@ void facade_round_trip(benchmark::State& state) {
 }
 BENCHMARK(facade_round_trip)->UseRealTime();
 
+// A native plugin's export through the facade: one with no host call (hoard_files finds no
+// file API and returns), one that makes one brokered host call (random_fill of 32 bytes).
+void plugin_call(benchmark::State& state, const char* export_name) {
+    using namespace cordon;
+    sandbox_options options;
+    options.detail = telemetry_detail::counted;
+    options.grants = {"random"};
+    sandbox<process::backend, policy<isolation::strict>> box{process::native_plugin{CORDON_BENCH_GUEST_PLUGIN},
+                                                              std::move(options)};
+    if (!box.ok()) return state.SkipWithError(box.status().error().message().c_str());
+    for (auto _ : state)
+        if (auto r = box.call_bytes(export_name, {}); !r) return state.SkipWithError(r.error().message().c_str());
+}
+void plugin_round_trip(benchmark::State& state) { plugin_call(state, "hoard_files"); }
+void plugin_with_host_call(benchmark::State& state) { plugin_call(state, "random_status"); }
+BENCHMARK(plugin_round_trip)->UseRealTime();
+BENCHMARK(plugin_with_host_call)->UseRealTime();
+
 } // namespace
 
 int main(int argc, char** argv) {
-    if (auto started = cp::zygote::start(); !started) {
-        std::fprintf(stderr, "%s\n", started.error().message().c_str());
-        return 1;
-    }
-    return cordon_bench::run_with_ratios(
+    return cordon_bench::run_process_benchmarks(
         argc, argv,
         {{"channel_round_trip", "pipe_round_trip", "shared-memory call vs pipe echo"},
          {"channel_round_trip_cpu_limited", "pipe_round_trip", "same, with a cpu limit checked per call"},
-         {"facade_round_trip", "pipe_round_trip", "sandbox<process::backend> call vs pipe echo (target <= 5 us)"}});
+         {"facade_round_trip", "pipe_round_trip", "sandbox<process::backend> call vs pipe echo (target <= 5 us)"},
+         {"plugin_round_trip", "facade_round_trip", "native plugin export (by name) vs function table entry"},
+         {"plugin_with_host_call", "plugin_round_trip", "same export plus one brokered host call"}});
 }

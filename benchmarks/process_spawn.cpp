@@ -1,11 +1,12 @@
-// A new process sandbox: from the zygote (all namespaces, minimal root, landlock, seccomp) against
-// a plain fork+exec of the same program, fork+unshare, and bwrap with the same namespaces.
-#include "ratio.hpp"
+// A new process sandbox: from the zygote (all namespaces, minimal root, landlock, seccomp) or
+// from a pool of warm children, against fork+exec, fork+unshare, and bwrap with the same namespaces.
+#include "process_main.hpp"
 
 #include <cordon/process/confinement.hpp>
 #include <cordon/process/executable.hpp>
 #include <cordon/process/function_payload.hpp>
 #include <cordon/process/persistent_child.hpp>
+#include <cordon/process/warm_pool.hpp>
 
 #include <sched.h>
 #include <spawn.h>
@@ -91,18 +92,41 @@ void zygote_sandbox_strict(benchmark::State& state) { function_sandbox(state, cp
 BENCHMARK(zygote_sandbox_standard)->UseRealTime();
 BENCHMARK(zygote_sandbox_strict)->UseRealTime();
 
+// The same sandbox taken from a pool of warm children: start (a take), one call, stop. The
+// pool is refilled outside the timed region, so this is what a sandbox costs while the pool
+// keeps up.
+void pooled_sandbox(benchmark::State& state, cp::isolation_level level) {
+    const auto setup = cp::make_confinement(level, {}, {}, cp::payload_kind::function);
+    cp::warm_pool pool{1, cp::warm_pool::refill::on_request};
+    using fn = cp::sandboxed<&identity>;
+    const auto request = fn::encode_arguments(7);
+    for (auto _ : state) {
+        state.PauseTiming();
+        const bool warmed = static_cast<bool>(pool.prepare(setup, {}));
+        state.ResumeTiming();
+        auto child = pool.take(setup, {});
+        if (!warmed || !child || !child->call(fn::entry(), request)) {
+            state.SkipWithError("the pool had no warm child");
+            return;
+        }
+    }
+}
+void pooled_sandbox_standard(benchmark::State& state) { pooled_sandbox(state, cp::isolation_level::standard); }
+void pooled_sandbox_strict(benchmark::State& state) { pooled_sandbox(state, cp::isolation_level::strict); }
+BENCHMARK(pooled_sandbox_standard)->UseRealTime();
+BENCHMARK(pooled_sandbox_strict)->UseRealTime();
+
 } // namespace
 
 int main(int argc, char** argv) {
-    if (auto started = cp::zygote::start(); !started) {
-        std::fprintf(stderr, "%s\n", started.error().message().c_str());
-        return 1;
-    }
-    return cordon_bench::run_with_ratios(
+    return cordon_bench::run_process_benchmarks(
         argc, argv,
         {{"zygote_exec_strict", "bwrap_true", "strict exec vs bwrap --unshare-all (target <= 0.5x)"},
          {"zygote_exec_strict", "fork_exec_true", "strict exec vs plain fork+exec"},
          {"zygote_exec_standard", "fork_exec_true", "standard exec vs plain fork+exec"},
          {"zygote_sandbox_strict", "fork_unshare_exit", "new strict sandbox vs fork+unshare (target 500 us)"},
-         {"zygote_sandbox_standard", "fork_unshare_exit", "new standard sandbox vs fork+unshare"}});
+         {"zygote_sandbox_standard", "fork_unshare_exit", "new standard sandbox vs fork+unshare"},
+         {"pooled_sandbox_strict", "zygote_sandbox_strict", "strict sandbox from the warm pool vs cold"},
+         {"pooled_sandbox_strict", "fork_unshare_exit", "strict sandbox from the warm pool vs fork+unshare"},
+         {"pooled_sandbox_standard", "zygote_sandbox_standard", "standard sandbox from the warm pool vs cold"}});
 }

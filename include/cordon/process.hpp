@@ -4,5 +4,6 @@
 
 #include <cordon/process/backend.hpp>
 #include <cordon/process/payload.hpp>
+#include <cordon/process/warm_pool.hpp>
 #include <cordon/process/zygote.hpp>
 #include <cordon/sandbox.hpp>

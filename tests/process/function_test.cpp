@@ -53,6 +53,24 @@ std::int32_t write_forever(std::string path) {
         if (::write(fd, chunk.data(), chunk.size()) < 0) return errno;
 }
 
+// Opens `wanted` descriptors at once and closes them: the count, or -errno at the first refusal.
+std::int32_t hoard(std::int32_t wanted) {
+    std::vector<int> held;
+    std::int32_t answer = wanted;
+    for (std::int32_t i = 0; i < wanted; ++i) {
+        const int fd = ::fcntl(1, F_DUPFD_CLOEXEC, 0);
+        if (fd < 0) {
+            answer = -errno;
+            break;
+        }
+        held.push_back(fd);
+    }
+    for (int fd : held) ::close(fd);
+    return answer;
+}
+// Tries to put a descriptor where the sandbox keeps its own, out of the guest's range.
+std::int32_t dup_onto(std::int32_t target) { return ::dup2(1, target) < 0 ? -errno : 0; }
+
 cp::confinement setup(cp::isolation_level level, cp::grants grants = {}, cp::resource_limits limits = {}) {
     return cp::make_confinement(level, grants, limits, cp::payload_kind::function);
 }
@@ -158,6 +176,30 @@ TEST_P(FunctionPayload, AFileSizeBombIsAFileLimit) {
     ASSERT_FALSE(written) << "the write loop ended with errno " << *written;
     EXPECT_EQ(written.error().kind(), error_kind::file_limit) << written.error().message();
     std::filesystem::remove_all(dir);
+}
+
+// The guest may hold exactly open_files descriptors besides stdin, stdout and stderr; past
+// them the kernel refuses with EMFILE (the call itself succeeds: what the guest does with the
+// refusal is its business). The smallest limits used to break the child's own set-up.
+TEST_P(FunctionPayload, TheOpenFilesLimitHoldsAtEverySize) {
+    for (std::int32_t files : {1, 2, 4}) {
+        cp::resource_limits limits;
+        limits.open_files = static_cast<std::uint64_t>(files);
+        auto child = cp::persistent_child::start(setup(GetParam(), {}, limits), {});
+        ASSERT_TRUE(child) << files << ": " << child.error().message();
+        auto within = call<&hoard>(*child, files);
+        ASSERT_TRUE(within) << within.error().message();
+        EXPECT_EQ(*within, files);
+        auto beyond = call<&hoard>(*child, files + 1);
+        ASSERT_TRUE(beyond) << beyond.error().message();
+        EXPECT_EQ(*beyond, -EMFILE);
+        auto again = call<&hoard>(*child, files);  // everything was closed: the budget is back
+        ASSERT_TRUE(again);
+        EXPECT_EQ(*again, files);
+        auto onto = call<&dup_onto>(*child, cp::control_fd_number);
+        ASSERT_TRUE(onto);
+        EXPECT_EQ(*onto, -EBADF) << "the control socket must be out of the guest's range";
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Levels, FunctionPayload,

@@ -1,5 +1,15 @@
 /* The guest side of cordon's host API, for plugins in C: wasm32 (imports of module "cordon")
- * and native .so plugins of the process backend (the same functions, provided by the host). */
+ * and native .so plugins of the process backend (the same functions, provided by the host).
+ *
+ * Native plugins link against nothing: this header gives each function a small inline body
+ * that calls through `cordon_host`, a table of function pointers the header defines (weak,
+ * so every source file of a plugin may include it). The sandboxed child fills the table after
+ * dlopen and forwards each call to the host over its channel, where the grant is checked as
+ * for wasm. A plugin that includes this header uses its bytes-in/bytes-out convention for every
+ * export: `int32_t f(void)`. Before the child fills the table (in constructors) and from a
+ * thread outside a call, the functions return CORDON_ERR_UNSUPPORTED (cordon_log does nothing).
+ * Files: a native plugin uses the C library directly, confined by the kernel; the cordon_fs_*
+ * functions return CORDON_ERR_UNSUPPORTED there. */
 #ifndef CORDON_GUEST_CORDON_H
 #define CORDON_GUEST_CORDON_H
 
@@ -37,7 +47,7 @@ extern "C" {
 /* Marks a function the host may call: CORDON_EXPORT(fib) int32_t fib(int32_t n) { ... } */
 #define CORDON_EXPORT(name) __attribute__((export_name(#name)))
 #else
-#define CORDON_IMPORT(name)
+#define CORDON_IMPORT(name) static inline
 #define CORDON_EXPORT(name) __attribute__((visibility("default")))
 #endif
 
@@ -75,6 +85,78 @@ CORDON_IMPORT(bus_call) int32_t cordon_bus_call(const char* target, size_t targe
                                                 size_t input_length, void* out, size_t capacity);
 CORDON_IMPORT(bus_emit) int32_t cordon_bus_emit(const char* topic, size_t topic_length, const void* data,
                                                 size_t data_length);
+
+#if !defined(__wasm__)
+/* Native plugins: the functions above, as the sandboxed child provides them. `size` is the
+ * table's size in bytes as filled: later versions only append. */
+struct cordon_host_table {
+    uint64_t size;
+    void (*log)(int32_t level, const char* text, size_t length);
+    int64_t (*clock_now)(int32_t clock_id);
+    int32_t (*random_fill)(void* buffer, size_t length);
+    int32_t (*fs_open)(const char* path, size_t length, int32_t flags);
+    int32_t (*fs_read)(int32_t handle, void* buffer, size_t length);
+    int32_t (*fs_write)(int32_t handle, const void* buffer, size_t length);
+    int32_t (*fs_close)(int32_t handle);
+    int32_t (*config_get)(const char* key, size_t key_length, char* out, size_t capacity);
+    int32_t (*input_size)(void);
+    int32_t (*input_read)(void* buffer, size_t capacity);
+    int32_t (*output_write)(const void* data, size_t length);
+    int32_t (*bus_call)(const char* target, size_t target_length, const void* input, size_t input_length, void* out,
+                        size_t capacity);
+    int32_t (*bus_emit)(const char* topic, size_t topic_length, const void* data, size_t data_length);
+};
+
+/* Filled by the sandboxed child; its presence marks a plugin that follows this header. */
+__attribute__((weak, visibility("default"))) const struct cordon_host_table* cordon_host = 0;
+
+#define CORDON_HOST_HAS(field) \
+    (cordon_host != 0 && cordon_host->size >= offsetof(struct cordon_host_table, field) + sizeof(cordon_host->field))
+
+static inline void cordon_log(int32_t level, const char* text, size_t length) {
+    if (CORDON_HOST_HAS(log)) cordon_host->log(level, text, length);
+}
+static inline int64_t cordon_clock_now(int32_t clock_id) {
+    return CORDON_HOST_HAS(clock_now) ? cordon_host->clock_now(clock_id) : CORDON_ERR_UNSUPPORTED;
+}
+static inline int32_t cordon_random_fill(void* buffer, size_t length) {
+    return CORDON_HOST_HAS(random_fill) ? cordon_host->random_fill(buffer, length) : CORDON_ERR_UNSUPPORTED;
+}
+static inline int32_t cordon_fs_open(const char* path, size_t length, int32_t flags) {
+    return CORDON_HOST_HAS(fs_open) ? cordon_host->fs_open(path, length, flags) : CORDON_ERR_UNSUPPORTED;
+}
+static inline int32_t cordon_fs_read(int32_t handle, void* buffer, size_t length) {
+    return CORDON_HOST_HAS(fs_read) ? cordon_host->fs_read(handle, buffer, length) : CORDON_ERR_UNSUPPORTED;
+}
+static inline int32_t cordon_fs_write(int32_t handle, const void* buffer, size_t length) {
+    return CORDON_HOST_HAS(fs_write) ? cordon_host->fs_write(handle, buffer, length) : CORDON_ERR_UNSUPPORTED;
+}
+static inline int32_t cordon_fs_close(int32_t handle) {
+    return CORDON_HOST_HAS(fs_close) ? cordon_host->fs_close(handle) : CORDON_ERR_UNSUPPORTED;
+}
+static inline int32_t cordon_config_get(const char* key, size_t key_length, char* out, size_t capacity) {
+    return CORDON_HOST_HAS(config_get) ? cordon_host->config_get(key, key_length, out, capacity) : CORDON_ERR_UNSUPPORTED;
+}
+static inline int32_t cordon_input_size(void) {
+    return CORDON_HOST_HAS(input_size) ? cordon_host->input_size() : CORDON_ERR_UNSUPPORTED;
+}
+static inline int32_t cordon_input_read(void* buffer, size_t capacity) {
+    return CORDON_HOST_HAS(input_read) ? cordon_host->input_read(buffer, capacity) : CORDON_ERR_UNSUPPORTED;
+}
+static inline int32_t cordon_output_write(const void* data, size_t length) {
+    return CORDON_HOST_HAS(output_write) ? cordon_host->output_write(data, length) : CORDON_ERR_UNSUPPORTED;
+}
+static inline int32_t cordon_bus_call(const char* target, size_t target_length, const void* input, size_t input_length,
+                                      void* out, size_t capacity) {
+    return CORDON_HOST_HAS(bus_call) ? cordon_host->bus_call(target, target_length, input, input_length, out, capacity)
+                                     : CORDON_ERR_UNSUPPORTED;
+}
+static inline int32_t cordon_bus_emit(const char* topic, size_t topic_length, const void* data, size_t data_length) {
+    return CORDON_HOST_HAS(bus_emit) ? cordon_host->bus_emit(topic, topic_length, data, data_length)
+                                     : CORDON_ERR_UNSUPPORTED;
+}
+#undef CORDON_HOST_HAS
+#endif
 
 /* Reentrancy: a call into a sandbox runs to completion before the next; a guest cannot be
  * re-entered from inside one of its own host calls (the host gets an error instead). */

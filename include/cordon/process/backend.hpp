@@ -11,6 +11,7 @@
 #include <cordon/process/payload.hpp>
 #include <cordon/process/persistent_child.hpp>
 #include <cordon/process/policy_bridge.hpp>
+#include <cordon/process/warm_pool.hpp>
 #include <cordon/result.hpp>
 #include <cordon/telemetry/enforcement.hpp>
 
@@ -31,7 +32,15 @@ namespace detail {
 // instance). Calls into one sandbox come from one thread at a time; cancel() may come from any.
 class sandbox_state {
 public:
-    sandbox_state(payload code, host::context& ctx) : code_{std::move(code)}, ctx_{&ctx} {}
+    sandbox_state(payload code, host::context& ctx) : code_{std::move(code)}, ctx_{&ctx} {
+        // cordon.h calls of a native plugin, answered with this sandbox's grants.
+        broker_ = [this](std::span<const std::byte> message) {
+            const auto capacity = child_ ? child_->capacity() : channel::default_capacity;
+            return answer_host_call(*ctx_, message, capacity);
+        };
+    }
+    sandbox_state(const sandbox_state&) = delete;
+    sandbox_state& operator=(const sandbox_state&) = delete;
 
     /// The confinement for the policy as it stands now.
     [[nodiscard]] confinement current_confinement() const {
@@ -47,22 +56,32 @@ public:
         return c;
     }
 
-    /// Starts the persistent child if there is none, or replaces one that died or whose
-    /// confinement is stale (a grant or limit changed since it started).
-    result<persistent_child*> child() {
-        const auto generation = ctx_->policy().generation();
-        if (child_ && child_->alive() && generation == generation_) return child_.get();
-        const bool died = child_ != nullptr && !child_->alive();
-        {
-            std::lock_guard lock{cancel_mutex_};
-            child_.reset();
-        }
+    /// How the persistent child starts its payload.
+    [[nodiscard]] payload_spec current_payload() const {
         payload_spec spec;
         if (const auto* plugin = std::get_if<native_plugin>(&code_)) {
             spec.kind = payload_kind::shared_object;
             spec.path = plugin->path;
         }
-        auto started = persistent_child::start(current_confinement(), spec);
+        return spec;
+    }
+
+    /// Starts the persistent child if there is none, or replaces one that died or whose
+    /// confinement is stale (a grant or limit changed since it started); from the warm pool
+    /// when one is enabled and holds a child for exactly this confinement.
+    result<persistent_child*> child() {
+        const auto generation = ctx_->policy().generation();
+        if (child_ && child_->alive() && generation == generation_) return child_.get();
+        const bool died = child_ != nullptr && !child_->alive() && !child_->stopped_by_host();
+        {
+            std::lock_guard lock{cancel_mutex_};
+            child_.reset();
+        }
+        const auto spec = current_payload();
+        const auto setup = current_confinement();
+        std::optional<persistent_child> warm;
+        if (const auto pool = warm_pool::current()) warm = pool->take(setup, spec);
+        auto started = warm ? result<persistent_child>{std::move(*warm)} : persistent_child::start(setup, spec);
         if (!started) return started.error();
         {
             std::lock_guard lock{cancel_mutex_};
@@ -80,7 +99,8 @@ public:
         cancelled_.store(false, std::memory_order_relaxed);
         auto live = child();
         result<std::vector<std::byte>> answer =
-            live ? (*live)->call(entry, request) : result<std::vector<std::byte>>{live.error()};
+            live ? (*live)->call(entry, request, broker_) : result<std::vector<std::byte>>{live.error()};
+        if (std::holds_alternative<native_plugin>(code_)) answer = check_output(std::move(answer));
         usage measured;
         measured.wall_ns = now_ns() - started;
         // CPU time is read only where a cpu limit needs it; otherwise the call is charged its
@@ -146,8 +166,21 @@ private:
         return e;
     }
 
+    // The child caps a plugin's output itself; the host does not take its word for it, and
+    // names the limit itself when the child reports hitting it.
+    result<std::vector<std::byte>> check_output(result<std::vector<std::byte>> answer) const {
+        const auto cap = ctx_->policy().limit(limit::kind::output_bytes);
+        const bool over = answer ? cap && answer->size() > *cap : answer.error().kind() == error_kind::output_limit;
+        if (!over) return answer;
+        const std::uint64_t limit = cap.value_or(channel::default_capacity);
+        error_info info{"output limit of " + std::to_string(limit) + " bytes exceeded"};
+        info.limit = limit_detail{"output_bytes", limit, answer ? std::optional<std::uint64_t>{answer->size()} : std::nullopt};
+        return error{error_kind::output_limit, std::move(info)};
+    }
+
     payload code_;
     host::context* ctx_;
+    host_call_handler broker_;
     std::unique_ptr<persistent_child> child_;
     std::uint64_t generation_ = 0;
     std::atomic<bool> cancelled_{false};
@@ -228,10 +261,11 @@ struct backend {
                             "call_bytes()");
             const auto* entry = table->find(export_name);
             if (entry == nullptr || entry->bytes)
-                return fail(error_kind::invalid_argument, "no typed export named '" + std::string(export_name) + "'");
+                return fail(error_kind::invalid_argument, "no exported function named " + std::string(export_name) +
+                                                              (entry ? " for typed calls (it takes bytes)" : ""));
             const auto wanted = host::signature_of<Sig>();
             if (entry->sig != wanted)
-                return fail(error_kind::invalid_argument, "export '" + std::string(export_name) + "' has signature " +
+                return fail(error_kind::invalid_argument, "export " + std::string(export_name) + " has type " +
                                                               host::to_string(entry->sig) + ", called as " +
                                                               host::to_string(wanted));
             return bound_function<Sig>{state_, entry->address};
@@ -243,7 +277,8 @@ struct backend {
             if (const auto* table = std::get_if<function_table>(&code)) {
                 const auto* entry = table->find(export_name);
                 if (entry == nullptr || !entry->bytes)
-                    return fail(error_kind::invalid_argument, "no bytes export named '" + std::string(export_name) + "'");
+                    return fail(error_kind::invalid_argument, "no exported function named " + std::string(export_name) +
+                                                                  (entry ? " for bytes calls (it is typed)" : ""));
                 return state_->call(entry->address, input);
             }
             // A plugin request starts with the export's name; the child resolves it with dlsym.
@@ -268,5 +303,20 @@ struct backend {
         std::shared_ptr<detail::sandbox_state> state_;
     };
 };
+
+/// Warms `pool` for new sandbox<process::backend, Policy>s running `code` with the policy's
+/// defaults (grants or limits changed at creation make a different confinement, warmed by the
+/// pool's refill once a sandbox has asked for it).
+template <class Policy> result<void> prepare_warm(warm_pool& pool, const payload& code) {
+    host::context ctx{Policy::spec()};
+    const detail::sandbox_state state{code, ctx};
+    return pool.prepare(state.current_confinement(), state.current_payload());
+}
+
+/// The confinement a new sandbox<process::backend, Policy> running `code` starts with.
+template <class Policy> confinement default_confinement(const payload& code) {
+    host::context ctx{Policy::spec()};
+    return detail::sandbox_state{code, ctx}.current_confinement();
+}
 
 } // namespace cordon::process

@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -95,7 +97,7 @@ inline std::optional<std::string> own_group(std::string_view controller) {
 inline bool writable_dir(const std::string& path) { return ::access(path.c_str(), W_OK) == 0; }
 
 // Where a v2 hierarchy with the memory and pids controllers is mounted, if anywhere.
-inline std::optional<std::string> v2_base() {
+inline std::optional<std::string> find_v2_base() {
     const auto group = own_group("");
     if (!group) return std::nullopt;
     for (const char* mount : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"}) {
@@ -108,12 +110,29 @@ inline std::optional<std::string> v2_base() {
     return std::nullopt;
 }
 
-inline std::optional<std::string> v1_base(std::string_view controller) {
+inline std::optional<std::string> find_v1_base(std::string_view controller) {
     const auto group = own_group(controller);
     if (!group) return std::nullopt;
     const std::string dir = "/sys/fs/cgroup/" + std::string(controller) + (*group == "/" ? "" : *group);
     if (!writable_dir(dir)) return std::nullopt;
     return dir;
+}
+
+// The bases are looked up once per process: every sandbox used to read /proc/self/cgroup and
+// probe the hierarchies again, three to five file reads on the path of each spawn. A process's
+// own groups do not change under cordon, and a forked zygote shares its parent's.
+inline std::optional<std::string> v2_base() {
+    static const std::optional<std::string> base = find_v2_base();
+    return base;
+}
+
+inline std::optional<std::string> v1_base(std::string_view controller) {
+    static std::mutex mutex;
+    static std::map<std::string, std::optional<std::string>, std::less<>> bases;
+    std::lock_guard lock{mutex};
+    auto found = bases.find(controller);
+    if (found == bases.end()) found = bases.emplace(std::string(controller), find_v1_base(controller)).first;
+    return found->second;
 }
 
 inline std::string unique_name() {

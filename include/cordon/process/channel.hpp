@@ -73,6 +73,25 @@ inline std::uint32_t wait_for_change(std::atomic<std::uint32_t>& word, std::uint
     }
 }
 
+namespace detail {
+
+// Waits without a timeout, in the child: it never reads a clock (that may be a system call it
+// is not allowed), and its supervisor kills it if it must.
+inline std::uint32_t wait_for_request(std::atomic<std::uint32_t>& word, std::uint32_t seen) {
+    for (int i = 0; i < spin_iterations; ++i) {
+        const auto now = word.load(std::memory_order_acquire);
+        if (now != seen) return now;
+        cpu_relax();
+    }
+    for (;;) {
+        const auto now = word.load(std::memory_order_acquire);
+        if (now != seen) return now;
+        futex(&word, FUTEX_WAIT, seen, nullptr);
+    }
+}
+
+} // namespace detail
+
 /// Bumps a sequence word and wakes whoever waits on it (in any process sharing the page).
 inline void publish(std::atomic<std::uint32_t>& word) {
     word.fetch_add(1, std::memory_order_release);

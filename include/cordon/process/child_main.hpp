@@ -42,7 +42,7 @@ inline bool arrange_descriptors(std::vector<unique_fd>& fds, bool has_exec) {
         lifted.push_back(fd.valid() ? ::fcntl(fd.get(), F_DUPFD_CLOEXEC, exec_fd_number + 1) : -1);
         fd.reset();
     }
-    const int targets[] = {3, 0, 1, 2, has_exec ? exec_fd_number : -1};
+    const int targets[] = {control_fd_number, 0, 1, 2, has_exec ? exec_fd_number : -1};
     for (std::size_t i = 0; i < lifted.size(); ++i) {
         if (lifted[i] < 0 || targets[i] < 0) continue;
         if (::dup2(lifted[i], targets[i]) < 0) return false;  // dup2 clears close-on-exec
@@ -51,15 +51,12 @@ inline bool arrange_descriptors(std::vector<unique_fd>& fds, bool has_exec) {
     // supervisor already holds the seccomp listener, and the program gets nothing of ours.
     if (has_exec) {
         ::fcntl(exec_fd_number, F_SETFD, FD_CLOEXEC);
-        ::fcntl(3, F_SETFD, FD_CLOEXEC);
+        ::fcntl(control_fd_number, F_SETFD, FD_CLOEXEC);
     }
     // The channel stays mapped; its descriptor and all the others are closed.
-    if (has_exec) {
-        ::syscall(SYS_close_range, 4U, static_cast<unsigned>(exec_fd_number - 1), 0U);
-        ::syscall(SYS_close_range, static_cast<unsigned>(exec_fd_number + 1), ~0U, 0U);
-    } else {
-        ::syscall(SYS_close_range, 4U, ~0U, 0U);
-    }
+    ::syscall(SYS_close_range, 3U, static_cast<unsigned>(control_fd_number - 1), 0U);
+    if (has_exec) ::syscall(SYS_close_range, static_cast<unsigned>(exec_fd_number + 1), ~0U, 0U);
+    else ::syscall(SYS_close_range, static_cast<unsigned>(control_fd_number + 1), ~0U, 0U);
     return true;
 }
 
@@ -79,7 +76,7 @@ inline void become_init_of(int control) {
     }
     // The init keeps only the control socket: it must hold no pipe the host waits on.
     ::close(0), ::close(1), ::close(2);
-    ::syscall(SYS_close_range, 4U, ~0U, 0U);
+    ::syscall(SYS_close_range, static_cast<unsigned>(control_fd_number + 1), ~0U, 0U);
     for (;;) {
         int status = 0;
         const pid_t ended = ::waitpid(-1, &status, 0);
@@ -95,16 +92,21 @@ inline void become_init_of(int control) {
 // sanitizer's runtime) must not run inside a sandbox: a guest fault kills the child plainly,
 // and the supervisor reports it. The raw system call bypasses runtimes that intercept
 // sigaction; the sandbox's own reporters are installed afterwards.
-inline void reset_signal_handlers() {
+inline void reset_signal_handler(int sig) {
     struct {
         void (*handler)(int);
         unsigned long flags;
         void (*restorer)();
         unsigned long mask;
     } default_action{SIG_DFL, 0, nullptr, 0};
+    ::syscall(SYS_rt_sigaction, sig, &default_action, nullptr, sizeof default_action.mask);
+}
+
+// The zygote resets every handler once when it starts, so that each child has only the
+// zygote's own disposition to undo (one system call instead of sixty-four per sandbox).
+inline void reset_signal_handlers() {
     for (int sig = 1; sig < NSIG; ++sig)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            ::syscall(SYS_rt_sigaction, sig, &default_action, nullptr, sizeof default_action.mask);
+        if (sig != SIGKILL && sig != SIGSTOP) reset_signal_handler(sig);
 }
 
 // As a pid namespace's init the payload would ignore SIGXCPU and SIGXFSZ (the kernel shields
@@ -124,7 +126,7 @@ inline void report_limit_signal(int sig) {
     std::memcpy(message + 4, &none, sizeof none);
     std::memcpy(message + 4 + sizeof none, &length, 8);
     std::memcpy(message + 4 + sizeof none + 8, text, static_cast<std::size_t>(n));
-    [[maybe_unused]] auto sent = ::send(3, message, 4 + sizeof none + 8 + static_cast<std::size_t>(n), MSG_NOSIGNAL);
+    [[maybe_unused]] auto sent = ::send(control_fd_number, message, 4 + sizeof none + 8 + static_cast<std::size_t>(n), MSG_NOSIGNAL);
     ::syscall(SYS_exit_group, 128 + sig);
 }
 
@@ -146,7 +148,7 @@ inline void install_limit_signal_reporters() {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    reset_signal_handlers();
+    reset_signal_handler(SIGPIPE);  // the zygote ignores it; every other handler is default already
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::setsid();
 
@@ -160,7 +162,7 @@ inline void install_limit_signal_reporters() {
     }
     if (!arrange_descriptors(fds, has_exec)) ::_exit(124);
 
-    constexpr int control = 3;
+    constexpr int control = control_fd_number;
     // An executable loses any handler at exec, so it runs under a bare init; a function or
     // plugin payload is the namespace's init itself and reports rlimit signals by handler.
     if (message.setup.namespaces.pid) {
@@ -198,12 +200,12 @@ inline void install_limit_signal_reporters() {
                          error_kind::load_error);
             ::_exit(122);
         }
-        serve_calls(*shared, plugin, [] { send_control(control, tag_ready); });
+        serve_calls(*shared, plugin, message.setup.limits.output_bytes, [] { send_control(control, tag_ready); });
     }
     case payload_kind::function: break;
     }
     if (!shared) ::_exit(121);
-    serve_calls(*shared, nullptr, [] { send_control(control, tag_ready); });
+    serve_calls(*shared, nullptr, 0, [] { send_control(control, tag_ready); });
 }
 
 } // namespace cordon::process::detail::child_side

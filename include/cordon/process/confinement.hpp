@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace cordon::process {
@@ -133,12 +134,26 @@ inline confinement make_confinement(isolation_level level, const grants& given, 
     return c;
 }
 
+namespace detail {
+
+// The syscall permissions go on the wire field by field: the struct has padding, whose bytes
+// are indeterminate, and two equal confinements must encode alike (the warm pool compares
+// encodings; clang left different bytes there than g++ did).
+template <class Permissions, class Visit> void visit_fields(Permissions& p, Visit&& visit) {
+    visit(p.fs_read), visit(p.fs_write), visit(p.net), visit(p.process), visit(p.clock), visit(p.random);
+    visit(p.system), visit(p.threads), visit(p.loader), visit(p.strictest), visit(p.self_pid), visit(p.exec_fd);
+    visit(p.reserve_limit_signals);
+}
+static_assert(sizeof(syscall_permissions) == 24, "a field was added to syscall_permissions: add it to visit_fields");
+
+} // namespace detail
+
 /// Encodes a confinement for the zygote.
 inline std::vector<std::byte> encode(const confinement& c) {
     wire_writer w;
     w.put(c.level);
     w.put(c.payload);
-    w.put(c.syscalls);
+    detail::visit_fields(c.syscalls, [&](const auto& field) { w.put(field); });
     w.put_strings(c.landlock.read_paths);
     w.put_strings(c.landlock.write_paths);
     w.put_strings(c.landlock.execute_paths);
@@ -180,7 +195,9 @@ inline std::optional<confinement> decode_confinement(std::span<const std::byte> 
     };
     c.level = r.get<isolation_level>().value_or(isolation_level::maximum);
     c.payload = r.get<payload_kind>().value_or(payload_kind::function);
-    c.syscalls = r.get<syscall_permissions>().value_or(syscall_permissions{});
+    detail::visit_fields(c.syscalls, [&](auto& field) {
+        field = r.get<std::remove_reference_t<decltype(field)>>().value_or(field);
+    });
     c.landlock.read_paths = r.get_strings().value_or(std::vector<std::string>{});
     c.landlock.write_paths = r.get_strings().value_or(std::vector<std::string>{});
     c.landlock.execute_paths = r.get_strings().value_or(std::vector<std::string>{});
@@ -210,12 +227,19 @@ inline std::optional<confinement> decode_confinement(std::span<const std::byte> 
 /// The descriptor number at which an executable payload waits for its execveat. It is kept
 /// above every descriptor limit a sandbox gets, so the guest cannot recreate it after exec.
 inline constexpr int exec_fd_number = 1000;
+/// The child's control socket (set-up errors, violation records, the seccomp listener). Like
+/// the program descriptor it lives above every limit: it takes none of the guest's slots, and
+/// confinement's own transient descriptors (landlock's ruleset, the seccomp listener) always
+/// find a free slot below even the smallest open_files limit.
+inline constexpr int control_fd_number = exec_fd_number - 1;
 /// NOFILE never exceeds this in a sandbox, whatever its open_files limit.
 inline constexpr std::uint64_t sandbox_descriptor_ceiling = 512;
+static_assert(sandbox_descriptor_ceiling < static_cast<std::uint64_t>(control_fd_number),
+              "the sandbox's own descriptors must stay out of the guest's reach");
 
 /// Applies, in the calling child, every layer after namespaces: minimal root, rlimits,
-/// landlock (which sets no_new_privs), then the seccomp filter last. Returns the seccomp
-/// notification listener for executables, else -1.
+/// landlock (which sets no_new_privs), the descriptor limit, then the seccomp filter last.
+/// Returns the seccomp notification listener for executables, else -1.
 inline result<int> confine_self(const confinement& c, const cgroup_set* groups, int report_fd) {
     if (c.namespaces.uts) set_sandbox_hostname();
     if (c.minimal_root) {
@@ -226,6 +250,7 @@ inline result<int> confine_self(const confinement& c, const cgroup_set* groups, 
     plan.memory_by_address_space = groups == nullptr || !groups->limits_memory();
     plan.processes_by_nproc = c.namespaces.user && (groups == nullptr || !groups->limits_processes());
     plan.descriptor_ceiling = sandbox_descriptor_ceiling;
+    plan.standard_descriptors = 3;
     plan.uncounted_processes = c.namespaces.pid ? 1 : 0;
     if (auto limited = apply_rlimits(c.limits, plan); !limited) return limited.error();
 
@@ -235,6 +260,9 @@ inline result<int> confine_self(const confinement& c, const cgroup_set* groups, 
         if (!landlocked && (landlock_required || landlocked.error().kind() != error_kind::unsupported))
             return landlocked.error();
     }
+    // Landlock's rules open every granted path; only the seccomp listener is left, and it finds
+    // descriptor 3 free, as the sandbox's own descriptors live above every limit.
+    if (auto limited = apply_descriptor_limit(c.limits, plan); !limited) return limited.error();
     auto syscalls = c.syscalls;
     syscalls.self_pid = ::getpid();
     if (c.payload == payload_kind::executable) syscalls.exec_fd = exec_fd_number;

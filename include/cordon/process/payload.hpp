@@ -106,8 +106,10 @@ private:
     std::map<std::string, entry, std::less<>> entries_;
 };
 
-/// A native plugin: a shared object loaded with dlopen inside the confined child. Each export
-/// follows the bytes-in/bytes-out C convention of process::entry_point.
+/// A native plugin: a shared object loaded with dlopen inside the confined child. A plugin
+/// built against cordon/guest/cordon.h exports `int32_t f(void)` functions and calls the same
+/// host API as a wasm plugin, brokered to the host with the same grant checks; a plugin without
+/// it exports functions of the older bytes-in/bytes-out process::entry_point convention.
 struct native_plugin {
     std::string path;
 };

@@ -2,6 +2,7 @@
 // calls over the shared-memory channel under wall and CPU supervision until it dies or is killed.
 #pragma once
 
+#include <cordon/process/broker.hpp>
 #include <cordon/process/channel.hpp>
 #include <cordon/process/descriptors.hpp>
 #include <cordon/process/outcome.hpp>
@@ -18,6 +19,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -86,6 +88,10 @@ inline constexpr int exit_record_timeout_ms = 5000;
 
 } // namespace detail
 
+/// Answers a host call a child's plugin made mid-call (see broker.hpp); the reply must fit the
+/// channel. An error stops the guest: the child is killed and the call ends with the error.
+using host_call_handler = std::function<result<std::vector<std::byte>>(std::span<const std::byte>)>;
+
 /// One live child running a function payload or a native plugin.
 class persistent_child {
 public:
@@ -110,6 +116,7 @@ public:
         // instead of a cgroup file read (a hundred times dearer here).
         if (!setup.syscalls.process) child.child_.cpu_accounting.clear();
         child.cpu_baseline_ = detail::child_cpu_ns(child.child_);
+        child.single_threaded_ = !setup.syscalls.threads && !setup.syscalls.process;
         return child;
     }
 
@@ -118,6 +125,16 @@ public:
     ~persistent_child() { terminate(); }
 
     [[nodiscard]] bool alive() const { return !ended_; }
+    /// True once the child has ended, including an end no call has seen yet (it was killed
+    /// while idle): the zygote has then written its exit record.
+    [[nodiscard]] bool has_exited() const {
+        if (ended_) return true;
+        pollfd watched{child_.status.get(), POLLIN, 0};
+        return ::poll(&watched, 1, 0) != 0;
+    }
+    /// The host ended the child to stop its guest (a host call refused to go on): the next
+    /// child is a replacement, not a recovery from a crash.
+    [[nodiscard]] bool stopped_by_host() const { return stopped_by_host_; }
     [[nodiscard]] pid_t pid() const { return child_.pid; }
     [[nodiscard]] const telemetry& usage() const { return usage_; }
     [[nodiscard]] std::uint32_t capacity() const { return channel_.capacity(); }
@@ -125,8 +142,11 @@ public:
     [[nodiscard]] std::uint64_t last_call_cpu_ns() const { return last_call_cpu_ns_; }
 
     /// Calls an entry point with `request` under the limits in force; the response bytes are
-    /// copied out of shared memory before anyone looks at them.
-    result<std::vector<std::byte>> call(std::uint64_t entry, std::span<const std::byte> request) {
+    /// copied out of shared memory before anyone looks at them. Host calls the child makes
+    /// meanwhile go to `broker` (without one they are answered CORDON_ERR_UNSUPPORTED); the
+    /// call's limits keep running while the host answers them.
+    result<std::vector<std::byte>> call(std::uint64_t entry, std::span<const std::byte> request,
+                                        const host_call_handler& broker = {}) {
         if (ended_) return fail(error_kind::internal, "the sandboxed process has already ended");
         if (request.size() > channel_.capacity())
             return fail(error_kind::invalid_argument, "call arguments of " + std::to_string(request.size()) +
@@ -136,7 +156,7 @@ public:
         std::memcpy(channel_.request_area().data(), request.data(), request.size());
         header.entry = entry;
         header.request_size = request.size();
-        const std::uint32_t seen = header.response_seq.load(std::memory_order_acquire);
+        std::uint32_t seen = header.response_seq.load(std::memory_order_acquire);
         const std::uint64_t started = detail::now_ns();
         // Between calls the child sleeps on the futex, so its CPU clock as read at the end of
         // the last call is this call's start: one clock read per call, none while waiting.
@@ -149,16 +169,31 @@ public:
         std::uint64_t wall_used = 0, cpu_used = 0;
         for (;;) {
             const auto wait = detail::next_check(wall_limit_ns, wall_used, cpu_limit_ns, cpu_used);
-            if (wait_for_change(header.response_seq, seen, wait) != seen) {
+            if (const auto now = wait_for_change(header.response_seq, seen, wait); now != seen) {
                 if (header.peer_gone.load(std::memory_order_acquire) != 0)
                     return stop(stop_reason::none, cpu_used, wall_used, started);
-                usage_.wall_ns += detail::now_ns() - started;
-                last_call_cpu_ns_ = 0;
-                if (limits_.cpu_time_ms != 0) {
-                    cpu_baseline_ = detail::child_cpu_ns(child_);
-                    last_call_cpu_ns_ = cpu_baseline_ - cpu_at_start;
+                seen = now;
+                if (header.response_status != detail::broker::host_call_status) {
+                    usage_.wall_ns += detail::now_ns() - started;
+                    last_call_cpu_ns_ = 0;
+                    if (limits_.cpu_time_ms != 0) {
+                        cpu_baseline_ = detail::child_cpu_ns(child_);
+                        last_call_cpu_ns_ = cpu_baseline_ - cpu_at_start;
+                        // The clock also counts the child's brief spin after its last answer,
+                        // before it slept: a child that cannot run threads is never charged
+                        // more CPU than the call's wall time.
+                        if (single_threaded_)
+                            last_call_cpu_ns_ = std::min(last_call_cpu_ns_, detail::now_ns() - started);
+                    }
+                    return take_response();
                 }
-                return take_response();
+                if (auto refused = answer_host_call(broker)) {
+                    detail::kill_child(child_);
+                    usage_.wall_ns += detail::now_ns() - started;
+                    (void)end_with(stop_reason::none, cpu_used, wall_used);
+                    stopped_by_host_ = true;
+                    return *refused;
+                }
             }
             wall_used = detail::now_ns() - started;
             if (limits_.cpu_time_ms != 0) cpu_used = detail::child_cpu_ns(child_) - cpu_at_start;
@@ -232,6 +267,25 @@ private:
         return failure ? *failure : fail(error_kind::crash, "the sandboxed process ended during the call");
     }
 
+    // Answers the host call waiting in the response area, in the same area. An error when the
+    // child claims a message larger than the channel, or the host says the guest must stop.
+    std::optional<error> answer_host_call(const host_call_handler& broker) {
+        auto& header = channel_.header();
+        const std::uint64_t size = header.response_size;
+        if (size > channel_.capacity())
+            return error{error_kind::trap, "the sandboxed process sent a host call past its channel"};
+        const auto area = channel_.response_area();
+        // Copied before it is read: the child may still scribble on the shared page.
+        const std::vector<std::byte> message(area.begin(), area.begin() + static_cast<std::ptrdiff_t>(size));
+        auto answer = broker ? broker(message) : detail::broker::reply(CORDON_ERR_UNSUPPORTED);
+        if (!answer) return answer.error();
+        if (answer->size() > channel_.capacity()) answer = detail::broker::reply(CORDON_ERR_LIMIT);
+        std::memcpy(area.data(), answer->data(), answer->size());
+        header.response_size = answer->size();
+        publish(header.request_seq);
+        return std::nullopt;
+    }
+
     result<std::vector<std::byte>> take_response() {
         const auto& header = channel_.header();
         const std::uint64_t size = header.response_size;
@@ -257,7 +311,9 @@ private:
     telemetry usage_{};
     std::uint64_t cpu_baseline_ = 0;
     std::uint64_t last_call_cpu_ns_ = 0;
+    bool single_threaded_ = false;
     bool ended_ = false;
+    bool stopped_by_host_ = false;
 };
 
 } // namespace cordon::process

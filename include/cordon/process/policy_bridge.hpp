@@ -105,7 +105,8 @@ inline enforcement_report enforcement_of(const confinement& c, std::string backe
     if (l.cpu_time_ms != 0)
         report.add("cpu_time", "supervisor reading the child's CPU clock (ms), RLIMIT_CPU backstop");
     if (l.wall_time_ms != 0) report.add("wall_time", "supervisor wall timer, SIGKILL of the whole tree");
-    if (l.open_files != 0) report.add("open_files", "RLIMIT_NOFILE");
+    if (l.open_files != 0)
+        report.add("open_files", "RLIMIT_NOFILE above stdin, stdout and stderr (further opens fail with EMFILE)");
     if (l.processes != 0)
         report.add("processes", groups.pids != cgroup_support::version::none ? version_name(groups.pids) + "pids.max"
                                 : n.user                                  ? "RLIMIT_NPROC in the user namespace"

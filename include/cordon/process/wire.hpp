@@ -20,12 +20,11 @@ public:
     template <class T>
         requires std::is_trivially_copyable_v<T>
     void put(const T& value) {
-        const auto* bytes = reinterpret_cast<const std::byte*>(&value);
-        buffer_.insert(buffer_.end(), bytes, bytes + sizeof(T));
+        append(&value, sizeof(T));
     }
     void put_bytes(std::span<const std::byte> bytes) {
         put(static_cast<std::uint64_t>(bytes.size()));
-        buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+        append(bytes.data(), bytes.size());
     }
     void put_string(std::string_view text) { put_bytes(std::as_bytes(std::span{text.data(), text.size()})); }
     void put_strings(const std::vector<std::string>& texts) {
@@ -37,6 +36,15 @@ public:
     [[nodiscard]] std::vector<std::byte> bytes() && { return std::move(buffer_); }
 
 private:
+    // Resize and copy rather than insert: g++ 12 at -O2 (with TSan) warns of an overflow that
+    // cannot happen when vector::insert is inlined into a writer that starts empty.
+    void append(const void* data, std::size_t size) {
+        if (size == 0) return;
+        const auto at = buffer_.size();
+        buffer_.resize(at + size);
+        std::memcpy(buffer_.data() + at, data, size);
+    }
+
     std::vector<std::byte> buffer_;
 };
 

@@ -155,6 +155,7 @@ inline void reap(std::map<pid_t, tracked_child>& children) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != host) ::_exit(0);
     ::prctl(PR_SET_NAME, "cordon-zygote");
+    detail::child_side::reset_signal_handlers();  // once here, so no child has to
     ::signal(SIGPIPE, SIG_IGN);
     sigset_t chld;
     sigemptyset(&chld);

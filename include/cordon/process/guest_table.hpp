@@ -1,0 +1,180 @@
+// The child's side of the brokered host API: the cordon.h function table handed to a native
+// plugin, answering input and output itself and forwarding the rest to the host over the channel.
+#pragma once
+
+#include <cordon/guest/cordon.h>
+#include <cordon/process/broker.hpp>
+#include <cordon/process/channel.hpp>
+#include <cordon/process/wire.hpp>
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace cordon::process::detail::guest {
+
+/// The call the child is serving, as the table's functions see it. Plugin threads may call
+/// the table too: the mutex keeps their host calls from interleaving on the channel.
+struct call_state {
+    const channel* ch = nullptr;
+    std::span<const std::byte> input{};
+    std::vector<std::byte> output{};
+    std::uint64_t output_cap = 0;    // the smaller of the channel and the output_bytes limit
+    bool active = false;             // between the start and the end of a call
+    bool output_overflow = false;
+    std::mutex mutex;
+};
+
+inline call_state& current() {
+    static call_state state;
+    return state;
+}
+
+// One host call: the message goes in the response area, marked as a host call; the host's
+// reply comes back in the same area once it bumps request_seq. Nothing when no call is active.
+inline std::optional<std::vector<std::byte>> round_trip(const std::vector<std::byte>& message) {
+    auto& state = current();
+    if (!state.active || message.size() > state.ch->capacity()) return std::nullopt;
+    auto& header = state.ch->header();
+    const auto area = state.ch->response_area();
+    const auto seen = header.request_seq.load(std::memory_order_acquire);
+    std::memcpy(area.data(), message.data(), message.size());
+    header.response_size = message.size();
+    header.response_status = broker::host_call_status;
+    publish(header.response_seq);
+    wait_for_request(header.request_seq, seen);
+    const auto size = std::min<std::uint64_t>(header.response_size, state.ch->capacity());
+    return std::vector<std::byte>(area.begin(), area.begin() + static_cast<std::ptrdiff_t>(size));
+}
+
+// A host call answered with a status and bytes; `bytes` may be null when none are wanted.
+inline std::int64_t ask(const wire_writer& message, std::vector<std::byte>* bytes = nullptr) {
+    std::lock_guard lock{current().mutex};
+    const auto answer = round_trip(message.bytes());
+    if (!answer) return CORDON_ERR_UNSUPPORTED;
+    wire_reader in{*answer};
+    const auto status = in.get<std::int64_t>();
+    const auto payload = in.get_bytes();
+    if (!status || !payload) return CORDON_ERR_INVALID;
+    if (bytes != nullptr) bytes->assign(payload->begin(), payload->end());
+    return *status;
+}
+
+inline wire_writer request(broker::host_call call) {
+    wire_writer w;
+    w.put(static_cast<std::uint32_t>(call));
+    return w;
+}
+
+inline std::int32_t narrow(std::int64_t status) { return static_cast<std::int32_t>(status); }
+
+inline void log(std::int32_t level, const char* text, std::size_t length) {
+    auto w = request(broker::host_call::log);
+    w.put(level);
+    // A log longer than the channel is cut, as the output cap would cut it anyway.
+    const std::size_t room = current().ch != nullptr && current().ch->capacity() > 64 ? current().ch->capacity() - 64 : 0;
+    w.put_bytes(std::as_bytes(std::span{text, std::min(length, room)}));
+    ask(w);
+}
+
+inline std::int64_t clock_now(std::int32_t clock_id) {
+    auto w = request(broker::host_call::clock_now);
+    w.put(clock_id);
+    return ask(w);
+}
+
+inline std::int32_t random_fill(void* buffer, std::size_t length) {
+    auto* out = static_cast<std::byte*>(buffer);
+    std::vector<std::byte> bytes;
+    const std::size_t chunk = 4096;
+    for (std::size_t done = 0; done < length;) {
+        auto w = request(broker::host_call::random_fill);
+        w.put(static_cast<std::uint64_t>(std::min(chunk, length - done)));
+        const auto status = ask(w, &bytes);
+        if (status != CORDON_OK) return narrow(status);
+        if (bytes.empty() || bytes.size() > length - done) return narrow(CORDON_ERR_INVALID);
+        std::memcpy(out + done, bytes.data(), bytes.size());
+        done += bytes.size();
+    }
+    return narrow(CORDON_OK);
+}
+
+inline std::int32_t config_get(const char* key, std::size_t key_length, char* out, std::size_t capacity) {
+    if (key_length > broker::max_guest_string) return narrow(CORDON_ERR_INVALID);
+    auto w = request(broker::host_call::config_get);
+    w.put_string(std::string_view{key, key_length});
+    std::vector<std::byte> value;
+    const auto status = ask(w, &value);
+    if (status < 0) return narrow(status);
+    if (value.size() <= capacity && !value.empty()) std::memcpy(out, value.data(), value.size());
+    return narrow(static_cast<std::int64_t>(value.size()));
+}
+
+inline std::int32_t input_size() {
+    auto& state = current();
+    std::lock_guard lock{state.mutex};  // a plugin thread may ask as the call ends
+    return state.active ? static_cast<std::int32_t>(state.input.size()) : narrow(CORDON_ERR_UNSUPPORTED);
+}
+
+inline std::int32_t input_read(void* buffer, std::size_t capacity) {
+    auto& state = current();
+    std::lock_guard lock{state.mutex};
+    if (!state.active) return narrow(CORDON_ERR_UNSUPPORTED);
+    const auto n = std::min(capacity, state.input.size());
+    if (n != 0) std::memcpy(buffer, state.input.data(), n);
+    return static_cast<std::int32_t>(n);
+}
+
+// Output stays in the child until the call ends, then goes back as the call's answer.
+inline std::int32_t output_write(const void* data, std::size_t length) {
+    auto& state = current();
+    std::lock_guard lock{state.mutex};
+    if (!state.active) return narrow(CORDON_ERR_UNSUPPORTED);
+    if (length > state.output_cap - state.output.size()) {
+        state.output_overflow = true;
+        return narrow(CORDON_ERR_LIMIT);
+    }
+    const auto* bytes = static_cast<const std::byte*>(data);
+    state.output.insert(state.output.end(), bytes, bytes + length);
+    return narrow(CORDON_OK);
+}
+
+inline std::int32_t bus_call(const char*, std::size_t, const void*, std::size_t, void*, std::size_t) {
+    return narrow(ask(request(broker::host_call::bus_call)));
+}
+inline std::int32_t bus_emit(const char*, std::size_t, const void*, std::size_t) {
+    return narrow(ask(request(broker::host_call::bus_emit)));
+}
+
+// Files are the kernel's business in this backend: the plugin opens them itself, confined.
+inline std::int32_t fs_open(const char*, std::size_t, std::int32_t) { return narrow(CORDON_ERR_UNSUPPORTED); }
+inline std::int32_t fs_read(std::int32_t, void*, std::size_t) { return narrow(CORDON_ERR_UNSUPPORTED); }
+inline std::int32_t fs_write(std::int32_t, const void*, std::size_t) { return narrow(CORDON_ERR_UNSUPPORTED); }
+inline std::int32_t fs_close(std::int32_t) { return narrow(CORDON_ERR_UNSUPPORTED); }
+
+inline const cordon_host_table& table() {
+    static const cordon_host_table t{sizeof(cordon_host_table), &log, &clock_now, &random_fill, &fs_open, &fs_read,
+                                     &fs_write, &fs_close, &config_get, &input_size, &input_read, &output_write,
+                                     &bus_call, &bus_emit};
+    return t;
+}
+
+/// Hands the table to a plugin that follows cordon.h (it defines `cordon_host`); false for a
+/// plugin of the older process::entry_point convention. The host program's own copy of the
+/// pointer is set too: should the plugin's reference bind to it (a host linked with
+/// -rdynamic exports it), the plugin still finds the table.
+inline bool connect(void* plugin) {
+    void* slot = ::dlsym(plugin, "cordon_host");
+    if (slot == nullptr) return false;
+    *static_cast<const cordon_host_table**>(slot) = &table();
+    ::cordon_host = &table();
+    return true;
+}
+
+} // namespace cordon::process::detail::guest

@@ -1,0 +1,212 @@
+// The host API brokered for native plugins: a plugin built from the wasm suite's C guest gets
+// the same answers as the wasm build of it, calls outside the grant are refused and recorded,
+// and hostile or malformed host calls end as errors, never as a crash or a hang.
+#include <cordon/process/backend.hpp>
+#include <cordon/process/broker.hpp>
+#include <cordon/process/function_payload.hpp>
+#include <cordon/process/persistent_child.hpp>
+#include <cordon/sandbox.hpp>
+#ifdef CORDON_TEST_GUEST_WASM
+#include <cordon/wasm.hpp>
+#endif
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace {
+using namespace cordon;
+using ::testing::HasSubstr;
+namespace cp = cordon::process;
+
+using guest_policy = policy<isolation::strict>;  // clock and random may be granted, none is
+
+std::string text_of(const std::vector<std::byte>& bytes) { return {reinterpret_cast<const char*>(bytes.data()), bytes.size()}; }
+
+sandbox_options options_with(std::vector<std::string> grants) {
+    sandbox_options options;
+    options.grants = std::move(grants);
+    options.config["greeting"] = "hi there";
+    return options;
+}
+
+// What one run of the guest's exports shows from outside: answers, errors, logs, telemetry.
+struct observed {
+    std::string config_echo;
+    std::string logs;
+    std::string random_status;  // "ok" or the error
+    std::string clock_ok;
+    std::uint64_t config_get_calls = 0;
+    std::uint64_t log_calls = 0;
+    std::vector<std::string> violation_permissions;
+};
+
+std::string outcome_of(const result<std::vector<std::byte>>& r) {
+    if (r) return "ok:" + text_of(*r);
+    return std::string(to_string(r.error().kind())) + ":" + r.error().message();
+}
+
+template <class Box> observed observe(Box& box) {
+    observed seen;
+    auto echoed = box.call_bytes("config_echo", {});
+    seen.config_echo = outcome_of(echoed);
+    const auto calls = box.telemetry().last_call.host_calls_by_name;
+    if (auto it = calls.find("config_get"); it != calls.end()) seen.config_get_calls = it->second;
+    if (auto it = calls.find("log"); it != calls.end()) seen.log_calls = it->second;
+    seen.logs = box.take_logs();
+    seen.random_status = outcome_of(box.call_bytes("random_status", {}));
+    seen.clock_ok = outcome_of(box.call_bytes("clock_ok", {}));
+    for (const auto& v : box.violations()) seen.violation_permissions.push_back(v.info().permission.value_or("?"));
+    return seen;
+}
+
+observed observe_native(std::vector<std::string> grants) {
+    sandbox<process::backend, guest_policy> box{process::native_plugin{CORDON_TEST_GUEST_PLUGIN}, options_with(std::move(grants))};
+    EXPECT_TRUE(box.ok()) << box.status().error().message();
+    if (!box.ok()) return {};
+    return observe(box);
+}
+
+} // namespace
+
+TEST(Broker, TheWasmGuestsCSourceRunsNatively) {
+    const auto seen = observe_native({"clock", "random"});
+    EXPECT_EQ(seen.config_echo, "ok:hi there");
+    EXPECT_EQ(seen.logs, "info: hi there\n");
+    EXPECT_EQ(seen.config_get_calls, 1U);
+    EXPECT_EQ(seen.log_calls, 1U);
+    EXPECT_EQ(seen.random_status, "ok:");
+    // clock_ok answers 1 ("the clock moved"), a failed call in the bytes convention.
+    EXPECT_THAT(seen.clock_ok, HasSubstr("export clock_ok returned status 1"));
+    EXPECT_TRUE(seen.violation_permissions.empty());
+}
+
+TEST(Broker, CallsWithoutTheGrantAreRefusedAndRecorded) {
+    const auto seen = observe_native({});
+    EXPECT_EQ(seen.config_echo, "ok:hi there");  // config needs no permission
+    // The guest got CORDON_ERR_DENIED and returned it: the call failed with that status.
+    EXPECT_THAT(seen.random_status, HasSubstr("returned status -1"));
+    // clock_ok turned the refusal into 0, a successful return: the violation still ends the call.
+    EXPECT_THAT(seen.clock_ok, HasSubstr("violation:clock: cordon.clock_now called without the grant"));
+    EXPECT_EQ(seen.violation_permissions, (std::vector<std::string>{"random", "clock"}));
+}
+
+#ifdef CORDON_TEST_GUEST_WASM
+TEST(Broker, NativeAndWasmBuildsOfOneSourceAgree) {
+    for (const auto& grants : {std::vector<std::string>{"clock", "random"}, std::vector<std::string>{}}) {
+        auto module = wasm::module::from_file(CORDON_TEST_GUEST_WASM);
+        ASSERT_TRUE(module) << module.error().message();
+        sandbox<wasm::interpreter, guest_policy> wasm_box{*module, options_with(grants)};
+        ASSERT_TRUE(wasm_box.ok()) << wasm_box.status().error().message();
+        const auto in_wasm = observe(wasm_box);
+        const auto native = observe_native(grants);
+        EXPECT_EQ(native.config_echo, in_wasm.config_echo);
+        EXPECT_EQ(native.logs, in_wasm.logs);
+        EXPECT_EQ(native.config_get_calls, in_wasm.config_get_calls);
+        EXPECT_EQ(native.log_calls, in_wasm.log_calls);
+        EXPECT_EQ(native.random_status, in_wasm.random_status);
+        EXPECT_EQ(native.clock_ok, in_wasm.clock_ok);
+        EXPECT_EQ(native.violation_permissions, in_wasm.violation_permissions);
+    }
+}
+#endif
+
+TEST(Broker, AGrantGivenLaterReachesTheRunningPlugin) {
+    sandbox<process::backend, guest_policy> box{process::native_plugin{CORDON_TEST_GUEST_PLUGIN}, options_with({})};
+    ASSERT_TRUE(box.ok());
+    EXPECT_FALSE(box.call_bytes("random_status", {}));
+    ASSERT_TRUE(box.grant(perm::random{}));
+    EXPECT_TRUE(box.call_bytes("random_status", {}));
+}
+
+TEST(Broker, MalformedHostCallsAreAnsweredInvalid) {
+    host::context ctx{guest_policy::spec()};
+    ctx.config["k"] = std::string(100, 'v');
+    const auto status_of = [&](std::vector<std::byte> message, std::uint64_t capacity = 1 << 20) {
+        const auto answer = cp::answer_host_call(ctx, message, capacity);
+        if (!answer) return std::int64_t{12345};
+        cp::wire_reader in{*answer};
+        return in.get<std::int64_t>().value_or(12345);
+    };
+    EXPECT_EQ(status_of({}), -3);
+    cp::wire_writer unknown;
+    unknown.put(std::uint32_t{999});
+    EXPECT_EQ(status_of(unknown.bytes()), -3);
+    cp::wire_writer truncated;
+    truncated.put(static_cast<std::uint32_t>(cp::detail::broker::host_call::config_get));
+    truncated.put(std::uint64_t{1} << 40);  // a key length far past the message
+    EXPECT_EQ(status_of(truncated.bytes()), -3);
+    cp::wire_writer huge_random;
+    huge_random.put(static_cast<std::uint32_t>(cp::detail::broker::host_call::random_fill));
+    huge_random.put(std::uint64_t{1} << 40);  // the host never allocates what a guest names
+    EXPECT_EQ(status_of(huge_random.bytes()), -1) << "random is not granted: refused before anything else";
+    ASSERT_TRUE(ctx.policy().grant("random"));
+    EXPECT_EQ(status_of(huge_random.bytes()), -3);
+    cp::wire_writer config;
+    config.put(static_cast<std::uint32_t>(cp::detail::broker::host_call::config_get));
+    config.put_string("k");
+    EXPECT_EQ(status_of(config.bytes()), 100);
+    EXPECT_EQ(status_of(config.bytes(), 64), -4) << "a reply larger than the channel is refused";
+}
+
+namespace {
+cp::channel_header* channel_of(pid_t pid) {
+    std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+    std::string line;
+    std::int64_t address = 0;
+    while (std::getline(maps, line))
+        if (line.find("memfd:cordon-channel") != std::string::npos) address = std::stoll(line, nullptr, 16);
+    return reinterpret_cast<cp::channel_header*>(address);
+}
+// A hostile guest that writes a host call by hand, claiming more bytes than the channel has.
+std::int32_t oversized_host_call(std::int64_t header_address) {
+    auto* header = reinterpret_cast<cp::channel_header*>(header_address);
+    header->response_size = std::uint64_t{1} << 40;
+    header->response_status = cp::detail::broker::host_call_status;
+    cp::publish(header->response_seq);
+    // Waits on a futex, which the filter allows (pause is not: a SIGSYS here would race the
+    // host's verdict and end the call as a violation instead).
+    std::atomic<std::uint32_t> never{0};
+    for (;;) cp::detail::futex(&never, FUTEX_WAIT, 0, nullptr);
+}
+// One that floods the host with host calls it never stops making.
+std::int32_t endless_host_calls(std::int64_t header_address) {
+    auto* header = reinterpret_cast<cp::channel_header*>(header_address);
+    for (;;) {
+        const auto seen = header->request_seq.load();
+        header->response_size = 0;
+        header->response_status = cp::detail::broker::host_call_status;
+        cp::publish(header->response_seq);
+        cp::detail::wait_for_request(header->request_seq, seen);
+    }
+}
+} // namespace
+
+TEST(Broker, AHostCallPastTheChannelKillsTheChild) {
+    auto child = cp::persistent_child::start(
+        cp::make_confinement(cp::isolation_level::strict, {}, {}, cp::payload_kind::function), {});
+    ASSERT_TRUE(child) << child.error().message();
+    const auto address = reinterpret_cast<std::int64_t>(channel_of(child->pid()));
+    ASSERT_NE(address, 0);
+    using fn = cp::sandboxed<&oversized_host_call>;
+    auto answer = child->call(fn::entry(), fn::encode_arguments(address));
+    ASSERT_FALSE(answer);
+    EXPECT_EQ(answer.error().kind(), error_kind::trap);
+    EXPECT_FALSE(child->alive());
+}
+
+TEST(Broker, EndlessHostCallsStillMeetTheWallLimit) {
+    cp::resource_limits limits;
+    limits.wall_time_ms = 200;
+    auto child = cp::persistent_child::start(
+        cp::make_confinement(cp::isolation_level::strict, {}, limits, cp::payload_kind::function), {});
+    ASSERT_TRUE(child) << child.error().message();
+    const auto address = reinterpret_cast<std::int64_t>(channel_of(child->pid()));
+    using fn = cp::sandboxed<&endless_host_calls>;
+    auto answer = child->call(fn::entry(), fn::encode_arguments(address));
+    ASSERT_FALSE(answer);
+    EXPECT_EQ(answer.error().kind(), error_kind::timeout);
+}
