@@ -1,5 +1,6 @@
 // A native .so plugin in the process backend: loaded with dlopen only after the child is
 // confined (seccomp, landlock, namespaces, rlimits), so even its constructors run sandboxed.
+// It follows cordon.h: input, output and logs go through the host, its files through the kernel.
 #include <cordon/format.hpp>
 #include <cordon/process.hpp>
 
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
     }
     auto loud = box.call_bytes("shout", bytes("hello from a native plugin"));
     fmt::print("shout: {}\n", loud ? text(*loud) : fmt::format("{}", loud.error()));
+    fmt::print("its log: {}", box.take_logs());
 
     auto allowed = box.call_bytes("peek", bytes("/usr/share/common-licenses/GPL-3"));
     fmt::print("peek inside the grant: {}\n",

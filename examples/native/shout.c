@@ -1,26 +1,34 @@
-/* A native plugin for the process backend: exports in the bytes-in/bytes-out C convention.
- * shout upper-cases its input; peek tries to read the file its input names. */
+/* A native plugin for the process backend, written against cordon.h: each export is
+ * `int32_t f(void)`, reads its input and writes its output through the host table.
+ * shout upper-cases its input; peek tries to read the file its input names, with the C
+ * library, so the kernel (landlock, seccomp) decides. */
+#include <cordon/guest/cordon.h>
+
 #include <ctype.h>
 #include <fcntl.h>
 #include <stdint.h>
-#include <string.h>
 #include <unistd.h>
 
-uint32_t shout(const uint8_t* in, uint64_t in_size, uint8_t* out, uint64_t capacity, uint64_t* out_size) {
-    if (in_size > capacity) return 1;
-    for (uint64_t i = 0; i < in_size; ++i) out[i] = (uint8_t)toupper(in[i]);
-    *out_size = in_size;
-    return 0;
+CORDON_EXPORT(shout) int32_t shout(void) {
+    char text[256];
+    const int32_t n = cordon_input_read(text, sizeof text);
+    if (n < 0) return 1;
+    for (int32_t i = 0; i < n; ++i) text[i] = (char)toupper((unsigned char)text[i]);
+    static const char note[] = "shouting";
+    cordon_log(CORDON_LOG_INFO, note, sizeof note - 1);
+    return cordon_output_write(text, (size_t)n) == CORDON_OK ? 0 : 2;
 }
 
-uint32_t peek(const uint8_t* in, uint64_t in_size, uint8_t* out, uint64_t capacity, uint64_t* out_size) {
+CORDON_EXPORT(peek) int32_t peek(void) {
     char path[256] = {0};
-    memcpy(path, in, in_size < sizeof path - 1 ? in_size : sizeof path - 1);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    const int32_t n = cordon_input_read(path, sizeof path - 1);
+    if (n < 0) return 1;
+    const int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return 2;
-    ssize_t n = read(fd, out, capacity);
+    char buffer[4096];
+    ssize_t got;
+    while ((got = read(fd, buffer, sizeof buffer)) > 0)
+        if (cordon_output_write(buffer, (size_t)got) != CORDON_OK) break;
     close(fd);
-    if (n < 0) return 3;
-    *out_size = (uint64_t)n;
-    return 0;
+    return got < 0 ? 3 : 0;
 }
