@@ -11,6 +11,7 @@
 
 CORDON_EXPORT(shout) int32_t shout(void) {
     char text[256];
+    if (cordon_input_size() > (int32_t)sizeof text) return 3; /* refuse rather than cut */
     const int32_t n = cordon_input_read(text, sizeof text);
     if (n < 0) return 1;
     for (int32_t i = 0; i < n; ++i) text[i] = (char)toupper((unsigned char)text[i]);
