@@ -235,13 +235,13 @@ BENCHMARK(BM_Sha256_RawWasm2c)->Arg(64)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Sha256_Compiled)->Arg(64)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Sha256_CompiledFuelOnly)->Arg(64)->Unit(benchmark::kMicrosecond);
 
-// ---- run-time path: cold compile vs cache hit -----------------------------------------------
+// ---- run-time path: cold compile vs cache hit (a metering not compiled into the program) -----
 
 void BM_Load_ColdCompile(benchmark::State& state) {
     const auto dir = std::filesystem::path(CORDON_BENCH_CACHE) / "cold";
     for (auto _ : state) {
         std::filesystem::remove_all(dir);
-        compiled_options options;
+        compiled_options options = variant(false, false);  // not compiled into this program
         options.compile.cache_directory = dir;
         auto fresh = module::from_bytes(load("fib").bytes()).value();  // no per-module memo
         benchmark::DoNotOptimize(compiled_instance::create(fresh, sandbox_config{}, {}, options).value());
@@ -250,7 +250,7 @@ void BM_Load_ColdCompile(benchmark::State& state) {
 BENCHMARK(BM_Load_ColdCompile)->Unit(benchmark::kMillisecond)->Iterations(5);
 
 void BM_Load_CacheHit(benchmark::State& state) {
-    compiled_options options;
+    compiled_options options = variant(false, false);
     options.compile.cache_directory = std::filesystem::path(CORDON_BENCH_CACHE) / "warm";
     (void)compiled_instance::create(module::from_bytes(load("fib").bytes()).value(), sandbox_config{}, {}, options).value();
     for (auto _ : state) {
