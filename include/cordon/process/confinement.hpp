@@ -257,6 +257,14 @@ inline result<int> confine_self(const confinement& c, const cgroup_set* groups, 
     const bool landlock_required = c.level != isolation_level::minimal && !c.best_effort;
     if (c.level != isolation_level::minimal) {
         auto landlocked = apply_landlock(c.landlock);
+        if (!landlocked && c.best_effort && landlocked.error().kind() == error_kind::unsupported) {
+            // Best effort gives up only what this kernel lacks (TCP rules, scoping): the path
+            // rules still apply wherever landlock exists at all.
+            landlock_rules degraded = c.landlock;
+            degraded.require_tcp = false;
+            degraded.require_scoping = false;
+            landlocked = apply_landlock(degraded);
+        }
         if (!landlocked && (landlock_required || landlocked.error().kind() != error_kind::unsupported))
             return landlocked.error();
     }
