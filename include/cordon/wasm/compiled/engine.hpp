@@ -179,14 +179,15 @@ public:
     template <class R, class... Params> class typed_export<R(Params...)> {
     public:
         call_result<R> operator()(Params... args) const {
-            return self_->invoke<R>(code_->direct, code_->name, static_cast<std::tuple<Params...>*>(nullptr), args...);
+            return self_->invoke<R>(code_->direct, name_, static_cast<std::tuple<Params...>*>(nullptr), args...);
         }
 
     private:
         friend class compiled_instance;
-        typed_export(compiled_instance* self, const cordon_w2c_export* code) : self_{self}, code_{code} {}
+        typed_export(compiled_instance* self, const cordon_w2c_export* code) : self_{self}, code_{code}, name_{code->name} {}
         compiled_instance* self_;
         const cordon_w2c_export* code_;
+        std::string_view name_;
     };
 
     /// Resolves export `name` as the C++ function type Fn, checking its signature once.

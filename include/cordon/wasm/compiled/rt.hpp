@@ -40,7 +40,9 @@ struct call_frame {
     bool in_guest = true;                      // false while a host function runs for the guest
     bool out_of_address_space = false;         // a memory reservation failed
     bool restore_mask = false;                 // the trap came from a signal handler
-    sigset_t mask{};                           // the thread's signal mask when the fault happened
+    sigset_t mask;                             // the thread's signal mask when the fault happened; left
+                                               // uninitialised (read only after a fault set it): zeroing
+                                               // 128 bytes would be most of a short call's cost
 };
 
 inline thread_local call_frame* current = nullptr;
