@@ -276,11 +276,11 @@ template <class Table> void free_table(Table* table) {
 /// the indices, so equal types must get equal indices.
 inline std::uint32_t register_func_type(std::uint32_t params, std::uint32_t results, const wasm_rt_type_t* types) {
     static std::mutex mutex;
-    static std::vector<std::vector<wasm_rt_type_t>> known;
-    std::vector<wasm_rt_type_t> key;
+    static std::vector<std::vector<std::uint32_t>> known;
+    std::vector<std::uint32_t> key;
     key.reserve(params + results + 1);
-    key.push_back(static_cast<wasm_rt_type_t>(params));  // keeps (i32)->() apart from ()->(i32)
-    key.insert(key.end(), types, types + params + results);
+    key.push_back(params);  // keeps (i32)->() apart from ()->(i32)
+    for (std::uint32_t i = 0; i < params + results; ++i) key.push_back(static_cast<std::uint32_t>(types[i]));
     std::lock_guard lock{mutex};
     for (std::size_t i = 0; i < known.size(); ++i)
         if (known[i] == key) return static_cast<std::uint32_t>(i);
@@ -343,7 +343,7 @@ inline uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ..
     std::vector<wasm_rt_type_t> types(params + results);
     va_list args;
     va_start(args, results);
-    for (auto& type : types) type = static_cast<wasm_rt_type_t>(va_arg(args, int));
+    for (auto& type : types) type = static_cast<wasm_rt_type_t>(va_arg(args, int));  // WASM_RT_I32 ... only
     va_end(args);
     return cordon::wasm::compiled_rt::register_func_type_array(params, results, types.data());
 }

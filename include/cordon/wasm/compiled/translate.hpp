@@ -227,8 +227,10 @@ inline result<std::string> glue_source(const glue_input& in, glue_mode mode) {
 } // namespace detail
 
 /// Trap code for an indirect call whose signature does not match: wasm2c reports that and a
-/// missing table element alike, the interpreter (and the spec's tests) tell them apart.
-inline constexpr int signature_mismatch_trap = 0x100;
+/// missing table element alike, the interpreter (and the spec's tests) tell them apart. Unused
+/// by wasm-rt.h, and inside the range its enumeration can hold (0 to 15).
+inline constexpr int signature_mismatch_trap = 15;
+static_assert(signature_mismatch_trap > WASM_RT_TRAP_EXHAUSTION && signature_mismatch_trap < 16);
 
 /// Adjusts wasm2c's C output: indirect calls trap with a distinct code on a signature mismatch.
 /// Returns false when the output does not have the expected shape (another wasm2c version).
@@ -243,7 +245,7 @@ inline bool patch_translated_c(std::string& c) {
         "#define CALL_INDIRECT(table, t, ft, x, ...)                                  \\\n"
         "  (LIKELY((x) < table.size && table.data[x].func) || TRAP(CALL_INDIRECT),    \\\n"
         "   LIKELY(table.data[x].func_type == func_types[ft]) ||                       \\\n"
-        "       (wasm_rt_trap((wasm_rt_trap_t)0x100), 0),                              \\\n"
+        "       (wasm_rt_trap((wasm_rt_trap_t)15), 0),                                 \\\n"
         "   ((t)table.data[x].func)(__VA_ARGS__))\n";
     const auto at = c.find(original);
     if (at == std::string::npos) return false;
