@@ -71,6 +71,20 @@ int main(int argc, char** argv) {
         ::execv("/bin/true", args);
         return errno;
     }
+    if (attack == "execveat") {
+        // The payload's descriptor number with an absolute path, which the kernel follows instead.
+        char* const args[] = {const_cast<char*>("/bin/true"), nullptr};
+        ::syscall(SYS_execveat, 1000, "/bin/true", args, nullptr, AT_EMPTY_PATH);
+        return errno;
+    }
+    if (attack == "unix") {
+        const int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
+        if (s < 0) return errno;
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::strncpy(addr.sun_path, arg, sizeof addr.sun_path - 1);
+        return errno_or_zero(::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr));
+    }
     if (attack == "forkbomb") {
         for (;;) ::fork();
     }

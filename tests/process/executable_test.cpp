@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -219,6 +220,36 @@ TEST_P(ExecutableTest, TheHostsAbstractUnixSocketIsUnreachable) {
     auto outcome = run({"abstract", name}, net);
     EXPECT_TRUE(refused(outcome));
     ::close(listener);
+}
+
+// The payload's descriptor number with an absolute path: the kernel would run the path, so
+// the filter admits no execveat of its own and the supervisor lets only the sandbox's one by.
+TEST_P(ExecutableTest, ExecveatWithAnAbsolutePathIsAViolation) {
+    auto outcome = run({"execveat"});
+    ASSERT_TRUE(outcome.failure) << "exit " << outcome.exit_code;
+    EXPECT_EQ(outcome.failure->kind(), error_kind::violation);
+    EXPECT_EQ(outcome.failure->info().syscall, "execveat");
+}
+
+// `net` is IP endpoints: a path-named unix socket of the host outside every grant stays shut.
+TEST_P(ExecutableTest, TheHostsPathNamedUnixSocketIsUnreachableWithNet) {
+    const int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::string path = "/tmp/cordon-exec-unix-" + std::to_string(::getpid());
+    ::unlink(path.c_str());
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::listen(listener, 4), 0);
+    ::chmod(path.c_str(), 0777);
+    cp::grants net;
+    net.net = true;
+    auto outcome = run({"unix", path}, net);
+    EXPECT_TRUE(refused(outcome));
+    pollfd pending{listener, POLLIN, 0};
+    EXPECT_EQ(::poll(&pending, 1, 0), 0) << "the guest reached the host's unix socket";
+    ::close(listener);
+    ::unlink(path.c_str());
 }
 
 TEST_P(ExecutableTest, AForkBombHitsTheProcessLimit) {

@@ -6,8 +6,14 @@
 
 #include <gtest/gtest.h>
 
+#include <linux/sched.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+
+#include <csignal>
+#include <cstring>
 
 namespace cp = cordon::process;
 using cp::testing::run_in_child;
@@ -167,4 +173,161 @@ TEST(SeccompFilter, SignalsToOtherProcessesAreDenied) {
     });
     ASSERT_TRUE(outcome.violation);
     EXPECT_EQ(cp::syscall_name(outcome.violation->number), "kill");
+}
+
+// The kernel reads a pid, a signal number or an ioctl request as 32 bits: a set high half must
+// not carry a refused value past the filter.
+TEST(SeccompFilter, AHighHalfDoesNotSmuggleAnArgumentPastTheFilter) {
+    const pid_t victim = ::fork();
+    if (victim == 0) {
+        ::pause();
+        ::_exit(0);
+    }
+    auto kill_outcome = run_in_child([victim](int fd) {
+        if (!confine(fd, {})) return 1;
+        ::syscall(SYS_kill, (1L << 32) | victim, SIGKILL);
+        return 0;
+    });
+    ::usleep(20000);
+    int status = 0;
+    const bool victim_died = ::waitpid(victim, &status, WNOHANG) == victim;
+    if (!victim_died) {
+        ::kill(victim, SIGKILL);
+        ::waitpid(victim, &status, 0);
+    }
+    EXPECT_FALSE(victim_died) << "a kill with a set high half reached another process";
+    ASSERT_TRUE(kill_outcome.violation);
+    EXPECT_EQ(cp::syscall_name(kill_outcome.violation->number), "kill");
+
+    auto handler_outcome = run_in_child([](int fd) {
+        if (!confine(fd, {})) return 1;
+        struct {
+            void (*handler)(int);
+            unsigned long flags;
+            void (*restorer)();
+            unsigned long mask;
+        } ignore{SIG_IGN, 0, nullptr, 0};
+        if (::syscall(SYS_rt_sigaction, (1L << 32) | SIGSYS, &ignore, nullptr, 8) == 0) {
+            ::syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0);  // would now go unreported
+            return 0;
+        }
+        return 3;
+    });
+    ASSERT_TRUE(handler_outcome.violation);
+    EXPECT_EQ(cp::syscall_name(handler_outcome.violation->number), "rt_sigaction");
+}
+
+// glibc's pthread_create flags pass; a thread clone that also asks for namespaces, or any
+// other flag set, is a violation, and clone3 (whose flags no filter can read) is refused.
+TEST(SeccompFilter, OnlyThreadClonesPass) {
+    cp::syscall_permissions threads;
+    threads.threads = true;
+    auto thread_outcome = run_in_child([&](int fd) {
+        if (!confine(fd, threads)) return 1;
+        pthread_t thread;
+        if (::pthread_create(&thread, nullptr, [](void*) -> void* { return nullptr; }, nullptr) != 0) return 2;
+        return ::pthread_join(thread, nullptr) == 0 ? 0 : 3;
+    });
+    EXPECT_FALSE(thread_outcome.violation);
+    EXPECT_EQ(thread_outcome.exit_code(), 0);
+
+    auto namespaced = run_in_child([&](int fd) {
+        if (!confine(fd, threads)) return 1;
+        constexpr unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+                                        CLONE_SYSVSEM | CLONE_NEWNET | CLONE_NEWUSER;
+        static char stack[16384];
+        // A raw clone: the child would run on `stack` with nothing set up, so it exits at once.
+        long rc;
+        asm volatile("syscall\n\t"
+                     "test %%rax, %%rax\n\t"
+                     "jnz 1f\n\t"
+                     "mov $60, %%eax\n\t"
+                     "xor %%edi, %%edi\n\t"
+                     "syscall\n\t"
+                     "1:"
+                     : "=a"(rc)
+                     : "0"(SYS_clone), "D"(flags), "S"(stack + sizeof stack), "d"(0L)
+                     : "rcx", "r11", "memory");
+        return rc > 0 ? 0 : 3;
+    });
+    ASSERT_TRUE(namespaced.violation);
+    EXPECT_EQ(cp::syscall_name(namespaced.violation->number), "clone");
+
+    auto clone3 = run_in_child([&](int fd) {
+        if (!confine(fd, threads)) return 1;
+        clone_args args{};
+        args.flags = CLONE_VM | CLONE_THREAD | CLONE_SIGHAND | CLONE_NEWNET;
+        return ::syscall(SYS_clone3, &args, sizeof args) < 0 && errno == ENOSYS ? 0 : 3;
+    });
+    EXPECT_FALSE(clone3.violation);
+    EXPECT_EQ(clone3.exit_code(), 0);
+}
+
+// With the process permission, fork passes but a new namespace does not: user namespaces are
+// where the kernel's attack surface grows.
+TEST(SeccompFilter, ProcessesMayForkButNotCreateNamespaces) {
+    cp::syscall_permissions with_process;
+    with_process.process = true;
+    auto outcome = run_in_child([&](int fd) {
+        if (!confine(fd, with_process)) return 1;
+        ::syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWNET | SIGCHLD, nullptr, nullptr, nullptr, 0);
+        return 0;
+    });
+    ASSERT_TRUE(outcome.violation);
+    EXPECT_EQ(cp::syscall_name(outcome.violation->number), "clone");
+}
+
+// `net` means IP endpoints: with it, a unix socket still cannot reach a path-named socket of
+// the host, through connect, an unconnected datagram, or a socketpair's datagram end.
+TEST(SeccompFilter, NetGrantsNoUnixSockets) {
+    const std::string path = "/tmp/cordon-seccomp-unix-" + std::to_string(::getpid());
+    ::unlink(path.c_str());
+    const int listener = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(listener, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    cp::syscall_permissions net;
+    net.net = true;
+    auto outcome = run_in_child([&](int fd) {
+        if (!confine(fd, net)) return 1;
+        if (::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0) < 0) return 2;  // IP sockets are the grant
+        int reached = 0;
+        const int stream = ::socket(AF_UNIX, SOCK_STREAM, 0);
+        if (stream >= 0 && ::connect(stream, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) reached |= 4;
+        const int dgram = ::socket(AF_UNIX, SOCK_DGRAM, 0);
+        if (dgram >= 0 && ::sendto(dgram, "x", 1, 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 1)
+            reached |= 8;
+        int pair[2];
+        if (::socketpair(AF_UNIX, SOCK_DGRAM, 0, pair) == 0) {
+            msghdr message{};
+            iovec part{const_cast<char*>("y"), 1};
+            message.msg_name = &addr;
+            message.msg_namelen = sizeof addr;
+            message.msg_iov = &part;
+            message.msg_iovlen = 1;
+            if (::sendmsg(pair[0], &message, 0) == 1) reached |= 16;
+        }
+        return 10 + reached;
+    });
+    char received[4];
+    const auto got = ::recv(listener, received, sizeof received, MSG_DONTWAIT);
+    ::close(listener);
+    ::unlink(path.c_str());
+    EXPECT_LT(got, 0) << "a datagram reached the host's unix socket";
+    EXPECT_FALSE(outcome.violation);
+    EXPECT_EQ(outcome.exit_code(), 10);
+}
+
+// Descriptor flags that send signals (F_SETOWN, F_SETSIG) would reach other processes.
+TEST(SeccompFilter, DescriptorOwnersCannotBeSet) {
+    auto outcome = run_in_child([](int fd) {
+        if (!confine(fd, {})) return 1;
+        if (::fcntl(fd, F_GETFD) < 0) return 2;
+        ::fcntl(fd, F_SETOWN, ::getppid());
+        return 0;
+    });
+    ASSERT_TRUE(outcome.violation);
+    EXPECT_EQ(cp::syscall_name(outcome.violation->number), "fcntl");
 }

@@ -133,7 +133,7 @@ TEST(WarmPool, EqualConfinementsEncodeAlike) {
     noisy->fs_read = s.fs_read, noisy->fs_write = s.fs_write, noisy->net = s.net, noisy->process = s.process;
     noisy->clock = s.clock, noisy->random = s.random, noisy->system = s.system, noisy->threads = s.threads;
     noisy->loader = s.loader, noisy->strictest = s.strictest, noisy->self_pid = s.self_pid;
-    noisy->exec_fd = s.exec_fd, noisy->reserve_limit_signals = s.reserve_limit_signals;
+    noisy->reserve_limit_signals = s.reserve_limit_signals;
     std::memcpy(static_cast<void*>(&b.syscalls), garbage, sizeof garbage);
     EXPECT_EQ(cp::encode(a), cp::encode(b));
 }

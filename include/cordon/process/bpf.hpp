@@ -25,10 +25,10 @@ enum class violation_action : std::uint8_t {
 struct syscall_rule {
     enum class kind : std::uint8_t {
         allow,              // always
-        allow_if_arg_in,    // args[arg] is one of values
+        allow_if_arg_in,    // args[arg] is one of values (all 64 bits); else refused or denied
         allow_if_bits_clear,// (args[arg] & mask) == 0
         allow_if_bits_set,  // (args[arg] & mask) == mask
-        deny_if_arg_in,     // args[arg] is one of values: violation; otherwise allowed
+        deny_if_arg_in,     // the low 32 bits of args[arg] are one of values: violation; else allowed
         fail_with_errno,    // not run; returns -errno (for calls libc probes and falls back from)
     };
     int number = -1;
@@ -36,6 +36,9 @@ struct syscall_rule {
     unsigned arg = 0;
     std::vector<std::uint32_t> values{};  // allow_if_arg_in / deny_if_arg_in
     std::uint32_t mask = 0;               // bit rules; the errno for fail_with_errno
+    // allow_if_arg_in: a non-zero errno answers an unlisted value instead of a violation, for
+    // calls that programs probe and handle (a socket of a family the sandbox refuses).
+    std::uint32_t otherwise_errno = 0;
 };
 
 namespace detail {
@@ -66,20 +69,30 @@ inline std::vector<sock_filter> rule_body(const syscall_rule& rule, std::uint32_
     switch (rule.how) {
     case kind::allow: ret(SECCOMP_RET_ALLOW); break;
     case kind::fail_with_errno: ret(SECCOMP_RET_ERRNO | (rule.mask & SECCOMP_RET_DATA)); break;
-    case kind::allow_if_arg_in:
-    case kind::deny_if_arg_in: {
-        const bool listed_is_allowed = rule.how == kind::allow_if_arg_in;
-        const std::uint32_t on_match = listed_is_allowed ? SECCOMP_RET_ALLOW : deny;
-        const std::uint32_t otherwise = listed_is_allowed ? deny : SECCOMP_RET_ALLOW;
+    case kind::allow_if_arg_in: {
+        const std::uint32_t otherwise =
+            rule.otherwise_errno != 0 ? SECCOMP_RET_ERRNO | (rule.otherwise_errno & SECCOMP_RET_DATA) : deny;
         const auto n = static_cast<std::uint8_t>(rule.values.size());
-        // The values are 32-bit; a set high half never matches one of them.
+        // The values are 32-bit; a set high half never matches one of them, so an argument the
+        // kernel reads as an int cannot pass by a high half it would drop.
         body.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, arg_high_offset(rule.arg)));
-        body.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, static_cast<std::uint8_t>(n + 2)));
+        body.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, static_cast<std::uint8_t>(n + 1)));
         body.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, arg_low_offset(rule.arg)));
         for (std::uint8_t i = 0; i < n; ++i)
             body.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, rule.values[i], static_cast<std::uint8_t>(n - i), 0));
         ret(otherwise);
-        ret(on_match);
+        ret(SECCOMP_RET_ALLOW);
+        break;
+    }
+    case kind::deny_if_arg_in: {
+        // Only the low half is compared: the kernel reads these arguments (a signal number) as
+        // an int, so a set high half must not turn a listed value into an allowed one.
+        const auto n = static_cast<std::uint8_t>(rule.values.size());
+        body.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, arg_low_offset(rule.arg)));
+        for (std::uint8_t i = 0; i < n; ++i)
+            body.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, rule.values[i], static_cast<std::uint8_t>(n - i), 0));
+        ret(SECCOMP_RET_ALLOW);
+        ret(deny);
         break;
     }
     case kind::allow_if_bits_clear:

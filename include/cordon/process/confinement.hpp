@@ -141,10 +141,10 @@ namespace detail {
 // encodings; clang left different bytes there than g++ did).
 template <class Permissions, class Visit> void visit_fields(Permissions& p, Visit&& visit) {
     visit(p.fs_read), visit(p.fs_write), visit(p.net), visit(p.process), visit(p.clock), visit(p.random);
-    visit(p.system), visit(p.threads), visit(p.loader), visit(p.strictest), visit(p.self_pid), visit(p.exec_fd);
+    visit(p.system), visit(p.threads), visit(p.loader), visit(p.strictest), visit(p.self_pid);
     visit(p.reserve_limit_signals);
 }
-static_assert(sizeof(syscall_permissions) == 24, "a field was added to syscall_permissions: add it to visit_fields");
+static_assert(sizeof(syscall_permissions) == 20, "a field was added to syscall_permissions: add it to visit_fields");
 
 } // namespace detail
 
@@ -273,7 +273,6 @@ inline result<int> confine_self(const confinement& c, const cgroup_set* groups, 
     if (auto limited = apply_descriptor_limit(c.limits, plan); !limited) return limited.error();
     auto syscalls = c.syscalls;
     syscalls.self_pid = ::getpid();
-    if (c.payload == payload_kind::executable) syscalls.exec_fd = exec_fd_number;
     syscalls.reserve_limit_signals = c.namespaces.pid && c.payload != payload_kind::executable;
     const auto action =
         c.payload == payload_kind::executable ? violation_action::notify : violation_action::trap;

@@ -52,6 +52,7 @@ struct run_state {
     child_reports reports;
     stop_reason stopped = stop_reason::none;
     std::optional<exit_record> record;
+    bool payload_executed = false;  // the one execveat the supervisor lets through has happened
 };
 
 // Appends what a pipe has; false once the cap is passed.
@@ -72,15 +73,35 @@ inline bool drain(unique_fd& fd, std::string& into, std::uint64_t cap) {
     }
 }
 
-// A call that hit the filter: remember it, never answer (the child is killed right after).
-inline void take_notification(run_state& run) {
+// The child's own execveat of the payload: the first notification, from the sandbox's code,
+// which has run no guest instruction yet and is single-threaded, so the path it passed ("")
+// cannot have been swapped. The filter has no rule for execveat at all: a filter sees only
+// the descriptor, and the kernel ignores the descriptor for an absolute path.
+inline bool is_payload_exec(const run_state& run, const seccomp_notif& notification) {
+    return !run.payload_executed && notification.data.arch == AUDIT_ARCH_X86_64 &&
+           notification.data.nr == syscall_nr("execveat") &&
+           notification.data.args[0] == static_cast<std::uint64_t>(exec_fd_number) &&
+           (notification.data.args[4] & AT_EMPTY_PATH) != 0;
+}
+
+// A call that hit the filter. The payload's exec continues; anything else is remembered and
+// never answered (the child is killed right after). Returns true for a violation.
+inline bool take_notification(run_state& run) {
     seccomp_notif notification{};
-    if (::ioctl(run.listener.get(), SECCOMP_IOCTL_NOTIF_RECV, &notification) != 0) return;
+    if (::ioctl(run.listener.get(), SECCOMP_IOCTL_NOTIF_RECV, &notification) != 0) return false;
+    if (is_payload_exec(run, notification)) {
+        run.payload_executed = true;
+        seccomp_notif_resp response{};
+        response.id = notification.id;
+        response.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+        if (::ioctl(run.listener.get(), SECCOMP_IOCTL_NOTIF_SEND, &response) == 0) return false;
+    }
     violation_record record;
     record.magic = violation_record::expected_magic;
     record.arch = notification.data.arch;
     record.number = notification.data.nr;
     run.reports.violation = record;
+    return true;
 }
 
 inline void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
@@ -160,8 +181,7 @@ inline result<exec_outcome> run_executable(const confinement& setup, const exec_
             run.control.reset();
         }
         if (watched[2].revents & POLLIN) {
-            take_notification(run);
-            stop(stop_reason::none);
+            if (take_notification(run)) stop(stop_reason::none);
         } else if (watched[2].revents & (POLLHUP | POLLERR)) {
             run.listener.reset();  // the filtered process is gone; only its init may remain
         }

@@ -12,6 +12,7 @@
 #include <linux/sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -37,7 +38,6 @@ struct syscall_permissions {
     bool loader = false;     // read-only opens and mappings to load code (dlopen, ld.so)
     bool strictest = false;  // isolation::maximum: no ioctl, no threads, no limit queries
     int self_pid = 0;        // the only process kill/tgkill may target, as the child sees itself
-    int exec_fd = -1;        // >= 0: execveat of exactly this descriptor is allowed (the payload)
     bool reserve_limit_signals = false;  // SIGXCPU and SIGXFSZ handlers belong to the sandbox
 };
 
@@ -50,6 +50,34 @@ inline void allow_all(std::vector<syscall_rule>& rules, std::initializer_list<in
 }
 
 inline constexpr std::uint32_t open_write_flags = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND;
+
+// The exact flag sets with which thread libraries create a thread: glibc's pthread_create,
+// musl's, and the Go runtime's. The filter compares the whole word, so one more flag (a new
+// namespace, a new exit signal) makes a different call that no rule admits.
+inline std::vector<std::uint32_t> thread_clone_flags() {
+    constexpr std::uint32_t shared = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
+    constexpr std::uint32_t glibc = shared | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
+    return {glibc, glibc | CLONE_DETACHED, shared};
+}
+
+// Every flag that makes clone create a namespace (clone3 alone knows CLONE_NEWTIME).
+inline constexpr std::uint32_t namespace_clone_flags = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
+                                                        CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
+
+inline std::vector<std::uint32_t> fcntl_commands() {
+    return {F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETLK, F_SETLK, F_SETLKW, F_GETOWN, F_GETSIG,
+            F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_GETLEASE, F_DUPFD_CLOEXEC, F_SETPIPE_SZ, F_GETPIPE_SZ,
+            F_ADD_SEALS, F_GET_SEALS};
+}
+
+// socketpair types whose sockets are connected for good and take no destination address.
+inline std::vector<std::uint32_t> connected_socket_types() {
+    std::vector<std::uint32_t> types;
+    for (std::uint32_t type : {std::uint32_t{SOCK_STREAM}, std::uint32_t{SOCK_SEQPACKET}})
+        for (std::uint32_t flags : {0U, std::uint32_t{SOCK_CLOEXEC}, std::uint32_t{SOCK_NONBLOCK}, std::uint32_t{SOCK_CLOEXEC | SOCK_NONBLOCK}})
+            types.push_back(type | flags);
+    return types;
+}
 
 } // namespace detail
 
@@ -68,8 +96,11 @@ inline std::vector<syscall_rule> syscall_rules(const syscall_permissions& p) {
                       syscall_nr("rseq"), syscall_nr("set_tid_address"), syscall_nr("getuid"),
                       syscall_nr("geteuid"), syscall_nr("getgid"), syscall_nr("getegid"), syscall_nr("poll"),
                       syscall_nr("ppoll"), syscall_nr("pselect6"), syscall_nr("dup"), syscall_nr("dup3"),
-                      syscall_nr("dup2"), syscall_nr("fcntl"), syscall_nr("pipe2"), syscall_nr("getrusage"),
+                      syscall_nr("dup2"), syscall_nr("pipe2"), syscall_nr("getrusage"),
                       syscall_nr("sendmsg"), syscall_nr("recvmsg"), syscall_nr("sendto"), syscall_nr("recvfrom")});
+    // Descriptor commands, except those that make the kernel signal a chosen process (F_SETOWN,
+    // F_SETOWN_EX, F_SETSIG) or watch files for it (F_NOTIFY, F_SETLEASE).
+    rules.push_back({syscall_nr("fcntl"), rule_kind::allow_if_arg_in, 1, detail::fcntl_commands()});
     // arch_prctl: libc sets up thread-local storage through it at start.
     rules.push_back({syscall_nr("arch_prctl"), rule_kind::allow_if_arg_in, 0, {ARCH_SET_FS, ARCH_GET_FS}});
     // A guest that could replace the SIGSYS handler would hide its violations; one that could
@@ -84,17 +115,21 @@ inline std::vector<syscall_rule> syscall_rules(const syscall_permissions& p) {
         rules.push_back({syscall_nr("kill"), rule_kind::allow_if_arg_in, 0, {self, 0}});
         rules.push_back({syscall_nr("tgkill"), rule_kind::allow_if_arg_in, 0, {self}});
         if (p.threads && !p.strictest)
-            rules.push_back({syscall_nr("clone"), rule_kind::allow_if_bits_set, 0, {}, CLONE_THREAD | CLONE_VM});
+            rules.push_back({syscall_nr("clone"), rule_kind::allow_if_arg_in, 0, detail::thread_clone_flags()});
     } else {
-        allow_all(rules, {syscall_nr("kill"), syscall_nr("tgkill"), syscall_nr("clone"), syscall_nr("fork"),
-                          syscall_nr("vfork"), syscall_nr("execve"), syscall_nr("execveat"), syscall_nr("wait4"),
-                          syscall_nr("waitid"), syscall_nr("setpgid"), syscall_nr("getpgid"), syscall_nr("getppid")});
+        // Processes, but no namespaces: a new user namespace is where the kernel's attack
+        // surface grows, and nothing a guest needs lives behind one.
+        rules.push_back({syscall_nr("clone"), rule_kind::allow_if_bits_clear, 0, {}, detail::namespace_clone_flags});
+        allow_all(rules, {syscall_nr("kill"), syscall_nr("tgkill"), syscall_nr("fork"), syscall_nr("vfork"),
+                          syscall_nr("execve"), syscall_nr("execveat"), syscall_nr("wait4"), syscall_nr("waitid"),
+                          syscall_nr("setpgid"), syscall_nr("getpgid"), syscall_nr("getppid")});
     }
     // glibc tries clone3 first and falls back to clone on ENOSYS; clone3's flags live in memory
     // a filter cannot read, so it is never allowed.
     rules.push_back({syscall_nr("clone3"), rule_kind::fail_with_errno, 0, {}, ENOSYS});
-    if (p.exec_fd >= 0 && !p.process)
-        rules.push_back({syscall_nr("execveat"), rule_kind::allow_if_arg_in, 0, {static_cast<std::uint32_t>(p.exec_fd)}});
+    // No rule admits the executable payload's own execveat: a filter cannot read the path, and
+    // the kernel ignores the descriptor for an absolute one. The call goes to the supervisor
+    // as a notification, which lets exactly the first one through (see executable.hpp).
     if (!p.strictest || p.loader)
         // Reading limits is harmless (and libc start-up does it); setting them is not (arg 2
         // is the new limit).
@@ -132,10 +167,17 @@ inline std::vector<syscall_rule> syscall_rules(const syscall_permissions& p) {
                           syscall_nr("utimensat"), syscall_nr("fallocate")});
     }
     if (p.net) {
-        allow_all(rules, {syscall_nr("socket"), syscall_nr("connect"), syscall_nr("bind"), syscall_nr("listen"),
-                          syscall_nr("accept"), syscall_nr("accept4"), syscall_nr("getsockopt"),
-                          syscall_nr("setsockopt"), syscall_nr("getsockname"), syscall_nr("getpeername"),
-                          syscall_nr("shutdown"), syscall_nr("socketpair")});
+        // `net` means IP endpoints. A unix socket reaches path-named sockets of the host that no
+        // file grant covers (landlock before ABI 9 does not see connect or sendto on them), so
+        // other families are refused as unsupported, which libc's callers (nscd, netlink
+        // lookups) handle. A socketpair is unnamed, but its datagram end can still send to any
+        // path: only stream and seqpacket pairs, which ignore a destination, are made.
+        rules.push_back({syscall_nr("socket"), rule_kind::allow_if_arg_in, 0, {AF_INET, AF_INET6}, 0, EAFNOSUPPORT});
+        rules.push_back({syscall_nr("socketpair"), rule_kind::allow_if_arg_in, 1, detail::connected_socket_types(), 0,
+                         EAFNOSUPPORT});
+        allow_all(rules, {syscall_nr("connect"), syscall_nr("bind"), syscall_nr("listen"), syscall_nr("accept"),
+                          syscall_nr("accept4"), syscall_nr("getsockopt"), syscall_nr("setsockopt"),
+                          syscall_nr("getsockname"), syscall_nr("getpeername"), syscall_nr("shutdown")});
     }
     if (p.clock) {
         allow_all(rules, {syscall_nr("clock_gettime"), syscall_nr("clock_getres"), syscall_nr("gettimeofday"),
