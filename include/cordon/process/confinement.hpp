@@ -29,6 +29,10 @@ constexpr std::string_view to_string(isolation_level level) {
     return "unknown";
 }
 
+template <> struct wire_enum_range<isolation_level> {
+    static constexpr auto first = isolation_level::minimal, last = isolation_level::maximum;
+};
+
 /// The permissions granted to one sandbox at run time (already checked against its ceiling).
 struct grants {
     std::vector<std::string> read_paths{};
@@ -44,6 +48,11 @@ struct grants {
 
 /// What the payload itself needs from the filesystem to start.
 enum class payload_kind : std::uint8_t { function, shared_object, executable };
+template <> struct wire_enum_range<payload_kind> {
+    static constexpr auto first = payload_kind::function, last = payload_kind::executable;
+};
+// Limits are counts and sizes: every byte pattern is one.
+template <> struct any_byte_pattern_valid<resource_limits> : std::true_type {};
 
 /// Everything the zygote needs to confine a child. Built on the host, sent to the zygote.
 struct confinement {
@@ -146,6 +155,11 @@ template <class Permissions, class Visit> void visit_fields(Permissions& p, Visi
 }
 static_assert(sizeof(syscall_permissions) == 20, "a field was added to syscall_permissions: add it to visit_fields");
 
+template <class Namespaces, class Visit> void visit_fields_of_namespaces(Namespaces& n, Visit&& visit) {
+    visit(n.user), visit(n.pid), visit(n.net), visit(n.mount), visit(n.ipc), visit(n.uts);
+}
+static_assert(sizeof(namespace_set) == 6, "a field was added to namespace_set: add it to visit_fields_of_namespaces");
+
 } // namespace detail
 
 /// Encodes a confinement for the zygote.
@@ -165,7 +179,7 @@ inline std::vector<std::byte> encode(const confinement& c) {
     for (auto port : c.landlock.connect_ports) w.put(port);
     w.put(static_cast<std::uint64_t>(c.landlock.bind_ports.size()));
     for (auto port : c.landlock.bind_ports) w.put(port);
-    w.put(c.namespaces);
+    detail::visit_fields_of_namespaces(c.namespaces, [&](const auto& field) { w.put(field); });
     w.put(c.minimal_root);
     w.put(static_cast<std::uint64_t>(c.root.size()));
     for (const auto& binding : c.root) {
@@ -206,7 +220,7 @@ inline std::optional<confinement> decode_confinement(std::span<const std::byte> 
     c.landlock.require_tcp = r.get<bool>().value_or(true);
     c.landlock.require_scoping = r.get<bool>().value_or(true);
     if (!read_ports(c.landlock.connect_ports) || !read_ports(c.landlock.bind_ports)) return std::nullopt;
-    c.namespaces = r.get<namespace_set>().value_or(namespace_set{});
+    detail::visit_fields_of_namespaces(c.namespaces, [&](auto& field) { field = r.get<bool>().value_or(field); });
     c.minimal_root = r.get<bool>().value_or(true);
     const auto bindings = r.get<std::uint64_t>();
     if (!bindings || *bindings > 4096) return std::nullopt;

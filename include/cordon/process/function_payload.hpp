@@ -17,12 +17,14 @@
 
 namespace cordon::process {
 
-/// True for the types a call may carry across the process boundary.
+/// True for the types a call may carry across the process boundary. The child's answer is
+/// untrusted, so a value must be one the host can check or one without invalid byte patterns:
+/// numbers, bool (checked), enumerations (checked where they declare a wire_enum_range), and
+/// structs of numbers that opt in with any_byte_pattern_valid. A struct holding a bool could
+/// come back holding a byte that is no bool.
 template <class T>
-inline constexpr bool is_serialisable_v =
-    std::is_same_v<T, std::string> || std::is_same_v<T, std::vector<std::byte>> ||
-    (std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> && !std::is_member_pointer_v<T> &&
-     !std::is_reference_v<T>);
+inline constexpr bool is_serialisable_v = std::is_same_v<T, std::string> || std::is_same_v<T, std::vector<std::byte>> ||
+                                          (wire_value<T> && !std::is_pointer_v<T> && !std::is_member_pointer_v<T>);
 
 namespace detail::functions {
 
@@ -77,7 +79,7 @@ std::uint32_t trampoline(const std::byte* in, std::uint64_t in_size, std::byte* 
     const auto& bytes = writer.bytes();
     if (bytes.size() > capacity)
         return answer_error(out, capacity, out_size, error_kind::output_limit, "the result exceeds the channel");
-    std::memcpy(out, bytes.data(), bytes.size());
+    copy_bytes(out, bytes.data(), bytes.size());
     *out_size = bytes.size();
     return 0;
 }
@@ -91,7 +93,8 @@ template <auto F> struct sandboxed {
     static_assert(detail::functions::all_serialisable(static_cast<typename sig::arguments*>(nullptr)) &&
                       (std::is_void_v<result_type> || is_serialisable_v<std::remove_cvref_t<result_type>>),
                   "A sandboxed function's arguments and result must be trivially copyable values (no "
-                  "pointers), std::string or std::vector<std::byte>: memory is not shared with the child");
+                  "pointers), std::string or std::vector<std::byte>: memory is not shared with the child; "
+                  "a struct must hold only numbers and say so with any_byte_pattern_valid");
 
     /// The address the child calls (valid there: the child is a copy of this program).
     static std::uint64_t entry() {

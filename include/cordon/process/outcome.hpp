@@ -2,15 +2,18 @@
 // it for, what it reported (violation, set-up error), turned into cordon errors and telemetry.
 #pragma once
 
+#include <cordon/process/descriptors.hpp>
 #include <cordon/process/limits.hpp>
 #include <cordon/process/protocol.hpp>
 #include <cordon/process/seccomp.hpp>
 #include <cordon/result.hpp>
 
+#include <signal.h>
+#include <string.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <charconv>
-
 #include <cstdint>
 #include <cstring>
 #include <optional>

@@ -6,12 +6,19 @@
 #include <cordon/process/confinement.hpp>
 #include <cordon/process/wire.hpp>
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace cordon::process {
+
+// On the wire, 0 is "no error" (a control message that reports none).
+template <> struct wire_enum_range<error_kind> {
+    static constexpr auto first = error_kind{}, last = error_kind::internal;
+};
 
 /// How to start the payload once the child is confined.
 struct payload_spec {
@@ -30,6 +37,17 @@ struct exit_record {
     std::int64_t max_rss_kib = 0;
     cgroup_usage usage{};
 };
+
+/// An exit record from its bytes, refused if a flag is neither 0 nor 1.
+inline std::optional<exit_record> decode_exit_record(std::span<const std::byte, sizeof(exit_record)> bytes) {
+    constexpr std::size_t flags[] = {offsetof(exit_record, usage) + offsetof(cgroup_usage, memory_limit_hit),
+                                     offsetof(exit_record, usage) + offsetof(cgroup_usage, process_limit_hit)};
+    for (const std::size_t at : flags)
+        if (std::to_integer<unsigned>(bytes[at]) > 1) return std::nullopt;
+    exit_record record;
+    std::memcpy(&record, bytes.data(), sizeof record);
+    return record;
+}
 
 namespace detail::protocol {
 

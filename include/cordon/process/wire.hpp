@@ -2,6 +2,7 @@
 // trivially copyable values, strings and byte spans, read back with every length checked.
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -13,6 +14,38 @@
 #include <vector>
 
 namespace cordon::process {
+
+/// The range of an enumeration that crosses a process boundary: specialise with `first` and
+/// `last` so the reader refuses any other value. A scoped enumeration without one is read
+/// whole (every value of its fixed underlying type is a valid object), and its users check it.
+template <class E> struct wire_enum_range;
+
+/// Opt-in for a class type read as raw bytes: true only when every byte pattern is a valid
+/// value (integers and floats, no bool, enum or pointer inside). Specialise with care.
+template <class T> struct any_byte_pattern_valid : std::false_type {};
+
+namespace detail {
+// memcpy with a count that may be 0: an empty span or vector may hold a null pointer, and
+// memcpy from null is undefined whatever the count.
+inline void copy_bytes(void* to, const void* from, std::size_t size) {
+    if (size != 0) std::memcpy(to, from, size);
+}
+
+template <class E>
+concept ranged_enum = std::is_enum_v<E> && requires {
+    { wire_enum_range<E>::first } -> std::convertible_to<E>;
+    { wire_enum_range<E>::last } -> std::convertible_to<E>;
+};
+template <class E>
+concept scoped_enum = std::is_enum_v<E> && !std::is_convertible_v<E, std::underlying_type_t<E>>;
+} // namespace detail
+
+/// The types a wire_reader reads: what has no invalid byte pattern, bool and ranged enums
+/// (checked), scoped enums, and class types that opt in.
+template <class T>
+concept wire_value = std::is_trivially_copyable_v<T> &&
+                     (std::is_arithmetic_v<T> || detail::ranged_enum<T> || detail::scoped_enum<T> ||
+                      any_byte_pattern_valid<T>::value);
 
 /// Appends values to a byte buffer.
 class wire_writer {
@@ -54,14 +87,30 @@ class wire_reader {
 public:
     explicit wire_reader(std::span<const std::byte> bytes) : bytes_{bytes} {}
 
-    template <class T>
-        requires std::is_trivially_copyable_v<T>
-    std::optional<T> get() {
+    /// A value, checked where its type has invalid byte patterns: a bool is 0 or 1, a ranged
+    /// enum lies in its range. A bad value fails like a short read.
+    template <wire_value T> std::optional<T> get() {
         if (failed_ || bytes_.size() - offset_ < sizeof(T)) return fault<T>();
-        T value;
-        std::memcpy(&value, bytes_.data() + offset_, sizeof(T));
-        offset_ += sizeof(T);
-        return value;
+        if constexpr (std::is_same_v<T, bool>) {
+            const auto byte = std::to_integer<unsigned>(bytes_[offset_]);
+            if (byte > 1) return fault<T>();
+            ++offset_;
+            return byte == 1;
+        } else if constexpr (detail::ranged_enum<T>) {
+            using raw_type = std::underlying_type_t<T>;
+            raw_type raw;
+            std::memcpy(&raw, bytes_.data() + offset_, sizeof raw);
+            if (raw < static_cast<raw_type>(wire_enum_range<T>::first) ||
+                raw > static_cast<raw_type>(wire_enum_range<T>::last))
+                return fault<T>();
+            offset_ += sizeof raw;
+            return static_cast<T>(raw);
+        } else {
+            T value;
+            std::memcpy(&value, bytes_.data() + offset_, sizeof(T));
+            offset_ += sizeof(T);
+            return value;
+        }
     }
     std::optional<std::span<const std::byte>> get_bytes() {
         const auto size = get<std::uint64_t>();
