@@ -7,8 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +25,7 @@ using cordon::error_kind;
 namespace {
 
 std::int32_t add(std::int32_t a, std::int32_t b) { return a + b; }
+std::int32_t forty_two() { return 42; }
 std::string greet(std::string name) { return "hello " + name; }
 std::int64_t spin(std::int64_t) {
     volatile std::int64_t n = 0;
@@ -97,6 +101,15 @@ TEST_P(FunctionPayload, ServesManyCalls) {
     ASSERT_TRUE(text);
     EXPECT_EQ(*text, "hello cordon");
     EXPECT_EQ(child->usage().calls, 101U);
+}
+
+// No arguments: an empty request, which the host copies into the channel as zero bytes.
+TEST_P(FunctionPayload, AFunctionWithoutArgumentsIsCalled) {
+    auto child = cp::persistent_child::start(setup(GetParam()), {});
+    ASSERT_TRUE(child) << child.error().message();
+    auto answer = call<&forty_two>(*child);
+    ASSERT_TRUE(answer) << answer.error().message();
+    EXPECT_EQ(*answer, 42);
 }
 
 TEST_P(FunctionPayload, PtraceOfTheHostIsAViolationNamingTheCall) {
@@ -232,4 +245,34 @@ TEST(FunctionPayloadChannel, AChildPretendingToDieIsKilledNotLeaked) {
     ASSERT_FALSE(answer);
     EXPECT_FALSE(child->alive());
     EXPECT_NE(::kill(pid, 0), 0) << "the child must be gone";
+}
+
+// Under the usual soft descriptor limit of 1024, hundreds of live sandboxes still start: the
+// zygote raises the soft limit to the hard one, and each sandbox holds few host descriptors.
+TEST(FunctionPayloadScale, HundredsOfSandboxesStartUnderTheDefaultDescriptorLimit) {
+    rlimit files{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &files), 0);
+    if (files.rlim_max < 4096) GTEST_SKIP() << "the hard descriptor limit is too low to show the difference";
+    constexpr int wanted = 400;
+    const pid_t host = ::fork();
+    if (host == 0) {
+        // A host of its own (a forked process starts its own zygote), as a user's would start.
+        rlimit usual{1024, files.rlim_max};
+        if (::setrlimit(RLIMIT_NOFILE, &usual) != 0) ::_exit(2);
+        std::vector<cp::persistent_child> children;
+        for (int i = 0; i < wanted; ++i) {
+            auto child = cp::persistent_child::start(setup(cp::isolation_level::minimal), {});
+            if (!child) {
+                std::fprintf(stderr, "sandbox %d: %s\n", i, child.error().message().c_str());
+                ::_exit(3);
+            }
+            children.push_back(std::move(*child));
+        }
+        auto answer = call<&add>(children.back(), 40, 2);
+        ::_exit(answer && *answer == 42 ? 0 : 4);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(host, &status, 0), host);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
 }

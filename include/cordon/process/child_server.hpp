@@ -29,7 +29,7 @@ namespace detail {
 inline std::uint32_t answer_error(std::byte* out, std::uint64_t capacity, std::uint64_t* out_size,
                                   error_kind kind, std::string_view message) {
     const auto n = std::min<std::uint64_t>(message.size(), capacity);
-    std::memcpy(out, message.data(), n);
+    copy_bytes(out, message.data(), n);
     *out_size = n;
     return static_cast<std::uint32_t>(kind);
 }

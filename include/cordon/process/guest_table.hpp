@@ -44,7 +44,7 @@ inline std::optional<std::vector<std::byte>> round_trip(const std::vector<std::b
     auto& header = state.ch->header();
     const auto area = state.ch->response_area();
     const auto seen = header.request_seq.load(std::memory_order_acquire);
-    std::memcpy(area.data(), message.data(), message.size());
+    copy_bytes(area.data(), message.data(), message.size());
     header.response_size = message.size();
     header.response_status = broker::host_call_status;
     publish(header.response_seq);
@@ -99,7 +99,7 @@ inline std::int32_t random_fill(void* buffer, std::size_t length) {
         const auto status = ask(w, &bytes);
         if (status != CORDON_OK) return narrow(status);
         if (bytes.empty() || bytes.size() > length - done) return narrow(CORDON_ERR_INVALID);
-        std::memcpy(out + done, bytes.data(), bytes.size());
+        copy_bytes(out + done, bytes.data(), bytes.size());
         done += bytes.size();
     }
     return narrow(CORDON_OK);

@@ -56,7 +56,7 @@ std::uint32_t bytes_trampoline(const std::byte* in, std::uint64_t in_size, std::
     const std::vector<std::byte> result = F(std::span<const std::byte>(in, in_size));
     if (result.size() > capacity)
         return answer_error(out, capacity, out_size, error_kind::output_limit, "the result exceeds the channel");
-    std::memcpy(out, result.data(), result.size());
+    copy_bytes(out, result.data(), result.size());
     *out_size = result.size();
     return 0;
 }

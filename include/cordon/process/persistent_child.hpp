@@ -42,9 +42,9 @@ inline void kill_child(const spawned_child& child) {
 inline std::optional<exit_record> read_exit_record(const spawned_child& child, int timeout_ms) {
     pollfd watched{child.status.get(), POLLIN, 0};
     if (::poll(&watched, 1, timeout_ms) <= 0) return std::nullopt;
-    exit_record record;
-    if (::read(child.status.get(), &record, sizeof record) != static_cast<ssize_t>(sizeof record)) return std::nullopt;
-    return record;
+    std::byte bytes[sizeof(exit_record)];
+    if (::read(child.status.get(), bytes, sizeof bytes) != static_cast<ssize_t>(sizeof bytes)) return std::nullopt;
+    return decode_exit_record(bytes);
 }
 
 // The one child of a process, from /proc; -1 if it has none or several.
@@ -110,6 +110,8 @@ public:
         const int fds[] = {child_end.get(), null.get(), null.get(), null.get(), shared->fd()};
         auto spawned = (*z)->spawn(setup, payload, fds);
         if (!spawned) return spawned.error();
+        // The mapping is all the host needs: one descriptor fewer per live sandbox.
+        shared->close_fd();
         persistent_child child{std::move(*spawned), std::move(host_end), std::move(*shared), setup.limits};
         if (auto ready = child.await_ready(); !ready) return ready.error();
         // A payload that cannot fork is measured by its own CPU clock: exact, and a system call
@@ -153,7 +155,7 @@ public:
                                                           " bytes exceed the channel's " +
                                                           std::to_string(channel_.capacity()));
         auto& header = channel_.header();
-        std::memcpy(channel_.request_area().data(), request.data(), request.size());
+        detail::copy_bytes(channel_.request_area().data(), request.data(), request.size());
         header.entry = entry;
         header.request_size = request.size();
         std::uint32_t seen = header.response_seq.load(std::memory_order_acquire);
@@ -280,7 +282,7 @@ private:
         auto answer = broker ? broker(message) : detail::broker::reply(CORDON_ERR_UNSUPPORTED);
         if (!answer) return answer.error();
         if (answer->size() > channel_.capacity()) answer = detail::broker::reply(CORDON_ERR_LIMIT);
-        std::memcpy(area.data(), answer->data(), answer->size());
+        detail::copy_bytes(area.data(), answer->data(), answer->size());
         header.response_size = answer->size();
         publish(header.request_seq);
         return std::nullopt;

@@ -275,6 +275,7 @@ private:
     }
     static result<void> start_locked() {
         if (instance()) return {};
+        raise_descriptor_limit();
         int pair[2];
         if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
             return fail(error_kind::internal, std::string("socketpair: ") + std::strerror(errno));
@@ -298,6 +299,17 @@ private:
         ::close(pair[1]);
         instance() = std::make_unique<zygote>(unique_fd{pair[0]}, pid);
         return {};
+    }
+
+    // Each live sandbox holds a few descriptors in the host (control socket, pidfd, status
+    // pipe) and one in the zygote: the usual soft limit of 1024 would stop at a few hundred
+    // sandboxes. Raise the soft limit to the hard one, as language runtimes do at start; the
+    // zygote inherits it, and every sandbox sets its own far lower ceiling.
+    static void raise_descriptor_limit() {
+        rlimit files{};
+        if (::getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur >= files.rlim_max) return;
+        files.rlim_cur = files.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &files);
     }
 
     std::mutex mutex_;
