@@ -115,6 +115,7 @@ int main(int argc, char** argv) {
         volatile unsigned long n = 0;
         for (;;) n = n + 1;
     }
+    if (attack == "pause") return ::pause() < 0 ? 0 : 1;
     if (attack == "sleep") {
         timespec ts{60, 0};
         ::nanosleep(&ts, nullptr);

@@ -264,6 +264,49 @@ TEST_P(ExecutableTest, AForkBombHitsTheProcessLimit) {
     EXPECT_EQ(outcome.failure->kind(), error_kind::process_limit) << outcome.failure->message();
 }
 
+// Waiting for a signal is no escape: pause() ends at the wall limit like any other wait.
+TEST_P(ExecutableTest, PauseIsATimeoutNotAViolation) {
+    cp::resource_limits limits;
+    limits.wall_time_ms = 300;
+    auto outcome = run({"pause"}, {}, limits);
+    ASSERT_TRUE(outcome.failure);
+    EXPECT_EQ(outcome.failure->kind(), error_kind::timeout) << outcome.failure->message();
+}
+
+// Ordinary programs, static and dynamic, run to a clean exit at standard and strict: the
+// allow-lists are drawn from what they call, refusals they handle are errors, not kills.
+TEST_P(ExecutableTest, OrdinaryProgramsExitCleanly) {
+    if (GetParam() != cp::isolation_level::standard && GetParam() != cp::isolation_level::strict)
+        GTEST_SKIP() << "drawn for standard and strict";
+    const fs::path data = fs::temp_directory_path() / ("cordon-ordinary-" + std::to_string(::getpid()));
+    fs::create_directories(data);
+    std::ofstream(data / "note.txt") << "a note\n";
+    cp::grants reads;
+    reads.read_paths = {data.string()};
+    struct program {
+        std::string path;
+        std::vector<std::string> args;
+        std::string expected_stdout;
+    };
+    const std::vector<program> programs{
+        {CORDON_TEST_STATIC_EMPTY, {}, ""},
+        {"/bin/true", {}, ""},
+        {"/bin/ls", {data.string()}, "note.txt\n"},
+        {"/bin/cat", {(data / "note.txt").string()}, "a note\n"},
+        {"/usr/bin/python3", {"-c", "print(sum(range(10)))"}, "45\n"},
+    };
+    for (const auto& p : programs) {
+        if (!fs::exists(p.path)) continue;
+        auto setup = cp::make_confinement(GetParam(), reads, {}, cp::payload_kind::executable, p.path);
+        auto outcome = cp::run_executable(setup, {p.path, p.args, {}, {}});
+        ASSERT_TRUE(outcome) << p.path << ": " << outcome.error().message();
+        EXPECT_FALSE(outcome->failure) << p.path << ": " << outcome->failure->message();
+        EXPECT_EQ(outcome->exit_code, 0) << p.path << ": " << outcome->stderr_bytes;
+        EXPECT_EQ(outcome->stdout_bytes, p.expected_stdout) << p.path;
+    }
+    fs::remove_all(data);
+}
+
 INSTANTIATE_TEST_SUITE_P(Levels, ExecutableTest,
                          ::testing::Values(cp::isolation_level::minimal, cp::isolation_level::standard,
                                            cp::isolation_level::strict, cp::isolation_level::maximum),

@@ -141,6 +141,17 @@ TEST(SeccompFilter, TheReporterCannotBeReplaced) {
     EXPECT_EQ(cp::syscall_name(outcome.violation->number), "rt_sigaction");
 }
 
+TEST(SeccompFilter, TheReporterCanBeReadButNotReplaced) {
+    auto outcome = run_in_child([](int fd) {
+        if (!confine(fd, {})) return 1;
+        struct sigaction current {};
+        if (::sigaction(SIGSYS, nullptr, &current) != 0) return 2;
+        return current.sa_sigaction != nullptr ? 0 : 3;
+    });
+    EXPECT_FALSE(outcome.violation);
+    EXPECT_EQ(outcome.exit_code(), 0);
+}
+
 TEST(SeccompFilter, WritesThroughOpenNeedFsWrite) {
     cp::syscall_permissions read_only;
     read_only.fs_read = true;

@@ -28,6 +28,7 @@ struct syscall_rule {
         allow_if_arg_in,    // args[arg] is one of values (all 64 bits); else refused or denied
         allow_if_bits_clear,// (args[arg] & mask) == 0
         allow_if_bits_set,  // (args[arg] & mask) == mask
+        errno_if_arg_in,    // args[arg] is one of values: returns -mask; otherwise denied
         deny_if_arg_in,     // the low 32 bits of args[arg] are one of values: violation; else allowed
         fail_with_errno,    // not run; returns -errno (for calls libc probes and falls back from)
     };
@@ -39,6 +40,9 @@ struct syscall_rule {
     // allow_if_arg_in: a non-zero errno answers an unlisted value instead of a violation, for
     // calls that programs probe and handle (a socket of a family the sandbox refuses).
     std::uint32_t otherwise_errno = 0;
+    // deny_if_arg_in: when this argument (all 64 bits) is zero the call is allowed whatever the
+    // other says (rt_sigaction with no new action only reads the handler). -1: no such escape.
+    int allowed_if_zero_arg = -1;
 };
 
 namespace detail {
@@ -69,7 +73,11 @@ inline std::vector<sock_filter> rule_body(const syscall_rule& rule, std::uint32_
     switch (rule.how) {
     case kind::allow: ret(SECCOMP_RET_ALLOW); break;
     case kind::fail_with_errno: ret(SECCOMP_RET_ERRNO | (rule.mask & SECCOMP_RET_DATA)); break;
-    case kind::allow_if_arg_in: {
+    case kind::allow_if_arg_in:
+    case kind::errno_if_arg_in: {
+        const std::uint32_t on_match = rule.how == kind::allow_if_arg_in
+                                           ? SECCOMP_RET_ALLOW
+                                           : SECCOMP_RET_ERRNO | (rule.mask & SECCOMP_RET_DATA);
         const std::uint32_t otherwise =
             rule.otherwise_errno != 0 ? SECCOMP_RET_ERRNO | (rule.otherwise_errno & SECCOMP_RET_DATA) : deny;
         const auto n = static_cast<std::uint8_t>(rule.values.size());
@@ -81,13 +89,21 @@ inline std::vector<sock_filter> rule_body(const syscall_rule& rule, std::uint32_
         for (std::uint8_t i = 0; i < n; ++i)
             body.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, rule.values[i], static_cast<std::uint8_t>(n - i), 0));
         ret(otherwise);
-        ret(SECCOMP_RET_ALLOW);
+        ret(on_match);
         break;
     }
     case kind::deny_if_arg_in: {
         // Only the low half is compared: the kernel reads these arguments (a signal number) as
         // an int, so a set high half must not turn a listed value into an allowed one.
         const auto n = static_cast<std::uint8_t>(rule.values.size());
+        if (rule.allowed_if_zero_arg >= 0) {
+            const auto zero_arg = static_cast<unsigned>(rule.allowed_if_zero_arg);
+            body.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, arg_high_offset(zero_arg)));
+            body.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3));
+            body.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, arg_low_offset(zero_arg)));
+            body.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1));
+            ret(SECCOMP_RET_ALLOW);
+        }
         body.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, arg_low_offset(rule.arg)));
         for (std::uint8_t i = 0; i < n; ++i)
             body.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, rule.values[i], static_cast<std::uint8_t>(n - i), 0));

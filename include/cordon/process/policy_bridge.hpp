@@ -117,8 +117,12 @@ inline enforcement_report enforcement_of(const confinement& c, std::string backe
                                                                           : "seccomp (no fork without process)",
                    groups.pids != cgroup_support::version::none || n.user ? lvl::enforced : lvl::best_effort);
     if (l.output_bytes != 0) report.add("output_bytes", "host-side cap on captured output");
-    report.add("clock", c.syscalls.clock ? "granted" : "sleeping denied by seccomp; reading the clock (vDSO) cannot be",
+    report.add("clock", c.syscalls.clock ? "granted" : "sleeping denied by seccomp; reading the clock (vDSO or system call) is not",
                c.syscalls.clock ? lvl::enforced : lvl::best_effort);
+    if (!c.syscalls.random && c.syscalls.loader)
+        report.add("random", "getrandom allowed to native programs, which read RDRAND regardless; the host API's "
+                             "random_fill needs the grant",
+                   lvl::best_effort);
     return report;
 }
 

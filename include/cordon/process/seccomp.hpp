@@ -104,11 +104,11 @@ inline std::vector<syscall_rule> syscall_rules(const syscall_permissions& p) {
     // arch_prctl: libc sets up thread-local storage through it at start.
     rules.push_back({syscall_nr("arch_prctl"), rule_kind::allow_if_arg_in, 0, {ARCH_SET_FS, ARCH_GET_FS}});
     // A guest that could replace the SIGSYS handler would hide its violations; one that could
-    // replace the rlimit reporters would hide which limit stopped it.
-    if (p.reserve_limit_signals)
-        rules.push_back({syscall_nr("rt_sigaction"), rule_kind::deny_if_arg_in, 0, {SIGSYS, SIGXCPU, SIGXFSZ}});
-    else
-        rules.push_back({syscall_nr("rt_sigaction"), rule_kind::deny_if_arg_in, 0, {SIGSYS}});
+    // replace the rlimit reporters would hide which limit stopped it. Reading a handler (no new
+    // action) is harmless, and python reads every one at start.
+    std::vector<std::uint32_t> reserved_signals{SIGSYS};
+    if (p.reserve_limit_signals) reserved_signals.insert(reserved_signals.end(), {SIGXCPU, SIGXFSZ});
+    rules.push_back({syscall_nr("rt_sigaction"), rule_kind::deny_if_arg_in, 0, std::move(reserved_signals), 0, 0, 1});
     if (!p.process) {
         // Signals only to itself (0 is its own process group, which the new session confines).
         const auto self = static_cast<std::uint32_t>(p.self_pid);
@@ -134,6 +134,13 @@ inline std::vector<syscall_rule> syscall_rules(const syscall_permissions& p) {
         // Reading limits is harmless (and libc start-up does it); setting them is not (arg 2
         // is the new limit).
         rules.push_back({syscall_nr("prlimit64"), rule_kind::allow_if_arg_in, 2, {0}});
+    // Reading a clock through the system call tells nothing the vDSO does not, and static
+    // glibc falls back to it; waiting for a signal ends at the wall limit like any wait.
+    allow_all(rules, {syscall_nr("clock_gettime"), syscall_nr("clock_getres"), syscall_nr("gettimeofday"),
+                      syscall_nr("time"), syscall_nr("pause"), syscall_nr("rt_sigsuspend")});
+    // Terminal queries: the strictest set answers "not a terminal", which every isatty copes with.
+    if (p.strictest)
+        rules.push_back({syscall_nr("ioctl"), rule_kind::fail_with_errno, 0, {}, ENOTTY});
     if (!p.strictest) {
         rules.push_back({syscall_nr("ioctl"), rule_kind::allow_if_arg_in, 1,
                          {TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO, FIOCLEX}});
@@ -178,18 +185,23 @@ inline std::vector<syscall_rule> syscall_rules(const syscall_permissions& p) {
         allow_all(rules, {syscall_nr("connect"), syscall_nr("bind"), syscall_nr("listen"), syscall_nr("accept"),
                           syscall_nr("accept4"), syscall_nr("getsockopt"), syscall_nr("setsockopt"),
                           syscall_nr("getsockname"), syscall_nr("getpeername"), syscall_nr("shutdown")});
+    } else {
+        // libc looks for nscd over a unix socket (getpwuid, python's start) and for interfaces
+        // over netlink, and carries on without them: refused. An IP socket is a violation.
+        rules.push_back({syscall_nr("socket"), rule_kind::errno_if_arg_in, 0, {AF_UNIX, AF_NETLINK}, EACCES});
     }
-    if (p.clock) {
-        allow_all(rules, {syscall_nr("clock_gettime"), syscall_nr("clock_getres"), syscall_nr("gettimeofday"),
-                          syscall_nr("time"), syscall_nr("nanosleep"), syscall_nr("clock_nanosleep")});
-    }
-    if (p.random)
-        rules.push_back({syscall_nr("getrandom"), rule_kind::allow});
-    else if (p.loader)
-        // libc start-up asks for random bytes (malloc hardening) and copes with ENOSYS; a
-        // program that needs them gets the `random` permission.
-        rules.push_back({syscall_nr("getrandom"), rule_kind::fail_with_errno, 0, {}, ENOSYS});
-    if (p.system) allow_all(rules, {syscall_nr("uname"), syscall_nr("sysinfo")});
+    if (p.clock) allow_all(rules, {syscall_nr("nanosleep"), syscall_nr("clock_nanosleep")});
+    // A program (plugin or executable) reads RDRAND whatever the filter says, so refusing it
+    // getrandom protects nothing and breaks ordinary start-ups (python seeds its hashes, and
+    // glibc's refusal path falls back to clock calls). For host functions `random` decides.
+    if (p.random || p.loader) rules.push_back({syscall_nr("getrandom"), rule_kind::allow});
+    // Host information is refused with EPERM without `system`: the caller learns nothing
+    // either way, and libc's users (qsort's memory probe, platform lookups) handle the error.
+    if (p.system)
+        allow_all(rules, {syscall_nr("uname"), syscall_nr("sysinfo")});
+    else
+        for (int nr : {syscall_nr("uname"), syscall_nr("sysinfo")})
+            rules.push_back({nr, rule_kind::fail_with_errno, 0, {}, EPERM});
     return rules;
 }
 
