@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstring>
 #include <vector>
 
@@ -132,4 +133,22 @@ TEST(SpawnReplies, ABadOkFlagIsMalformed) {
     ASSERT_TRUE(cp::detail::protocol::decode_reply(bytes));
     bytes[0] = std::byte{7};
     EXPECT_FALSE(cp::detail::protocol::decode_reply(bytes));
+}
+
+// A child stopped by the CPU check while its group had already failed a memory charge was in
+// reclaim: memory is the cause; without that evidence the CPU limit is.
+TEST(EndClassification, MemoryEvidenceOutranksTheCpuStop) {
+    cp::resource_limits limits;
+    limits.memory_bytes = 32ULL << 20;
+    limits.cpu_time_ms = 100;
+    cp::exit_record record;
+    record.wait_status = SIGKILL;  // killed, as the supervisor does
+    record.usage.memory_limit_hit = true;
+    auto failure = cp::classify_end(record, cp::stop_reason::cpu_time, {}, limits, false, 200000000, 0);
+    ASSERT_TRUE(failure);
+    EXPECT_EQ(failure->kind(), error_kind::memory_limit);
+    record.usage.memory_limit_hit = false;
+    failure = cp::classify_end(record, cp::stop_reason::cpu_time, {}, limits, false, 200000000, 0);
+    ASSERT_TRUE(failure);
+    EXPECT_EQ(failure->kind(), error_kind::cpu_limit);
 }

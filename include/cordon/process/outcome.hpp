@@ -94,6 +94,15 @@ inline std::optional<error> classify_end(const exit_record& record, stop_reason 
     if (abnormal && record.usage.process_limit_hit)
         return limit_error(error_kind::process_limit, "processes", limits.processes, std::nullopt,
                            "process limit " + std::to_string(limits.processes) + " reached");
+    // A child at its memory limit spends its CPU in reclaim and page faults until the OOM
+    // killer picks it, and the CPU check can come first (a soak saw 2 of 426 memory bombs end
+    // as cpu_limit). The group's evidence of a failed charge names the cause.
+    const bool memory_failed = abnormal && record.usage.memory_limit_hit;
+    const auto memory_error = [&] {
+        return limit_error(error_kind::memory_limit, "memory", limits.memory_bytes, record.usage.peak_memory_bytes,
+                           "memory limit " + std::to_string(limits.memory_bytes) + " bytes exceeded");
+    };
+    if (memory_failed && stopped == stop_reason::cpu_time) return memory_error();
     switch (stopped) {
     case stop_reason::cpu_time:
         return limit_error(error_kind::cpu_limit, "cpu_time", limits.cpu_time_ms, cpu_used_ns / 1000000,
@@ -106,9 +115,7 @@ inline std::optional<error> classify_end(const exit_record& record, stop_reason 
                            "output limit of " + std::to_string(limits.output_bytes) + " bytes exceeded");
     case stop_reason::none: break;
     }
-    if (abnormal && record.usage.memory_limit_hit)
-        return limit_error(error_kind::memory_limit, "memory", limits.memory_bytes, record.usage.peak_memory_bytes,
-                           "memory limit " + std::to_string(limits.memory_bytes) + " bytes exceeded");
+    if (memory_failed) return memory_error();
     if (WIFSIGNALED(status)) {
         const int sig = WTERMSIG(status);
         if (sig == SIGXCPU)
