@@ -298,11 +298,13 @@ private:
         if (status == 0) return bytes;
         // An error from inside the sandbox: its kind is believed only if it is one a guest can
         // legitimately raise; its text is the guest's.
-        const auto kind = static_cast<error_kind>(status);
-        const bool guest_kind = kind == error_kind::trap || kind == error_kind::invalid_argument ||
-                                kind == error_kind::denied || kind == error_kind::output_limit;
+        // The status word is the child's: compared as a number, never cast before it is known.
+        const auto is = [status](error_kind kind) { return status == static_cast<std::uint32_t>(kind); };
+        const bool guest_kind =
+            is(error_kind::trap) || is(error_kind::invalid_argument) || is(error_kind::denied) || is(error_kind::output_limit);
+        const auto kind = guest_kind ? static_cast<error_kind>(status) : error_kind::trap;
         std::string message(reinterpret_cast<const char*>(bytes.data()), std::min<std::size_t>(bytes.size(), 4096));
-        return error{guest_kind ? kind : error_kind::trap, std::move(message)};
+        return error{kind, std::move(message)};
     }
 
     spawned_child child_;
