@@ -49,6 +49,11 @@ struct metered_module {
     std::uint32_t first_import_function = 0;  // index of out_of_fuel in the rewritten module
     /// Rewritten function index -> original index (imports of the meter map to none).
     std::vector<std::int64_t> original_function;
+    /// At most this many values (parameters, locals, operands) in one frame of any defined
+    /// function of the rewritten module: what an engine's value stack grows by per call.
+    std::uint64_t max_frame_values = 1;
+    /// Whether any function calls through a table.
+    bool indirect_calls = false;
 };
 
 namespace detail {
@@ -362,6 +367,26 @@ inline bool report_failed_grows(wabt::ExprList& root, const meter_indices& at, w
     return found;
 }
 
+/// Bounds the values a frame of each defined function can hold: its parameters and locals,
+/// and operands no more than its instructions push, each at most the widest result of any type
+/// (validation makes the operand height at any point a fixed count of earlier pushes).
+inline void measure_frames(const wabt::Module& ir, metered_module& out) {
+    std::uint64_t widest = 1;
+    for (const wabt::TypeEntry* type : ir.types)
+        if (auto* func_type = wabt::dyn_cast<wabt::FuncType>(type))
+            widest = std::max<std::uint64_t>(widest, func_type->sig.result_types.size());
+    for (wabt::Index i = ir.num_func_imports; i < ir.funcs.size(); ++i) {
+        const wabt::Func& func = *ir.funcs[i];
+        std::uint64_t instructions = 0;
+        walk_exprs(func.exprs, /*into_loops=*/true, [&](const wabt::ExprList&, wabt::ExprList::const_iterator it) {
+            ++instructions;
+            out.indirect_calls |= it->type() == wabt::ExprType::CallIndirect;
+            return it;
+        });
+        out.max_frame_values = std::max(out.max_frame_values, func.GetNumParamsAndLocals() + instructions * widest);
+    }
+}
+
 inline result<metered_module> rewrite(const module& source, const metering_options& options) {
     for (const auto& import : source.imports())
         if (import.module == meter_abi::module)
@@ -425,6 +450,7 @@ inline result<metered_module> rewrite(const module& source, const metering_optio
     auto bytes = write_ir(ir);
     if (!bytes) return bytes.error();
     metered_module out;
+    measure_frames(ir, out);
     out.bytes = std::move(*bytes);
     out.options = options;
     out.functions_shift = new_funcs;
