@@ -140,7 +140,7 @@ private:
 /// exactly this; its IR reader trusts its input).
 inline result<void> validate_for_ir(std::span<const std::uint8_t> bytes, std::uint32_t nesting_limit) {
     structure_gate gate{nesting_limit};
-    if (wabt::Failed(wabt::ReadBinary(bytes.data(), bytes.size(), &gate, read_options(false))))
+    if (wabt::Failed(wabt::ReadBinary(bytes.data(), bytes.size(), &gate, read_options(true))))
         return fail(error_kind::load_error, "malformed module " +
                                                 (gate.refusal().empty() ? describe_errors(gate.errors()) : gate.refusal()));
     wabt::Errors errors;
