@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <random>
 #include <string>
 
 namespace cordon::wasm {
@@ -128,6 +129,46 @@ TEST(WasmHostileModules, ConstantExpressionsThatAreConstantStillLoad) {
     auto m = module::from_bytes(wasm_module({section(5, {0x01, 0x00, 0x01}), section(6, {0x01, 0x7F, 0x00, 0x41, 0x07, 0x0B}),
                                              section(11, {0x01, 0x00, 0x41, 0x00, 0x0B, 0x01, 'x'})}));
     EXPECT_TRUE(m) << m.error().message();
+}
+
+TEST(WasmHostileModules, RandomConstantExpressionsNeverAbort) {
+    // The generator that found the cases above, run in process: any abort fails the program.
+    static const bytes tokens[] = {{0x04, 0x00}, {0x02, 0x00}, {0x03, 0x00}, {0x05}, {0x0B}, {0x0B},
+                                   {0x41, 0x00}, {0x04, 0x40}, {0x02, 0x40}, {0x23, 0x00}, {0xD2, 0x00}, {0xD0, 0x70}};
+    std::mt19937 rng{20261201};
+    auto expr = [&] {
+        bytes out;
+        for (std::uint32_t n = 1 + rng() % 6; n > 0; --n) {
+            const bytes& t = tokens[rng() % std::size(tokens)];
+            out.insert(out.end(), t.begin(), t.end());
+        }
+        return out;
+    };
+    int loaded = 0;
+    for (int round = 0; round < 20'000; ++round) {
+        bytes b = wasm_module({});
+        auto add = [&](std::uint8_t id, bytes body) { testing::append(b, section(id, body)); };
+        if (rng() % 2) add(4, {0x01, 0x70, 0x00, 0x01});
+        if (rng() % 2) add(5, {0x01, 0x00, 0x01});
+        if (const std::uint8_t globals = rng() % 4; globals) {
+            bytes body{globals};
+            for (int g = 0; g < globals; ++g) {
+                body.push_back(rng() % 2 ? 0x7F : 0x70);
+                body.push_back(0x00);
+                testing::append(body, expr());
+            }
+            add(6, body);
+        }
+        for (std::uint8_t id : {std::uint8_t{9}, std::uint8_t{11}}) {
+            if (rng() % 5 >= 2) continue;
+            bytes body{0x01, 0x00};
+            testing::append(body, expr());
+            body.push_back(0x00);
+            add(id, body);
+        }
+        if (load_and_meter(b).empty()) ++loaded;
+    }
+    EXPECT_GT(loaded, 0);  // the generator also makes valid modules, which must still load
 }
 
 TEST(WasmHostileModules, DeepNestingIsRefusedWithoutRecursion) {
