@@ -76,6 +76,15 @@ TEST(WasmInterpreterAttacks, AReexportedHostImportCanBeCalledFromTheHost) {
     EXPECT_GT(*box->call<std::int64_t()>("now"), 0);
 }
 
+TEST(WasmInterpreterAttacks, TheEnforcementReportSaysHowStacksAreBounded) {
+    sandbox<wasm::interpreter, cordon::policy<isolation::strict>> box{load("basic")};
+    ASSERT_TRUE(box.ok());
+    const auto report = box.enforcement();
+    const auto* stack = report.find("stack");
+    ASSERT_NE(stack, nullptr);
+    EXPECT_THAT(stack->mechanism, HasSubstr("memory limit"));
+}
+
 TEST(WasmInterpreterAttacks, AReexportedHostImportThroughTheFacade) {
     sandbox<wasm::interpreter, cordon::policy<isolation::strict, allow<perm::clock>>> box{load("reexport_clock")};
     ASSERT_TRUE(box.ok()) << box.status().error().message();

@@ -563,6 +563,9 @@ struct interpreter_engine {
     static constexpr std::string_view name = "WABT interpreter";
     static constexpr std::string_view backend_name = "wasm interpreter";
     static constexpr std::string_view memory_mechanism = "bounds checked by the interpreter";
+    static constexpr std::string_view stack_mechanism =
+        "call depth bounded by WABT's call stack and, through an injected depth counter, by the value stack's "
+        "share of the memory limit";
 };
 
 } // namespace cordon::wasm
