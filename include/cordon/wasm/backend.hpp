@@ -283,6 +283,7 @@ template <class Engine> struct basic_backend {
             report.add("wall_time", "fuel slices: steady clock checked per slice; cancel() flag");
             report.add("fuel", "injected counters, exact and deterministic");
             if (config.call_depth) report.add("call_depth", "injected depth counter");
+            if constexpr (requires { Engine::stack_mechanism; }) report.add("stack", std::string(Engine::stack_mechanism));
             report.add("open_files", "host-side handle table");
             report.add("output_bytes", "host-side capture with a cap");
             if (Policy::required_mechanisms.contains(mechanism::two_layers))

@@ -142,6 +142,36 @@ inline constexpr std::size_t max_backtrace_frames = 64;
 /// Frames WABT's interpreter thread holds before it traps with "call stack exhausted".
 inline constexpr std::uint32_t interpreter_stack_frames = wabt::interp::Thread::Options::kDefaultCallStackSize;
 
+/// The guest frames a call may nest in the interpreter: WABT's call stack less room for a host
+/// function called at the deepest point. WABT 1.0.32 mishandles its own overflow on an indirect
+/// call (the caller runs on as if the callee had returned, so the call ends as a success with
+/// the trap set, or an assertion fails on the unbalanced value stack); cordon's depth counter
+/// stops such guests first.
+inline constexpr std::uint32_t interpreter_guest_frames = interpreter_stack_frames - 2;
+
+/// The bytes the interpreter's value stack may take: the policy's memory limit (at least 1 MiB,
+/// so that a sandbox of a few pages can still call), for values at twice their size because
+/// the stack grows by doubling. WABT's value stack has no limit of its own.
+inline std::uint64_t interpreter_value_stack_bytes(const sandbox_config& config) {
+    return std::max<std::uint64_t>(config.memory_bytes, std::uint64_t{1} << 20);
+}
+
+/// How deep guest calls may nest in the interpreter, and which limit decides it.
+struct interpreter_depth {
+    enum class bound : std::uint8_t { policy, engine_stack, value_stack };
+    std::uint32_t frames = interpreter_guest_frames;
+    bound by = bound::engine_stack;
+};
+
+inline interpreter_depth interpreter_depth_for(const sandbox_config& config, const metered_module& metered) {
+    const std::uint64_t frame_bytes = 2 * metered.max_frame_values * sizeof(wabt::interp::Value);
+    const std::uint64_t by_memory = interpreter_value_stack_bytes(config) / frame_bytes;
+    interpreter_depth out;
+    if (by_memory < out.frames) out = {static_cast<std::uint32_t>(by_memory), interpreter_depth::bound::value_stack};
+    if (config.call_depth && *config.call_depth <= out.frames) out = {*config.call_depth, interpreter_depth::bound::policy};
+    return out;
+}
+
 /// One instantiated module in WABT's interpreter: the engine half of a wasm sandbox.
 ///
 /// Reentrancy: one call at a time. A host function may not call back into the same sandbox
@@ -154,12 +184,21 @@ public:
                                                                 interpreter_options opts = {}) {
         auto plan = link_imports(source, config.ceiling, user_functions);
         if (!plan) return plan.error();
-        const metering_options metering =
-            opts.metering.value_or(metering_options{false, config.call_depth && *config.call_depth < interpreter_stack_frames});
+        metering_options metering = opts.metering.value_or(metering_options{false, false});
         auto compiled = detail::compile_for_interpreter(source, metering);
         if (!compiled) return compiled.error();
+        interpreter_depth depth = interpreter_depth_for(config, *(*compiled)->metered);
+        // Counting depth costs about ten instructions a call: only where a limit tighter than
+        // WABT's own call stack applies, or where that stack's overflow is mishandled.
+        if (!metering.track_depth && (depth.by != interpreter_depth::bound::engine_stack || (*compiled)->metered->indirect_calls)) {
+            metering.track_depth = true;
+            compiled = detail::compile_for_interpreter(source, metering);
+            if (!compiled) return compiled.error();
+            depth = interpreter_depth_for(config, *(*compiled)->metered);
+        }
         std::unique_ptr<interpreter_instance> self{
             new interpreter_instance(source, std::move(config), std::move(user_functions), std::move(*plan), *compiled)};
+        self->guest_depth_ = depth;
         self->full_backtraces_ = opts.full_backtraces;
         if (auto ok = self->instantiate(); !ok) return ok.error();
         return self;
@@ -287,7 +326,7 @@ private:
         depth_ = wabt::interp::Global::New(store_, wabt::interp::GlobalType{wabt::Type::I32, wabt::interp::Mutability::Var},
                                      wabt::interp::Value::Make(std::int32_t{0}));
         depth_limit_ = wabt::interp::Global::New(store_, wabt::interp::GlobalType{wabt::Type::I32, wabt::interp::Mutability::Var},
-                                           wabt::interp::Value::Make(state_.config.depth_limit()));
+                                           wabt::interp::Value::Make(guest_depth_limit()));
         current_function_ = wabt::interp::Global::New(store_, wabt::interp::GlobalType{wabt::Type::I32, wabt::interp::Mutability::Var},
                                                 wabt::interp::Value::Make(std::int32_t{-1}));
 
@@ -350,10 +389,36 @@ private:
         // depth_exceeded
         return wabt::interp::HostFunc::New(store_, void_type, [this](wabt::interp::Thread& thread, const wabt::interp::Values&, wabt::interp::Values&,
                                                                wabt::interp::Trap::Ptr* trap) -> wabt::Result {
-            error_info info{"call_depth limit of " + std::to_string(state_.config.depth_limit()) + " exceeded"};
-            info.limit = limit_detail{"call_depth", std::uint64_t(state_.config.depth_limit()), std::uint64_t(state_.config.depth_limit()) + 1};
-            return stop(error{error_kind::trap, std::move(info)}, thread, trap);
+            return stop(depth_exceeded(), thread, trap);
         }).ref();
+    }
+
+    [[nodiscard]] std::int32_t guest_depth_limit() const noexcept {
+        return static_cast<std::int32_t>(std::min<std::uint32_t>(guest_depth_.frames, 0x7fff'ffff));
+    }
+
+    /// The error for a call one deeper than guest_depth_ allows, as the limit that decided it.
+    [[nodiscard]] error depth_exceeded() const {
+        const std::uint64_t frames = guest_depth_.frames;
+        switch (guest_depth_.by) {
+        case interpreter_depth::bound::policy: {
+            error_info info{"call_depth limit of " + std::to_string(frames) + " exceeded"};
+            info.limit = limit_detail{"call_depth", frames, frames + 1};
+            return error{error_kind::trap, std::move(info)};
+        }
+        case interpreter_depth::bound::value_stack: {
+            const std::uint64_t budget = interpreter_value_stack_bytes(state_.config);
+            error_info info{"call stack exhausted: " + std::to_string(frames + 1) + " nested calls of up to " +
+                            std::to_string(compiled_->metered->max_frame_values) +
+                            " values each could take the interpreter's value stack past the memory limit of " +
+                            std::to_string(budget) + " bytes"};
+            info.limit = limit_detail{"memory", budget,
+                                      (frames + 1) * 2 * compiled_->metered->max_frame_values * sizeof(wabt::interp::Value)};
+            return error{error_kind::memory_limit, std::move(info)};
+        }
+        case interpreter_depth::bound::engine_stack: break;
+        }
+        return error{error_kind::trap, error_info{std::string(to_string(trap_reason::stack_exhausted))}};
     }
 
     wabt::interp::Ref host_import(const host_function& f, const wabt::interp::ImportType& import) {
@@ -362,14 +427,18 @@ private:
                                                               wabt::interp::Values& results, wabt::interp::Trap::Ptr* trap) -> wabt::Result {
             std::array<value, 16> args_buffer;
             std::array<value, 4> results_buffer;
-            std::vector<value> args_heap;
-            std::span<value> args{args_buffer.data(), params.size()};
+            std::vector<value> args_heap, results_heap;
+            std::span<value> args{args_buffer.data(), std::min(params.size(), args_buffer.size())};
             if (params.size() > args_buffer.size()) {
                 args_heap.resize(params.size());
                 args = args_heap;
             }
-            for (std::size_t i = 0; i < params.size(); ++i) args[i] = detail::from_interp(params[i], f.sig.params[i]);
+            for (std::size_t i = 0; i < args.size() && i < f.sig.params.size(); ++i) args[i] = detail::from_interp(params[i], f.sig.params[i]);
             std::span<value> outs{results_buffer.data(), std::min(results.size(), results_buffer.size())};
+            if (results.size() > results_buffer.size()) {
+                results_heap.resize(results.size());
+                outs = results_heap;
+            }
             host_call call{caller_memory(thread), state_};
             if (auto ok = detail::call_host(f, call, args, outs); !ok) return stop(ok.error(), thread, trap);
             for (std::size_t i = 0; i < outs.size(); ++i) results[i] = detail::to_interp(outs[i]);
@@ -401,7 +470,7 @@ private:
         stopped_stack_.clear();
         fuel_->UnsafeSet(wabt::interp::Value::Make(accounting_.begin(state_, timed)));
         depth_->UnsafeSet(wabt::interp::Value::Make(std::int32_t{0}));
-        depth_limit_->UnsafeSet(wabt::interp::Value::Make(state_.config.depth_limit()));
+        depth_limit_->UnsafeSet(wabt::interp::Value::Make(guest_depth_limit()));
         current_function_->UnsafeSet(wabt::interp::Value::Make(std::int32_t{-1}));
     }
 
@@ -409,7 +478,8 @@ private:
     /// trapped or was stopped.
     std::vector<std::uint32_t> stack_at_fault(const wabt::interp::Trap* trap) const {
         const std::vector<std::uint32_t> rewritten =
-            state_.pending ? stopped_stack_ : trap ? detail::guest_functions_on(detail::unsafe_trap_frames(*trap)) : std::vector<std::uint32_t>{};
+            // Read after the outcome took the pending error: a stop by the host left its stack here.
+            !stopped_stack_.empty() ? stopped_stack_ : trap ? detail::guest_functions_on(detail::unsafe_trap_frames(*trap)) : std::vector<std::uint32_t>{};
         const auto& original = compiled_->metered->original_function;
         std::vector<std::uint32_t> out;
         out.reserve(rewritten.size());
@@ -453,11 +523,16 @@ private:
         // sandbox costs less to create and to keep.
         if (!thread_) thread_.emplace(store_);
         wabt::interp::Trap::Ptr trap;
+        // A defined function sizes its results; a host function (a re-exported import) writes
+        // into what it is given.
+        results.resize(func->type().results.size());
         const wabt::Result outcome = func->Call(*thread_, params, results, &trap);
         running_ = false;
+        // WABT can return Ok with a trap set; either one means the call failed.
+        const bool trapped = wabt::Failed(outcome) || trap;
         // A trap can leave frames and values behind in the thread; the next call gets a clean one.
-        auto failed = finish_call(wabt::Failed(outcome), trap.get(), name);
-        if (wabt::Failed(outcome)) thread_.reset();
+        auto failed = finish_call(trapped, trap.get(), name);
+        if (trapped) thread_.reset();
         return failed;
     }
 
@@ -476,6 +551,7 @@ private:
     std::pair<const std::string, export_function>* last_export_ = nullptr;
     std::vector<std::uint32_t> stopped_stack_;  // guest functions a host-side stop interrupted, innermost first
     bool full_backtraces_ = false;
+    interpreter_depth guest_depth_;
     wabt::interp::Values params_, results_;
     call_accounting accounting_;
     bool running_ = false;
@@ -487,6 +563,9 @@ struct interpreter_engine {
     static constexpr std::string_view name = "WABT interpreter";
     static constexpr std::string_view backend_name = "wasm interpreter";
     static constexpr std::string_view memory_mechanism = "bounds checked by the interpreter";
+    static constexpr std::string_view stack_mechanism =
+        "call depth bounded by WABT's call stack and, through an injected depth counter, by the value stack's "
+        "share of the memory limit";
 };
 
 } // namespace cordon::wasm

@@ -100,6 +100,13 @@ namespace detail {
 /// a host error stops the guest while a denial is only a return value.
 inline result<void> call_host(const host_function& f, host_call& call, std::span<const value> params,
                               std::span<value> results) {
+    // Engines size these from the import's type; a host function must never write past them.
+    if (params.size() != f.sig.params.size() || results.size() != f.sig.results.size())
+        return fail(error_kind::internal, f.qualified_name() + " called with " + std::to_string(params.size()) +
+                                              " arguments and room for " + std::to_string(results.size()) +
+                                              " results, its type " + f.sig.to_string() + " needs " +
+                                              std::to_string(f.sig.params.size()) + " and " +
+                                              std::to_string(f.sig.results.size()));
     auto& calls = call.state.current.host_calls;
     if (auto it = calls.find(f.name); it != calls.end()) ++it->second;
     else calls.emplace(f.name, 1);

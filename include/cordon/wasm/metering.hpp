@@ -49,25 +49,54 @@ struct metered_module {
     std::uint32_t first_import_function = 0;  // index of out_of_fuel in the rewritten module
     /// Rewritten function index -> original index (imports of the meter map to none).
     std::vector<std::int64_t> original_function;
+    /// At most this many values (parameters, locals, operands) in one frame of any defined
+    /// function of the rewritten module: what an engine's value stack grows by per call.
+    std::uint64_t max_frame_values = 1;
+    /// Whether any function calls through a table.
+    bool indirect_calls = false;
 };
 
 namespace detail {
 
-template <class Fn> void for_each_expr(wabt::ExprList& list, Fn&& fn) {
-    for (wabt::Expr& expr : list) {
-        fn(expr);
-        switch (expr.type()) {
-        case wabt::ExprType::Block: for_each_expr(wabt::cast<wabt::BlockExpr>(&expr)->block.exprs, fn); break;
-        case wabt::ExprType::Loop: for_each_expr(wabt::cast<wabt::LoopExpr>(&expr)->block.exprs, fn); break;
-        case wabt::ExprType::If: {
-            auto* if_expr = wabt::cast<wabt::IfExpr>(&expr);
-            for_each_expr(if_expr->true_.exprs, fn);
-            for_each_expr(if_expr->false_, fn);
-            break;
-        }
-        default: break;
+/// Adds the expression lists nested directly in `expr` to `out`: a block's body, both arms of
+/// an if, and a loop's body when `into_loops`.
+template <class E, class Out> void nested_lists(E& expr, bool into_loops, Out& out) {
+    switch (expr.type()) {
+    case wabt::ExprType::Block: out.push_back(&wabt::cast<wabt::BlockExpr>(&expr)->block.exprs); break;
+    case wabt::ExprType::Loop:
+        if (into_loops) out.push_back(&wabt::cast<wabt::LoopExpr>(&expr)->block.exprs);
+        break;
+    case wabt::ExprType::If: {
+        auto* if_expr = wabt::cast<wabt::IfExpr>(&expr);
+        out.push_back(&if_expr->true_.exprs);
+        out.push_back(&if_expr->false_);
+        break;
+    }
+    default: break;
+    }
+}
+
+/// Calls `fn(list, it)` for every expression of `root` and of the lists nested in it, lists in
+/// no particular order. An explicit stack, not recursion: nothing a module's structure controls
+/// may drive the host's recursion. `fn` may insert after `it`; it returns the last expression it
+/// handled, and the walk goes on after that one (so inserted code is not walked).
+template <class List, class Fn> void walk_exprs(List& root, bool into_loops, Fn&& fn) {
+    std::vector<List*> pending{&root};
+    while (!pending.empty()) {
+        List& list = *pending.back();
+        pending.pop_back();
+        for (auto it = list.begin(); it != list.end(); ++it) {
+            nested_lists(*it, into_loops, pending);
+            it = fn(list, it);
         }
     }
+}
+
+template <class Fn> void for_each_expr(wabt::ExprList& list, Fn&& fn) {
+    walk_exprs(list, /*into_loops=*/true, [&](wabt::ExprList&, wabt::ExprList::iterator it) {
+        fn(*it);
+        return it;
+    });
 }
 
 /// Every expression list of the module: bodies and constant expressions.
@@ -237,44 +266,26 @@ inline bool calls_a_checked_function_first(const wabt::ExprList& list, wabt::Ind
 /// every engine, which is what makes fuel deterministic.
 inline std::uint64_t straight_line_cost(const wabt::ExprList& list) {
     std::uint64_t cost = 0;
-    for (const wabt::Expr& expr : list) {
+    walk_exprs(list, /*into_loops=*/false, [&](const wabt::ExprList&, wabt::ExprList::const_iterator it) {
         ++cost;
-        switch (expr.type()) {
-        case wabt::ExprType::Block: cost += straight_line_cost(wabt::cast<wabt::BlockExpr>(&expr)->block.exprs); break;
-        case wabt::ExprType::If: {
-            auto* if_expr = wabt::cast<wabt::IfExpr>(&expr);
-            cost += straight_line_cost(if_expr->true_.exprs) + straight_line_cost(if_expr->false_);
-            break;
-        }
-        default: break;
-        }
-    }
+        return it;
+    });
     return cost;
 }
 
 inline void meter_loops(wabt::ExprList& list, const meter_indices& at, wabt::Index first_defined_function) {
-    for (wabt::Expr& expr : list) {
-        switch (expr.type()) {
-        case wabt::ExprType::Block: meter_loops(wabt::cast<wabt::BlockExpr>(&expr)->block.exprs, at, first_defined_function); break;
-        case wabt::ExprType::If: {
-            auto* if_expr = wabt::cast<wabt::IfExpr>(&expr);
-            meter_loops(if_expr->true_.exprs, at, first_defined_function);
-            meter_loops(if_expr->false_, at, first_defined_function);
-            break;
-        }
-        case wabt::ExprType::Loop: {
-            auto& body = wabt::cast<wabt::LoopExpr>(&expr)->block.exprs;
-            // Decided before the body is rewritten: nested rewrites only add code after calls
-            // and inside nested loops, never ahead of the first call.
-            const bool tested_by_callee = calls_a_checked_function_first(body, first_defined_function);
-            meter_loops(body, at, first_defined_function);
-            const std::uint64_t cost = std::max<std::uint64_t>(1, straight_line_cost(body));
-            auto check = tested_by_callee ? fuel_charge(at, cost) : fuel_check(at, cost);
-            body.splice(body.begin(), check);
-            break;
-        }
-        default: break;
-        }
+    std::vector<wabt::ExprList*> loop_bodies;
+    walk_exprs(list, /*into_loops=*/true, [&](wabt::ExprList&, wabt::ExprList::iterator it) {
+        if (it->type() == wabt::ExprType::Loop) loop_bodies.push_back(&wabt::cast<wabt::LoopExpr>(&*it)->block.exprs);
+        return it;
+    });
+    // The order of the loops does not matter: a check goes at the head of its own body, which
+    // no other loop's cost counts (costs stop at loops) and no other loop's first call can see.
+    for (wabt::ExprList* body : loop_bodies) {
+        const bool tested_by_callee = calls_a_checked_function_first(*body, first_defined_function);
+        const std::uint64_t cost = std::max<std::uint64_t>(1, straight_line_cost(*body));
+        auto check = tested_by_callee ? fuel_charge(at, cost) : fuel_check(at, cost);
+        body->splice(body->begin(), check);
     }
 }
 
@@ -304,83 +315,76 @@ inline wabt::ExprList call_entry(const meter_indices& at, std::optional<wabt::In
 }
 
 /// After a call returns, the caller is again the innermost frame: restore depth and name.
-inline void restore_after_calls(wabt::ExprList& list, const meter_indices& at, std::optional<wabt::Index> saved_local,
+inline void restore_after_calls(wabt::ExprList& root, const meter_indices& at, std::optional<wabt::Index> saved_local,
                                 bool track_frames, std::uint32_t self) {
-    for (auto it = list.begin(); it != list.end(); ++it) {
-        switch (it->type()) {
-        case wabt::ExprType::Block: restore_after_calls(wabt::cast<wabt::BlockExpr>(&*it)->block.exprs, at, saved_local, track_frames, self); break;
-        case wabt::ExprType::Loop: restore_after_calls(wabt::cast<wabt::LoopExpr>(&*it)->block.exprs, at, saved_local, track_frames, self); break;
-        case wabt::ExprType::If: {
-            auto* if_expr = wabt::cast<wabt::IfExpr>(&*it);
-            restore_after_calls(if_expr->true_.exprs, at, saved_local, track_frames, self);
-            restore_after_calls(if_expr->false_, at, saved_local, track_frames, self);
-            break;
+    walk_exprs(root, /*into_loops=*/true, [&](wabt::ExprList& list, wabt::ExprList::iterator it) {
+        if (it->type() != wabt::ExprType::Call && it->type() != wabt::ExprType::CallIndirect) return it;
+        if (it->type() == wabt::ExprType::Call) {
+            const wabt::Index callee = wabt::cast<wabt::CallExpr>(&*it)->var.index();
+            if (callee == at.out_of_fuel || callee == at.grow_failed || (saved_local && callee == at.depth_exceeded)) return it;
         }
-        case wabt::ExprType::Call:
-        case wabt::ExprType::CallIndirect: {
-            if (it->type() == wabt::ExprType::Call) {
-                const wabt::Index callee = wabt::cast<wabt::CallExpr>(&*it)->var.index();
-                if (callee == at.out_of_fuel || callee == at.grow_failed || (saved_local && callee == at.depth_exceeded)) break;
-            }
-            wabt::ExprList restore;
-            expr_builder b{restore};
-            if (saved_local) {
-                b.add<wabt::LocalGetExpr>(expr_builder::var(*saved_local));
-                b.add<wabt::GlobalSetExpr>(expr_builder::var(at.depth));
-            }
-            if (track_frames) {
-                b.add<wabt::ConstExpr>(wabt::Const::I32(self));
-                b.add<wabt::GlobalSetExpr>(expr_builder::var(at.current_function));
-            }
-            auto next = std::next(it);
-            list.splice(next, restore);
-            it = std::prev(next);
-            break;
+        wabt::ExprList restore;
+        expr_builder b{restore};
+        if (saved_local) {
+            b.add<wabt::LocalGetExpr>(expr_builder::var(*saved_local));
+            b.add<wabt::GlobalSetExpr>(expr_builder::var(at.depth));
         }
-        default: break;
+        if (track_frames) {
+            b.add<wabt::ConstExpr>(wabt::Const::I32(self));
+            b.add<wabt::GlobalSetExpr>(expr_builder::var(at.current_function));
         }
-    }
+        auto next = std::next(it);
+        list.splice(next, restore);
+        return std::prev(next);
+    });
 }
 
 /// After memory.grow: if it returned -1, tell the host (a later trap is then reported as the
 /// memory limit it most likely is), and leave the result on the stack as before.
-inline bool report_failed_grows(wabt::ExprList& list, const meter_indices& at, wabt::Func& func,
+inline bool report_failed_grows(wabt::ExprList& root, const meter_indices& at, wabt::Func& func,
                                 std::optional<wabt::Index>& scratch) {
     bool found = false;
-    for (auto it = list.begin(); it != list.end(); ++it) {
-        switch (it->type()) {
-        case wabt::ExprType::Block: found |= report_failed_grows(wabt::cast<wabt::BlockExpr>(&*it)->block.exprs, at, func, scratch); break;
-        case wabt::ExprType::Loop: found |= report_failed_grows(wabt::cast<wabt::LoopExpr>(&*it)->block.exprs, at, func, scratch); break;
-        case wabt::ExprType::If: {
-            auto* if_expr = wabt::cast<wabt::IfExpr>(&*it);
-            found |= report_failed_grows(if_expr->true_.exprs, at, func, scratch);
-            found |= report_failed_grows(if_expr->false_, at, func, scratch);
-            break;
+    walk_exprs(root, /*into_loops=*/true, [&](wabt::ExprList& list, wabt::ExprList::iterator it) {
+        if (it->type() != wabt::ExprType::MemoryGrow) return it;
+        found = true;
+        if (!scratch) {
+            scratch = func.GetNumParamsAndLocals();
+            func.local_types.AppendDecl(wabt::Type::I32, 1);
         }
-        case wabt::ExprType::MemoryGrow: {
-            found = true;
-            if (!scratch) {
-                scratch = func.GetNumParamsAndLocals();
-                func.local_types.AppendDecl(wabt::Type::I32, 1);
-            }
-            wabt::ExprList check;
-            expr_builder b{check};
-            b.add<wabt::LocalTeeExpr>(expr_builder::var(*scratch));
-            b.add<wabt::ConstExpr>(wabt::Const::I32(0xFFFF'FFFFu));
-            b.add<wabt::CompareExpr>(wabt::Opcode::I32Eq);
-            auto failed = std::make_unique<wabt::IfExpr>();
-            failed->true_.exprs.push_back(std::make_unique<wabt::CallExpr>(expr_builder::var(at.grow_failed)));
-            check.push_back(std::move(failed));
-            b.add<wabt::LocalGetExpr>(expr_builder::var(*scratch));
-            auto next = std::next(it);
-            list.splice(next, check);
-            it = std::prev(next);
-            break;
-        }
-        default: break;
-        }
-    }
+        wabt::ExprList check;
+        expr_builder b{check};
+        b.add<wabt::LocalTeeExpr>(expr_builder::var(*scratch));
+        b.add<wabt::ConstExpr>(wabt::Const::I32(0xFFFF'FFFFu));
+        b.add<wabt::CompareExpr>(wabt::Opcode::I32Eq);
+        auto failed = std::make_unique<wabt::IfExpr>();
+        failed->true_.exprs.push_back(std::make_unique<wabt::CallExpr>(expr_builder::var(at.grow_failed)));
+        check.push_back(std::move(failed));
+        b.add<wabt::LocalGetExpr>(expr_builder::var(*scratch));
+        auto next = std::next(it);
+        list.splice(next, check);
+        return std::prev(next);
+    });
     return found;
+}
+
+/// Bounds the values a frame of each defined function can hold: its parameters and locals,
+/// and operands no more than its instructions push, each at most the widest result of any type
+/// (validation makes the operand height at any point a fixed count of earlier pushes).
+inline void measure_frames(const wabt::Module& ir, metered_module& out) {
+    std::uint64_t widest = 1;
+    for (const wabt::TypeEntry* type : ir.types)
+        if (auto* func_type = wabt::dyn_cast<wabt::FuncType>(type))
+            widest = std::max<std::uint64_t>(widest, func_type->sig.result_types.size());
+    for (wabt::Index i = ir.num_func_imports; i < ir.funcs.size(); ++i) {
+        const wabt::Func& func = *ir.funcs[i];
+        std::uint64_t instructions = 0;
+        walk_exprs(func.exprs, /*into_loops=*/true, [&](const wabt::ExprList&, wabt::ExprList::const_iterator it) {
+            ++instructions;
+            out.indirect_calls |= it->type() == wabt::ExprType::CallIndirect;
+            return it;
+        });
+        out.max_frame_values = std::max(out.max_frame_values, func.GetNumParamsAndLocals() + instructions * widest);
+    }
 }
 
 inline result<metered_module> rewrite(const module& source, const metering_options& options) {
@@ -446,6 +450,7 @@ inline result<metered_module> rewrite(const module& source, const metering_optio
     auto bytes = write_ir(ir);
     if (!bytes) return bytes.error();
     metered_module out;
+    measure_frames(ir, out);
     out.bytes = std::move(*bytes);
     out.options = options;
     out.functions_shift = new_funcs;

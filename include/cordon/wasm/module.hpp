@@ -7,6 +7,7 @@
 #include <cordon/wasm/detail/wabt_ir.hpp>
 #include <cordon/wasm/types.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -203,7 +204,8 @@ private:
 
     static result<module> load(std::vector<std::uint8_t> bytes, std::string name, const load_options& options) {
         if (auto scanned = detail::scan_module(bytes, options); !scanned) return scanned.error();
-        auto ir = detail::parse_ir(bytes, /*validate=*/true);
+        auto ir = detail::parse_ir(bytes, /*validate=*/true,
+                                   std::min(options.max_block_nesting, block_nesting_bound));
         if (!ir) return ir.error();
         auto data = std::make_shared<detail::module_data>();
         data->info = detail::inspect(**ir);

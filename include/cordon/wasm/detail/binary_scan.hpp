@@ -16,6 +16,12 @@
 
 namespace cordon::wasm {
 
+/// How deep blocks, loops and ifs may nest in a function body. WABT's IR holds nested blocks as
+/// nested lists and destroys, validates and writes them recursively, so the depth it is given is
+/// bounded before it sees a module. Compilers stay far below: a switch becomes a block per case,
+/// and real code has a few hundred cases at most. The metering rewrite adds one level.
+inline constexpr std::uint32_t block_nesting_bound = 1'000;
+
 /// Caps applied while loading a module; the defaults suit plugins, hosts may tighten them.
 struct load_options {
     std::size_t max_bytes = std::size_t{64} << 20;  // whole module
@@ -27,6 +33,7 @@ struct load_options {
     std::uint32_t max_segments = 100'000;      // data and element segments
     std::uint32_t max_locals_per_function = 50'000;
     std::uint32_t max_function_body_bytes = 8u << 20;
+    std::uint32_t max_block_nesting = block_nesting_bound;  // tighter only: larger values are clamped
 };
 
 namespace detail {

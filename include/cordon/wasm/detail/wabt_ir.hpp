@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cordon/result.hpp>
+#include <cordon/wasm/detail/binary_scan.hpp>
 #include <cordon/wasm/types.hpp>
 
 #include <wabt/binary-reader-ir.h>
+#include <wabt/binary-reader-nop.h>
 #include <wabt/binary-reader.h>
 #include <wabt/binary-writer.h>
 #include <wabt/cast.h>
@@ -14,6 +16,7 @@
 #include <wabt/ir.h>
 #include <wabt/stream.h>
 #include <wabt/validator.h>
+#include <wabt/interp/binary-reader-interp.h>
 
 #include <cstdint>
 #include <memory>
@@ -41,14 +44,121 @@ inline std::string describe_errors(const wabt::Errors& errors) {
     return text.empty() ? "unknown error" : text;
 }
 
-/// Parses (and validates) a module that already passed scan_module().
-inline result<std::unique_ptr<wabt::Module>> parse_ir(std::span<const std::uint8_t> bytes, bool validate) {
+inline wabt::ReadBinaryOptions read_options(bool debug_names) {
+    return wabt::ReadBinaryOptions{supported_features(), nullptr, debug_names, /*stop_on_first_error=*/true,
+                                   /*fail_on_custom_section_error=*/false};
+}
+
+/// A pass of WABT's binary reader that lets through only what its IR reader handles safely:
+/// constant expressions made of constant instructions and ending where they should, and
+/// nesting within the bound. WABT's IR reader takes any instruction in a constant expression
+/// and keeps labels open across them; an unbalanced one makes it fail an assertion and abort.
+class structure_gate final : public wabt::BinaryReaderNop {
+public:
+    explicit structure_gate(std::uint32_t nesting_limit) : nesting_limit_{nesting_limit} {}
+
+    [[nodiscard]] const std::string& refusal() const noexcept { return refusal_; }
+    [[nodiscard]] const wabt::Errors& errors() const noexcept { return errors_; }
+
+    bool OnError(const wabt::Error& e) override {
+        errors_.push_back(e);
+        return true;
+    }
+
+    wabt::Result BeginGlobalInitExpr(wabt::Index) override { return begin_const(); }
+    wabt::Result EndGlobalInitExpr(wabt::Index) override { return end_const(); }
+    wabt::Result BeginElemSegmentInitExpr(wabt::Index) override { return begin_const(); }
+    wabt::Result EndElemSegmentInitExpr(wabt::Index) override { return end_const(); }
+    wabt::Result BeginDataSegmentInitExpr(wabt::Index) override { return begin_const(); }
+    wabt::Result EndDataSegmentInitExpr(wabt::Index) override { return end_const(); }
+
+    wabt::Result OnOpcode(wabt::Opcode opcode) override {
+        if (!in_const_) return wabt::Result::Ok;
+        if (ended_) return refuse("constant expression continues after its end");
+        switch (opcode) {
+        case wabt::Opcode::I32Const:
+        case wabt::Opcode::I64Const:
+        case wabt::Opcode::F32Const:
+        case wabt::Opcode::F64Const:
+        case wabt::Opcode::V128Const:
+        case wabt::Opcode::GlobalGet:
+        case wabt::Opcode::RefNull:
+        case wabt::Opcode::RefFunc: return wabt::Result::Ok;
+        case wabt::Opcode::End: ended_ = true; return wabt::Result::Ok;
+        default: return refuse(std::string("instruction ") + opcode.GetName() + " is not allowed in a constant expression");
+        }
+    }
+
+    wabt::Result BeginFunctionBody(wabt::Index, wabt::Offset) override {
+        depth_ = 0;
+        return wabt::Result::Ok;
+    }
+    wabt::Result OnBlockExpr(wabt::Type) override { return enter(); }
+    wabt::Result OnLoopExpr(wabt::Type) override { return enter(); }
+    wabt::Result OnIfExpr(wabt::Type) override { return enter(); }
+    wabt::Result OnTryExpr(wabt::Type) override { return enter(); }
+    wabt::Result OnEndExpr() override {
+        if (depth_ > 0) --depth_;
+        return wabt::Result::Ok;
+    }
+
+private:
+    wabt::Result begin_const() {
+        in_const_ = true;
+        ended_ = false;
+        return wabt::Result::Ok;
+    }
+    wabt::Result end_const() {
+        in_const_ = false;
+        if (!ended_) return refuse("constant expression without an end");
+        return wabt::Result::Ok;
+    }
+    wabt::Result enter() {
+        if (++depth_ > nesting_limit_)
+            return refuse("blocks nest deeper than the limit of " + std::to_string(nesting_limit_));
+        return wabt::Result::Ok;
+    }
+    wabt::Result refuse(std::string why) {
+        if (refusal_.empty()) {
+            char where[32];
+            std::snprintf(where, sizeof where, "0x%zx", state ? state->offset : std::size_t{0});
+            refusal_ = "at offset " + std::string(where) + ": " + std::move(why);
+        }
+        return wabt::Result::Error;
+    }
+
+    std::uint32_t nesting_limit_;
+    std::uint32_t depth_ = 0;
+    bool in_const_ = false;
+    bool ended_ = false;
+    std::string refusal_;
+    wabt::Errors errors_;
+};
+
+/// Checks bytes completely before WABT's IR reader may see them: cordon's structural gate,
+/// then WABT's interpreter reader, which validates while it reads (WABT fuzzes that reader for
+/// exactly this; its IR reader trusts its input).
+inline result<void> validate_for_ir(std::span<const std::uint8_t> bytes, std::uint32_t nesting_limit) {
+    structure_gate gate{nesting_limit};
+    if (wabt::Failed(wabt::ReadBinary(bytes.data(), bytes.size(), &gate, read_options(true))))
+        return fail(error_kind::load_error, "malformed module " +
+                                                (gate.refusal().empty() ? describe_errors(gate.errors()) : gate.refusal()));
+    wabt::Errors errors;
+    wabt::interp::ModuleDesc desc;
+    if (wabt::Failed(wabt::interp::ReadBinaryInterp("module", bytes.data(), bytes.size(), read_options(false), &errors,
+                                                    &desc)))
+        return fail(error_kind::load_error, "invalid module " + describe_errors(errors));
+    return {};
+}
+
+/// Parses a module into WABT's IR, after validate_for_ir(); `validate` adds WABT's IR validator.
+/// `nesting_limit`: the rewrite of a loaded module may add a level of its own.
+inline result<std::unique_ptr<wabt::Module>> parse_ir(std::span<const std::uint8_t> bytes, bool validate,
+                                                      std::uint32_t nesting_limit = block_nesting_bound) {
+    if (auto checked = validate_for_ir(bytes, nesting_limit); !checked) return checked.error();
     auto module = std::make_unique<wabt::Module>();
     wabt::Errors errors;
-    const wabt::ReadBinaryOptions options{supported_features(), nullptr, /*read_debug_names=*/true,
-                                          /*stop_on_first_error=*/true,
-                                          /*fail_on_custom_section_error=*/false};
-    if (wabt::Failed(wabt::ReadBinaryIr("module", bytes.data(), bytes.size(), options, &errors, module.get())))
+    if (wabt::Failed(wabt::ReadBinaryIr("module", bytes.data(), bytes.size(), read_options(true), &errors, module.get())))
         return fail(error_kind::load_error, "malformed module " + describe_errors(errors));
     if (validate) {
         const wabt::ValidateOptions validate_options{supported_features()};
