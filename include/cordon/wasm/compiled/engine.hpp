@@ -307,6 +307,8 @@ private:
 
     /// A function import called by the guest: the meter's or a host function.
     static int dispatch(void* host, std::uint32_t index, std::uint64_t* slots) noexcept {
+        // Host work needs stack the guest may have used up; a fault in it would be the host's.
+        if (!compiled_rt::host_stack_available()) compiled_rt::trap(WASM_RT_TRAP_EXHAUSTION);
         auto* self = static_cast<compiled_instance*>(host);
         compiled_rt::host_section section;
         try {
