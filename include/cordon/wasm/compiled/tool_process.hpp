@@ -65,7 +65,9 @@ inline bool wait_exited(pid_t pid, const std::optional<std::chrono::steady_clock
     const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
     for (;;) {
         siginfo_t info{};
-        if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid) break;
+        const int waited = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
+        if (waited == 0 && info.si_pid == pid) break;
+        if (waited != 0 && errno == ECHILD) break;  // reaped by someone else (SIGCHLD ignored): gone
         int wait_ms = -1;
         if (deadline) {
             const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
@@ -143,13 +145,17 @@ inline result<tool_exit> run_tool(const std::vector<std::string>& argv, const st
     const bool exited = detail::wait_exited(pid, budget.deadline);
     ::kill(-pid, SIGKILL);  // the leader is not reaped yet, so the group id is still its own
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    pid_t reaped = -1;
+    while ((reaped = ::waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
     }
     int exec_errno = 0;
     const ssize_t got = ::read(report[0], &exec_errno, sizeof exec_errno);
     ::close(report[0]);
     if (got == static_cast<ssize_t>(sizeof exec_errno))
         return fail(error_kind::unsupported, "cannot run " + argv[0] + ": " + std::strerror(exec_errno));
+    if (reaped != pid)
+        return fail(error_kind::internal, "cannot learn how " + argv[0] +
+                                              " ended: its status was taken by another waiter (is SIGCHLD ignored?)");
     tool_exit out;
     out.timed_out = !exited;
     out.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
