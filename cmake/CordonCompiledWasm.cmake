@@ -36,9 +36,10 @@ function(cordon_add_compiled_wasm_module target)
     COMMENT "Translating wasm module ${arg_NAME} for the compiled engine"
     VERBATIM)
   target_sources(${target} PRIVATE ${c_sources} "${dir}/${c_name}_register.cpp")
-  # The translation is generated code: compiled optimised whatever the build type, warnings off.
+  # The translation is generated code: compiled optimised whatever the build type, warnings off,
+  # with stack clash protection (a frame larger than a page must not step over the guard page).
   set_source_files_properties(${c_sources} TARGET_DIRECTORY ${target} PROPERTIES
-    COMPILE_OPTIONS "-O2;-w"
+    COMPILE_OPTIONS "-O2;-w;-fstack-clash-protection"
     COMPILE_DEFINITIONS "WASM_RT_MEMCHECK_SIGNAL_HANDLER=1;NDEBUG"
     INCLUDE_DIRECTORIES "${dir}")
   target_link_libraries(${target} PRIVATE cordon::wasm)

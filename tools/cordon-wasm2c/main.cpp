@@ -56,9 +56,12 @@ int write_variant(const module& source, const metering_options& metering, const 
     std::error_code ec;
     fs::remove(log, ec);
     if (!compiled_toolchain::write_file(translated_wasm, translated->wasm)) return complain("cannot write " + translated_wasm.string());
-    auto ran = compiled_toolchain::run({wasm2c, translated_wasm.string(), "-n", c_name, "-o", c_file.string()}, log);
+    auto ran = compiled_toolchain::run_tool({wasm2c, translated_wasm.string(), "-n", c_name, "-o", c_file.string()}, log, {});
     if (!ran) return complain(ran.error().message());
-    if (*ran != 0) return complain("wasm2c failed: " + compiled_toolchain::read_tail(log));
+    if (!ran->ok()) {
+        const std::string output = compiled_toolchain::read_tail(log);
+        return complain("wasm2c failed (" + compiled_toolchain::describe_exit(*ran) + "): " + (output.empty() ? "(no output)" : output));
+    }
     std::ifstream c_in(c_file, std::ios::binary);
     std::string c_text{std::istreambuf_iterator<char>(c_in), std::istreambuf_iterator<char>()};
     c_in.close();

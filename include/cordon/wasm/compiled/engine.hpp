@@ -102,11 +102,15 @@ inline const std::string& module_sha256(const module& source) {
 
 /// The code for a module: compiled into the program if it was, else from the cache or compiled now.
 inline result<std::shared_ptr<const compiled_code>> code_for(const module& source, const metering_options& metering,
-                                                             const compile_options& options) {
+                                                             const compile_options& options, const sandbox_config& config) {
     const std::string& sha = module_sha256(source);
     if (auto linked = linked_code(metering, sha)) return linked;
+    // Compiling is work done for the guest: bounded by its wall time and (at least) its memory.
+    compiled_toolchain::tool_budget budget;
+    if (config.wall_time) budget.deadline = std::chrono::steady_clock::now() + *config.wall_time;
+    budget.address_space_bytes = std::max(config.memory_bytes, options.toolchain_memory_bytes);
     return source.derived<compiled_code>("compiled." + metering.key() + "." + options.compiler + "." + options.wasm2c,
-                                         [&] { return compiled_toolchain::compile(source, metering, options); });
+                                         [&] { return compiled_toolchain::compile(source, metering, options, budget); });
 }
 
 } // namespace compiled_detail
@@ -127,7 +131,7 @@ public:
         if (!plan) return plan.error();
         const metering_options metering = opts.metering.value_or(default_metering(config));
         if (auto fits = check_sizes(source, config); !fits) return fits.error();
-        auto code = compiled_detail::code_for(source, metering, opts.compile);
+        auto code = compiled_detail::code_for(source, metering, opts.compile, config);
         if (!code) return code.error();
         std::unique_ptr<compiled_instance> self{
             new compiled_instance(source, std::move(config), std::move(user_functions), std::move(*plan), *code, metering)};
@@ -307,6 +311,8 @@ private:
 
     /// A function import called by the guest: the meter's or a host function.
     static int dispatch(void* host, std::uint32_t index, std::uint64_t* slots) noexcept {
+        // Host work needs stack the guest may have used up; a fault in it would be the host's.
+        if (!compiled_rt::host_stack_available()) compiled_rt::trap(WASM_RT_TRAP_EXHAUSTION);
         auto* self = static_cast<compiled_instance*>(host);
         compiled_rt::host_section section;
         try {

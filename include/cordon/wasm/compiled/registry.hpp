@@ -93,7 +93,8 @@ inline std::shared_ptr<const compiled_code> linked_code(const metering_options& 
             if (!desc || desc->abi_version != CORDON_W2C_ABI_VERSION || module_sha256 != desc->module_sha256 ||
                 metering.key() != desc->metering)
                 continue;
-            if (!e.loaded[v]) e.loaded[v] = std::make_shared<const compiled_code>(desc);
+            if (!e.loaded[v])
+                e.loaded[v] = std::make_shared<const compiled_code>(std::make_shared<const compiled_toolchain::loaded_object>(desc), false);
             return e.loaded[v];
         }
     }

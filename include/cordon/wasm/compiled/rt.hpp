@@ -1,7 +1,8 @@
 // cordon's implementation of the wasm-rt.h runtime interface that wasm2c's output calls: traps
 // that unwind to a thread-local target, linear memories behind guard pages with a per-sandbox
-// page cap, tables with caps, and stack exhaustion caught on an alternate signal stack. Many
-// sandboxes may run on many threads; each trap unwinds only the call of its own thread.
+// page cap, tables with caps, and stack exhaustion caught on an alternate signal stack, with stack
+// kept in reserve for the host work guest code calls. Many sandboxes may run on many threads;
+// each trap unwinds only the call of its own thread.
 #pragma once
 
 #include <cordon/wasm/compiled/abi.h>
@@ -30,6 +31,10 @@ inline constexpr std::uint32_t max_pages = 65535;
 /// Address space reserved per memory: any 32-bit address plus a 32-bit offset lands inside it,
 /// so every out-of-bounds access hits a PROT_NONE page instead of another object.
 inline constexpr std::uint64_t reservation_bytes = (std::uint64_t{8} << 30) + page_size;
+/// Stack kept for the host work that guest code calls (host functions, the fuel refill, clock
+/// reads): a guest that has used the rest traps at its next call into the host instead of
+/// running host code into the guard page (a quarter of the stack on threads with small ones).
+inline constexpr std::uintptr_t host_stack_reserve = 128 * 1024;
 
 /// One guest call in progress on this thread: where a trap unwinds to, and what it was.
 struct call_frame {
@@ -40,6 +45,7 @@ struct call_frame {
     bool in_guest = true;                      // false while a host function runs for the guest
     bool out_of_address_space = false;         // a memory reservation failed
     bool restore_mask = false;                 // the trap came from a signal handler
+    std::uintptr_t host_stack_limit = 0;       // below this address the host does no work; 0: unknown stack
     sigset_t mask;                             // the thread's signal mask when the fault happened; left
                                                // uninitialised (read only after a fault set it): zeroing
                                                // 128 bytes would be most of a short call's cost
@@ -140,6 +146,33 @@ namespace detail {
 
 inline thread_local bool thread_ready = false;
 
+/// This thread's stack, [low, high); both zero when it cannot be known.
+struct stack_extent {
+    std::uintptr_t low = 0;
+    std::uintptr_t high = 0;
+};
+inline thread_local stack_extent thread_stack{};
+
+inline stack_extent find_thread_stack() {
+    pthread_attr_t attr;
+    if (::pthread_getattr_np(::pthread_self(), &attr) != 0) return {};
+    void* low = nullptr;
+    std::size_t size = 0;
+    const bool known = ::pthread_attr_getstack(&attr, &low, &size) == 0;
+    ::pthread_attr_destroy(&attr);
+    if (!known) return {};
+    const auto start = reinterpret_cast<std::uintptr_t>(low);
+    return {start, start + size};
+}
+
+/// Where the host's reserve begins for a guest call entered at `entry` (0: a stack of its own,
+/// a coroutine's say, whose extent is not known).
+inline std::uintptr_t host_stack_limit(std::uintptr_t entry) noexcept {
+    const stack_extent& s = thread_stack;
+    if (entry <= s.low || entry > s.high) return 0;
+    return s.low + std::min(host_stack_reserve, (s.high - s.low) / 4);
+}
+
 [[gnu::noinline]] inline void prepare_thread_slow() {
     static std::once_flag once;
     std::call_once(once, [] {
@@ -151,6 +184,7 @@ inline thread_local bool thread_ready = false;
         ::sigaction(SIGBUS, &action, &previous_bus);
     });
     static thread_local alternate_stack stack;
+    thread_stack = find_thread_stack();  // once per thread: for the main thread it reads /proc
     thread_ready = true;
 }
 
@@ -170,6 +204,7 @@ template <class Body> [[gnu::noinline]] wasm_rt_trap_t guarded(call_frame& frame
     frame.trap = WASM_RT_TRAP_NONE;
     frame.in_guest = true;
     frame.restore_mask = false;
+    frame.host_stack_limit = detail::host_stack_limit(reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)));
     current = &frame;
     if (sigsetjmp(frame.target, 0) == 0) {
         body();
@@ -179,6 +214,14 @@ template <class Body> [[gnu::noinline]] wasm_rt_trap_t guarded(call_frame& frame
     current = frame.previous;
     if (frame.restore_mask) ::pthread_sigmask(SIG_SETMASK, &frame.mask, nullptr);
     return frame.trap;
+}
+
+/// Whether host work may run here for the guest calling it: false when the guest has used the
+/// stack the host keeps in reserve, and the guest must then stop with `call stack exhausted`
+/// (trap(WASM_RT_TRAP_EXHAUSTION), before any host object is made).
+[[gnu::noinline]] inline bool host_stack_available() noexcept {
+    const call_frame* frame = current;
+    return !frame || reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)) >= frame->host_stack_limit;
 }
 
 /// Marks the host function running for the guest on this thread: a fault in it is the host's.

@@ -9,22 +9,22 @@
 #include <cordon/result.hpp>
 #include <cordon/version.hpp>
 #include <cordon/wasm/compiled/abi.h>
+#include <cordon/wasm/compiled/loaded_code.hpp>
 #include <cordon/wasm/compiled/rt.hpp>
+#include <cordon/wasm/compiled/tool_process.hpp>
 #include <cordon/wasm/compiled/translate.hpp>
 #include <cordon/wasm/metering.hpp>
 #include <cordon/wasm/module.hpp>
 
 #include <sodium.h>
 
-#include <dlfcn.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -37,8 +37,6 @@
 #include <string_view>
 #include <vector>
 
-extern char** environ;
-
 namespace cordon::wasm {
 
 /// How modules are compiled at run time.
@@ -48,38 +46,10 @@ struct compile_options {
     std::string wasm2c = "wasm2c";   // found on PATH unless a path is given
     std::string compiler = "cc";     // the system C compiler
     std::vector<std::string> compiler_flags{"-O2"};
-};
-
-/// Translated, compiled and loaded code of one module under one metering rewrite; shared by
-/// every sandbox made from it.
-class compiled_code {
-public:
-    /// `library` and `fd` (the descriptor it was loaded through) belong to the code from now on;
-    /// the descriptor stays open while the library is loaded, so that no other object is ever
-    /// loaded under the same /proc/self/fd name, which the dynamic loader would take for this one.
-    compiled_code(const cordon_w2c_module* desc, void* library = nullptr, int fd = -1)
-        : desc_{desc}, library_{library}, fd_{fd} {}
-    compiled_code(const compiled_code&) = delete;
-    compiled_code& operator=(const compiled_code&) = delete;
-    ~compiled_code() {
-        if (library_) ::dlclose(library_);
-        if (fd_ >= 0) ::close(fd_);
-    }
-
-    /// The module descriptor, with the module's one-time initialisation done.
-    [[nodiscard]] const cordon_w2c_module& module() const {
-        std::call_once(initialised_, [this] { desc_->init_module(); });
-        return *desc_;
-    }
-    [[nodiscard]] bool from_cache() const noexcept { return from_cache_; }
-    void set_from_cache(bool hit) noexcept { from_cache_ = hit; }
-
-private:
-    const cordon_w2c_module* desc_;
-    void* library_;
-    int fd_;
-    mutable std::once_flag initialised_;
-    bool from_cache_ = false;
+    /// Address space each program of the toolchain may use, when the sandbox's memory limit is
+    /// smaller: a C compiler needs more than a small guest does. Past it the compile fails with
+    /// memory_limit.
+    std::uint64_t toolchain_memory_bytes = std::uint64_t{2} << 30;
 };
 
 namespace compiled_toolchain {
@@ -122,30 +92,6 @@ inline result<std::filesystem::path> cache_directory(const compile_options& opti
     return dir;
 }
 
-/// Runs a program to completion; its output goes to `log`. Returns the exit status.
-inline result<int> run(const std::vector<std::string>& argv, const std::filesystem::path& log) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = 0;
-    const int spawned = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (spawned != 0)
-        return fail(error_kind::unsupported, "cannot run " + argv[0] + ": " + std::strerror(spawned) +
-                                                 " (the compiled engine needs wasm2c and a C compiler; the interpreter "
-                                                 "engine needs neither)");
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) return fail(error_kind::internal, std::string("waitpid: ") + std::strerror(errno));
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    return 128 + WTERMSIG(status);
-}
-
 inline std::string read_tail(const std::filesystem::path& path, std::size_t cap = 2000) {
     std::ifstream in(path, std::ios::binary);
     std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -177,10 +123,11 @@ inline std::optional<std::vector<std::uint8_t>> read_fd(int fd, std::uint64_t si
     return bytes;
 }
 
-/// Loads `object` if it is the one whose digest this cache recorded; nullopt means "not cached".
-inline result<std::optional<std::shared_ptr<compiled_code>>> load_cached(const std::filesystem::path& object,
-                                                                          const std::filesystem::path& digest_file) {
-    using loaded = std::optional<std::shared_ptr<compiled_code>>;
+/// Loads `object` as the code for `key` if it is the one whose digest this cache recorded;
+/// nullopt means "not cached".
+inline result<std::optional<std::shared_ptr<const loaded_object>>> load_cached(const std::string& key, const std::filesystem::path& object,
+                                                                                const std::filesystem::path& digest_file) {
+    using loaded = std::optional<std::shared_ptr<const loaded_object>>;
     std::ifstream digest_in(digest_file);
     std::string expected;
     if (!(digest_in >> expected) || expected.size() != 64) return loaded{};
@@ -198,22 +145,10 @@ inline result<std::optional<std::shared_ptr<compiled_code>>> load_cached(const s
     auto bytes = read_fd(fd, static_cast<std::uint64_t>(st.st_size));
     if (!bytes || sha256_hex(*bytes) != expected) return loaded{};
     // Load the bytes just checked, through the same descriptor.
-    const std::string through_fd = "/proc/self/fd/" + std::to_string(fd);
-    void* library = ::dlopen(through_fd.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!library) {
-        const char* why = ::dlerror();
-        return fail(error_kind::load_error, "cannot load compiled module " + object.string() + ": " + (why ? why : "dlopen failed"));
-    }
-    using entry_fn = const cordon_w2c_module* (*)(const cordon_w2c_runtime*);
-    auto entry = reinterpret_cast<entry_fn>(::dlsym(library, "cordon_w2c_entry"));
-    const cordon_w2c_module* desc = entry ? entry(&compiled_rt::runtime_table()) : nullptr;
-    if (!desc || desc->abi_version != CORDON_W2C_ABI_VERSION) {
-        ::dlclose(library);
-        return fail(error_kind::load_error, "compiled module " + object.string() + " does not speak cordon's ABI version " +
-                                                std::to_string(CORDON_W2C_ABI_VERSION));
-    }
     owner.fd = -1;
-    return loaded{std::make_shared<compiled_code>(desc, library, fd)};
+    auto object_loaded = load_object(key, fd, object.string());
+    if (!object_loaded) return object_loaded.error();
+    return loaded{std::move(*object_loaded)};
 }
 
 /// A private scratch directory, removed with everything in it.
@@ -235,9 +170,42 @@ private:
     std::filesystem::path path_;
 };
 
-/// Translates and compiles `source` into the cache, or finds it there, and loads it.
+namespace detail {
+
+inline error compile_timeout(const tool_budget& budget, std::chrono::steady_clock::time_point started, std::string_view step) {
+    using std::chrono::duration_cast;
+    using std::chrono::milliseconds;
+    const auto limit = budget.deadline ? duration_cast<milliseconds>(*budget.deadline - started) : milliseconds{0};
+    const auto spent = duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
+    error_info info{"wall_time limit of " + std::to_string(limit.count()) + " ms exceeded while " + std::string(step) +
+                    " (the compiled engine compiles a module before it runs; the interpreter engine starts at once)"};
+    info.limit = limit_detail{"wall_time", static_cast<std::uint64_t>(limit.count()), static_cast<std::uint64_t>(spent.count())};
+    return error{error_kind::timeout, std::move(info)};
+}
+
+/// The error for a toolchain program that did not succeed, with the end of what it said.
+inline error tool_failed(const tool_exit& exit, std::string_view step, const std::string& what, const std::filesystem::path& log,
+                         const tool_budget& budget,
+                         std::chrono::steady_clock::time_point started) {
+    if (exit.timed_out) return compile_timeout(budget, started, step);
+    std::string output = read_tail(log);
+    if (output.empty()) output = "(no output)";
+    if (budget.address_space_bytes && ran_out_of_memory(output)) {
+        error_info info{what + " (out of memory under the toolchain's cap of " + std::to_string(budget.address_space_bytes) +
+                        " bytes of address space): " + output};
+        info.limit = limit_detail{"memory", budget.address_space_bytes, std::nullopt};
+        return error{error_kind::memory_limit, std::move(info)};
+    }
+    return error{error_kind::load_error, error_info{what + " (" + describe_exit(exit) + "): " + output}};
+}
+
+} // namespace detail
+
+/// Translates and compiles `source` into the cache, or finds it there (or loaded already), and
+/// loads it. The toolchain runs within `budget`; on any failure the cache is left as it was.
 inline result<std::shared_ptr<const compiled_code>> compile(const module& source, const metering_options& metering,
-                                                             const compile_options& options) {
+                                                             const compile_options& options, const tool_budget& budget = {}) {
+    const auto started = std::chrono::steady_clock::now();
     auto dir = cache_directory(options);
     if (!dir) return dir.error();
     const std::string module_sha = sha256_hex(source.bytes());
@@ -247,16 +215,16 @@ inline result<std::shared_ptr<const compiled_code>> compile(const module& source
                                        std::to_string(CORDON_W2C_ABI_VERSION) + "\nmodule " + module_sha + "\nmetering " +
                                        metering.key() + "\nwasm2c " + options.wasm2c + "\ncompiler " + options.compiler +
                                        " " + flags);
+    if (auto live = find_loaded(key)) return std::make_shared<const compiled_code>(std::move(live), true);
     const std::filesystem::path object = *dir / (key + ".so");
     const std::filesystem::path digest = *dir / (key + ".sha256");
-    if (auto cached = load_cached(object, digest); !cached) return cached.error();
-    else if (*cached) {
-        (**cached)->set_from_cache(true);
-        return std::shared_ptr<const compiled_code>{std::move(**cached)};
-    }
+    if (auto cached = load_cached(key, object, digest); !cached) return cached.error();
+    else if (*cached) return std::make_shared<const compiled_code>(std::move(**cached), true);
 
     auto translated = compiled_translate::translate(source, metering, "cordon_jit", compiled_translate::glue_mode::shared, module_sha);
     if (!translated) return translated.error();
+    if (budget.deadline && std::chrono::steady_clock::now() >= *budget.deadline)
+        return detail::compile_timeout(budget, started, "metering the module");
     scratch_directory scratch{*dir};
     if (scratch.path().empty()) return fail(error_kind::internal, "cannot create a build directory in " + dir->string());
     const auto& work = scratch.path();
@@ -268,10 +236,9 @@ inline result<std::shared_ptr<const compiled_code>> compile(const module& source
     if (!write_file(wasm_file, translated->wasm) || !write_file(glue_file, translated->glue))
         return fail(error_kind::internal, "cannot write into " + work.string());
 
-    auto translated_c = run({options.wasm2c, wasm_file.string(), "-n", translated->c_name, "-o", c_file.string()}, log);
+    auto translated_c = run_tool({options.wasm2c, wasm_file.string(), "-n", translated->c_name, "-o", c_file.string()}, log, budget);
     if (!translated_c) return translated_c.error();
-    if (*translated_c != 0)
-        return fail(error_kind::load_error, "wasm2c failed on " + source.name() + ": " + read_tail(log));
+    if (!translated_c->ok()) return detail::tool_failed(*translated_c, "translating the module with wasm2c", "wasm2c failed on " + source.name(), log, budget, started);
     {
         std::ifstream c_in(c_file, std::ios::binary);
         std::string c_text{std::istreambuf_iterator<char>(c_in), std::istreambuf_iterator<char>()};
@@ -281,17 +248,16 @@ inline result<std::shared_ptr<const compiled_code>> compile(const module& source
 
     std::vector<std::string> cc{options.compiler};
     cc.insert(cc.end(), options.compiler_flags.begin(), options.compiler_flags.end());
-    for (const char* f : {"-shared", "-fPIC", "-fvisibility=hidden", "-w",
-                          "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1", "-DNDEBUG"})
-        cc.emplace_back(f);
+    for (const char* f : compiled_translate::required_c_flags) cc.emplace_back(f);
     cc.push_back("-I" + work.string());
     cc.insert(cc.end(), {c_file.string(), glue_file.string(), "-o", built.string(), "-lm"});
-    auto compiled_c = run(cc, log);
+    auto compiled_c = run_tool(cc, log, budget);
     if (!compiled_c) return compiled_c.error();
-    if (*compiled_c != 0)
-        return fail(error_kind::load_error, "the C compiler failed on the translation of " + source.name() + ": " + read_tail(log));
+    if (!compiled_c->ok())
+        return detail::tool_failed(*compiled_c, "compiling the module's translation", "the C compiler failed on the translation of " + source.name(), log, budget, started);
 
-    // Publish: the object first, then its digest; both by rename, so a reader sees whole files.
+    // Publish: the object first, then its digest; both by rename, so a reader sees whole files,
+    // and an object without its digest is never loaded.
     std::ifstream in(built, std::ios::binary);
     const std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     const auto object_tmp = work / "publish.so";
@@ -303,10 +269,10 @@ inline result<std::shared_ptr<const compiled_code>> compile(const module& source
     std::filesystem::rename(object_tmp, object, ec);
     if (!ec) std::filesystem::rename(digest_tmp, digest, ec);
     if (ec) return fail(error_kind::internal, "cannot store the compiled module in " + dir->string() + ": " + ec.message());
-    auto loaded = load_cached(object, digest);
+    auto loaded = load_cached(key, object, digest);
     if (!loaded) return loaded.error();
     if (!*loaded) return fail(error_kind::internal, "compiled module " + object.string() + " changed while it was stored");
-    return std::shared_ptr<const compiled_code>{std::move(**loaded)};
+    return std::make_shared<const compiled_code>(std::move(**loaded), false);
 }
 
 } // namespace compiled_toolchain

@@ -12,10 +12,14 @@
 #include <cordon/wasm/metering.hpp>
 #include <cordon/wasm/module.hpp>
 
+#include <wabt/binary-reader-nop.h>
+#include <wabt/binary-reader.h>
 #include <wabt/cast.h>
 #include <wabt/ir.h>
 
 #include <algorithm>
+#include <array>
+#include <span>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -253,6 +257,27 @@ inline bool patch_translated_c(std::string& c) {
     return true;
 }
 
+/// Flags every compile of translated C needs, whatever else is asked for. Stack clash protection
+/// makes a frame larger than a page (a function with many locals) touch each page it takes, so
+/// that deep recursion meets the thread's guard page instead of stepping over it into whatever
+/// lies below the stack.
+inline constexpr std::array<const char*, 7> required_c_flags{
+    "-shared", "-fPIC", "-fvisibility=hidden", "-w", "-fstack-clash-protection", "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1", "-DNDEBUG"};
+
+/// Whether a module uses SIMD (v128 values or instructions): WABT reads it only with the feature on.
+/// `bytes` must be a valid module (only WABT's decoder sees them, not its IR reader).
+inline bool uses_simd(std::span<const std::uint8_t> bytes) {
+    struct quiet_decoder : wabt::BinaryReaderNop {
+        bool OnError(const wabt::Error&) override { return true; }  // handled: the answer is the failure
+    };
+    wabt::Features without_simd = wasm::detail::supported_features();
+    without_simd.disable_simd();
+    quiet_decoder decoder;
+    const wabt::ReadBinaryOptions options{without_simd, nullptr, /*read_debug_names=*/false, /*stop_on_first_error=*/true,
+                                          /*fail_on_custom_section_error=*/false};
+    return wabt::Failed(wabt::ReadBinary(bytes.data(), bytes.size(), &decoder, options));
+}
+
 /// The metering rewrite of `source`, renamed for wasm2c, and its glue.
 inline result<translation> translate(const module& source, const metering_options& metering, std::string c_name,
                                      glue_mode mode, std::string_view module_sha256) {
@@ -261,6 +286,12 @@ inline result<translation> translate(const module& source, const metering_option
                                                       "' must be lower-case letters, digits and '_', starting with a letter");
     auto rewritten = metered(source, metering);
     if (!rewritten) return rewritten.error();
+    // wasm2c 1.0.32 stops on SIMD with an abort and no message: say why before it runs.
+    if (uses_simd((*rewritten)->bytes))
+        return fail(error_kind::load_error, "module " + source.name() +
+                                                " uses SIMD (v128), which the compiled engine does not support in this "
+                                                "build (wasm2c 1.0.32 cannot translate it); use the interpreter engine "
+                                                "(--engine interp)");
     auto parsed = wasm::detail::parse_ir((*rewritten)->bytes, /*validate=*/false);
     if (!parsed) return parsed.error();
     wabt::Module& ir = **parsed;
