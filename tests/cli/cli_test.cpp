@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 namespace {
 using cordon_test::run_cordon;
@@ -167,16 +168,16 @@ TEST(CliRun, LoadErrors) {
 TEST(CliRun, DeniedImportsAndGrantsAboveTheLevel) {
     auto j = run_json({"run", module("forbidden_import.wasm"), "--level", "strict"}, "denied", 66);
     EXPECT_EQ(j["error"]["permission"], "plugin");
-    auto above = run_json({"run", module("fib.wasm"), "fib", "1", "--level", "strict", "--allow", "net=example.org:443"}, "denied", 66);
+    auto above = run_json({"run", "--level", "strict", "--allow", "net=example.org:443", module("fib.wasm"), "fib", "1"}, "denied", 66);
     EXPECT_NE(above["error"]["message"].get<std::string>().find("strict"), std::string::npos);
 }
 
 TEST(CliRun, TrapsAndLimits) {
     auto trap = run_json({"run", module("oob_write.wasm"), "smash"}, "trap", 68);
     EXPECT_TRUE(trap["error"].contains("backtrace"));
-    run_json({"run", module("endless_loop.wasm"), "spin", "--cpu", "100ms"}, "cpu_limit", 69);
-    run_json({"run", module("endless_loop.wasm"), "spin", "--cpu", "10s", "--timeout", "100ms"}, "timeout", 69);
-    run_json({"run", module("fib.wasm"), "fib", "25", "--fuel", "1000"}, "fuel_exhausted", 69);
+    run_json({"run", "--cpu", "100ms", module("endless_loop.wasm"), "spin"}, "cpu_limit", 69);
+    run_json({"run", "--cpu", "10s", "--timeout", "100ms", module("endless_loop.wasm"), "spin"}, "timeout", 69);
+    run_json({"run", "--fuel", "1000", module("fib.wasm"), "fib", "25"}, "fuel_exhausted", 69);
     auto memory = run_json({"run", module("memory_bomb.wasm"), "--memory", "2MiB"}, "memory_limit", 69);
     EXPECT_EQ(memory["error"]["limit"]["name"], "memory");
     auto flood = run_json({"run", module("log_flood.wasm"), "flood"}, "output_limit", 69);
@@ -189,7 +190,7 @@ TEST(CliRun, CompiledEngineGivesTheInterpretersResults) {
         {"run", module("fib.wasm"), "fib", "20"},
         {"run", module("hello.wasm")},
         {"run", module("oob_write.wasm"), "smash"},
-        {"run", module("fib.wasm"), "fib", "25", "--fuel", "1000"},
+        {"run", "--fuel", "1000", module("fib.wasm"), "fib", "25"},
         {"run", module("memory_bomb.wasm"), "--memory", "2MiB"},
         {"run", module("forbidden_import.wasm"), "--level", "strict"},
     };
@@ -271,7 +272,54 @@ TEST(CliPluginRun, ResolvesLoadsAndCallsUnderTheManifest) {
     auto tampered = run_json({"plugin", "run", data, "tampered", "anything"}, "load_error", 65);
     EXPECT_NE(tampered["error"]["message"].get<std::string>().find("sha256"), std::string::npos);
     run_json({"plugin", "run", data, "nope", "f"}, "load_error", 65);
-    auto unsigned_refused = run_cordon({"plugin", "run", data, "greeter", "greet", "1", "--trust",
-                                        (plugin_data / "keys/test.pub").string()});
+    auto unsigned_refused = run_cordon({"plugin", "run", "--trust", (plugin_data / "keys/test.pub").string(), data, "greeter",
+                                        "greet", "1"});
     EXPECT_EQ(unsigned_refused.exit_code, 65) << "with a trust store, unsigned plugins are refused: " << unsigned_refused.err;
+}
+
+// ---- the command line itself: one value per option, arguments taken as written ----------------
+namespace {
+
+const fs::path cli_modules = CORDON_CLI_MODULES;
+std::string numbers() { return (cli_modules / "numbers.wasm").string(); }
+std::string wasi_command() { return (cli_modules / "wasi_command.wasm").string(); }
+
+} // namespace
+
+TEST(CliLine, AnOptionTakesOneValueAndNeverThePlugin) {
+    // The README's form: the module after --allow is the PLUGIN, not a second permission.
+    auto clock = run_json({"run", "--allow", "clock", module("fib.wasm"), "fib", "3"}, "ok", 0);
+    EXPECT_EQ(clock["result"], nlohmann::json::array({2}));
+    auto net = run_json({"run", "--allow", "net", numbers(), "add_i32", "1", "2"}, "ok", 0);
+    EXPECT_EQ(net["result"], nlohmann::json::array({3}));
+    auto scoped = run_json({"run", "--allow", "fs.read=/tmp", "--allow=clock", "--allow", "random", wasi_command(), "_start", "args"},
+                           "ok", 0);
+    EXPECT_EQ(scoped["stdout"], "argc=2\n[0]=wasi_command.wasm\n[1]=args\n");
+    auto missing = run_cordon({"run", "--allow"});
+    EXPECT_EQ(missing.exit_code, 64);
+    expect_one_line(missing);
+}
+
+TEST(CliLine, NegativeAndNonFiniteNumbersAreArguments) {
+    const std::vector<std::pair<std::string, nlohmann::json>> cases{
+        {"-inf", "inf"}, {"-nan", "nan"}, {"nan", "nan"}, {"inf", "-inf"}, {"-1", 1.0}, {"-1.5e3", 1500.0}, {"-0", 0.0}};
+    for (const auto& [argument, negated] : cases)
+        for (const char* function : {"neg_f64", "neg_f32"}) {
+            auto j = run_json({"run", numbers(), function, argument}, "ok", 0);
+            EXPECT_EQ(j["result"], nlohmann::json::array({negated})) << function << " " << argument;
+        }
+    EXPECT_EQ(run_json({"run", numbers(), "add_i32", "-1", "-2"}, "ok", 0)["result"], nlohmann::json::array({-3}));
+    EXPECT_EQ(run_json({"run", numbers(), "add_i64", "-9223372036854775808", "-0"}, "ok", 0)["result"],
+              nlohmann::json::array({std::numeric_limits<std::int64_t>::min()}));
+    // `--` ends the options before PLUGIN, and may stand after FUNCTION out of habit.
+    EXPECT_EQ(run_json({"run", "--", numbers(), "neg_f64", "-1"}, "ok", 0)["result"], nlohmann::json::array({1.0}));
+    EXPECT_EQ(run_json({"run", numbers(), "neg_f64", "--", "-inf"}, "ok", 0)["result"], nlohmann::json::array({"inf"}));
+    // After FUNCTION nothing is an option: a flag there is a (bad) argument, not a flag.
+    auto flag = run_cordon({"run", numbers(), "neg_f64", "--json"});
+    EXPECT_EQ(flag.exit_code, 64);
+    EXPECT_NE(flag.err.find("'--json' is not an f64"), std::string::npos) << flag.err;
+    // exec takes the program's arguments as written, with or without `--`.
+    EXPECT_EQ(run_json({"exec", "/bin/echo", "-n", "-1"}, "ok", 0)["stdout"], "-1");
+    auto plugin = run_json({"plugin", "run", plugin_data.string(), "greeter", "greet", "-3"}, "ok", 0);
+    EXPECT_EQ(plugin["result"], nlohmann::json::array({-1}));
 }

@@ -56,7 +56,8 @@ struct run_options {
             ->check(CLI::IsMember({"minimal", "standard", "strict", "maximum"}));
         app.add_option("--allow", allow,
                        "grant a permission inside the level's ceiling (repeatable): fs.read=PATH fs.write=PATH "
-                       "net=HOST:PORT net clock random env process plugin system");
+                       "net=HOST:PORT net clock random env process plugin system")
+            ->allow_extra_args(false);
         app.add_option("--memory", memory, "memory limit, e.g. 64MiB, 1GiB (default: 64MiB or the level's, the lower)");
         app.add_option("--cpu", cpu, "CPU time limit, e.g. 500ms, 2s (default: 500ms or the level's, the lower)");
         app.add_option("--timeout", timeout, "wall-clock limit, e.g. 2s, 1m (default: the level's)");
