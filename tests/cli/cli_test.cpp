@@ -323,3 +323,19 @@ TEST(CliLine, NegativeAndNonFiniteNumbersAreArguments) {
     auto plugin = run_json({"plugin", "run", plugin_data.string(), "greeter", "greet", "-3"}, "ok", 0);
     EXPECT_EQ(plugin["result"], nlohmann::json::array({-1}));
 }
+
+TEST(CliRun, OutputBeforeAViolationIsKept) {
+    for (const char* engine : {"interp", "compiled"}) {
+        auto j = run_json({"run", "--engine", engine, "--allow", "fs.read=/tmp", wasi_command(), "_start", "escape", "/tmp/../etc/passwd"},
+                          "violation", 67);
+        EXPECT_EQ(j["error"]["permission"], "fs.read") << engine;
+        EXPECT_NE(j["stdout"].get<std::string>().find("written before the escape\n"), std::string::npos) << engine << j.dump();
+        EXPECT_EQ(j["stderr"], "and on stderr\n") << engine;
+    }
+    auto process = run_json({"exec", "--level", "standard", "--", "/bin/sh", "-c",
+                             "echo written before; echo on stderr >&2; echo x > /tmp/cordon-cli-escape-2"},
+                            "violation", 67);
+    EXPECT_EQ(process["stdout"], "written before\n");
+    EXPECT_EQ(process["stderr"], "on stderr\n");
+    EXPECT_FALSE(fs::exists("/tmp/cordon-cli-escape-2"));
+}
