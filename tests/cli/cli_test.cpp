@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <set>
 
 namespace {
 using cordon_test::run_cordon;
@@ -128,6 +129,10 @@ nlohmann::json run_json(std::vector<std::string> args, const std::string& status
     for (const char* field : {"wall_ms", "cpu_ms", "fuel", "peak_memory_bytes", "host_calls"})
         EXPECT_TRUE(j["telemetry"].contains(field)) << field;
     EXPECT_EQ(j["status"], status) << j.dump();
+    static const std::set<std::string> contract{"ok",      "load_error",   "denied",    "violation",      "trap",
+                                                "crash",   "memory_limit", "cpu_limit", "timeout",        "fuel_exhausted",
+                                                "file_limit", "process_limit", "output_limit"};
+    EXPECT_TRUE(j["status"].is_string() && contract.contains(j["status"].get<std::string>())) << j.dump();
     if (status == "ok") EXPECT_TRUE(j["error"].is_null());
     else {
         EXPECT_TRUE(j["error"].is_object());
@@ -338,4 +343,41 @@ TEST(CliRun, OutputBeforeAViolationIsKept) {
     EXPECT_EQ(process["stdout"], "written before\n");
     EXPECT_EQ(process["stderr"], "on stderr\n");
     EXPECT_FALSE(fs::exists("/tmp/cordon-cli-escape-2"));
+}
+
+TEST(CliStatus, AGuestsUnreasonableRequestIsAnErrnoItCanHandle) {
+    // Too long a path and too many iovecs are the guest's requests, answered as a kernel answers
+    // them (ENAMETOOLONG, EINVAL), not a usage error of the person running it.
+    for (const char* engine : {"interp", "compiled"}) {
+        auto path = run_json({"run", "--engine", engine, "--allow", "fs.read=/tmp", wasi_command(), "_start", "longpath", "/tmp"}, "ok", 0);
+        EXPECT_EQ(path["stdout"], "fopen: Filename too long\n") << engine;
+        auto iovecs = run_json({"run", "--engine", engine, wasi_command(), "_start", "iovecs"}, "ok", 0);
+        EXPECT_EQ(iovecs["stdout"], "fd_write: errno 28, wrote 0\n") << engine;
+    }
+}
+
+TEST(CliStatus, AGuestsBadHostCallIsATrapNotAUsageError) {
+    const auto long_key = (cli_modules / "long_key.wasm").string();
+    for (const char* engine : {"interp", "compiled"}) {
+        auto j = run_json({"run", "--engine", engine, long_key, "ask"}, "trap", 68);
+        EXPECT_NE(j["error"]["message"].get<std::string>().find("longer than"), std::string::npos) << engine << j.dump();
+    }
+}
+
+TEST(CliStatus, AManifestLimitAboveTheHostsIsDenied) {
+    const auto dir = fresh_dir("greedy");
+    fs::copy(plugin_data / "greeter-1.1.0", dir / "greeter");
+    fs::copy(plugin_data / "log-1.2.0", dir / "log");
+    auto manifest = nlohmann::json::parse(std::ifstream(dir / "greeter/plugin.json"));
+    manifest["limits"] = {{"memory", "2GiB"}};
+    std::ofstream(dir / "greeter/plugin.json") << manifest.dump();
+    auto j = run_json({"plugin", "run", dir.string(), "greeter", "greet", "1"}, "denied", 66);
+    EXPECT_EQ(j["error"]["limit"]["name"], "memory");
+}
+
+TEST(CliStatus, AParameterTheCommandLineCannotPassIsAUsageError) {
+    auto r = run_cordon({"run", numbers(), "lanes", "1"});
+    EXPECT_EQ(r.exit_code, 64);
+    expect_one_line(r);
+    EXPECT_NE(r.err.find("v128"), std::string::npos) << r.err;
 }

@@ -73,9 +73,11 @@ template <class Box> outcome collect(Box& box, std::optional<error> failure) {
     return out;
 }
 
+/// The outcome of a sandbox that could not be set up (load, link, start).
 inline outcome failed(error e, std::string backend) {
     outcome out;
     out.failure = std::move(e);
+    out.where = phase::setup;
     out.enforcement.backend = std::move(backend);
     return out;
 }
