@@ -42,25 +42,13 @@ enum class phase { setup, call };
 ///   and keeps exit 70 so that scripts can tell cordon's own failure from the guest's.
 constexpr std::string_view contract_status(error_kind kind, phase where) noexcept {
     switch (kind) {
-    case error_kind::load_error:
-    case error_kind::denied:
-    case error_kind::violation:
-    case error_kind::trap:
-    case error_kind::crash:
-    case error_kind::memory_limit:
-    case error_kind::cpu_limit:
-    case error_kind::timeout:
-    case error_kind::fuel_exhausted:
-    case error_kind::file_limit:
-    case error_kind::process_limit:
-    case error_kind::output_limit: return to_string(kind);
     case error_kind::permission_outside_policy:
     case error_kind::limit_outside_policy: return "denied";
     case error_kind::invalid_argument:
     case error_kind::unsupported: return where == phase::setup ? "load_error" : "trap";
     case error_kind::internal: return where == phase::setup ? "load_error" : "crash";
+    default: return to_string(kind);  // error_kind's first group: the contract's own words
     }
-    return where == phase::setup ? "load_error" : "crash";
 }
 
 /// The contract's status words, "ok" included.
