@@ -244,7 +244,8 @@ TEST(CliRun, BadFlagsAndArgumentsExit64WithOneLine) {
              {"run", "--memory", "10XB", module("fib.wasm"), "fib", "1"},     // bad size
              {"run", "--cpu", "fast", module("fib.wasm"), "fib", "1"},        // bad duration
              {"run", "--level", "paranoid", module("fib.wasm"), "fib", "1"},  // bad level
-             {"run", "--level", "strict", "--memory", "1GiB", module("fib.wasm"), "fib", "1"},  // above the level
+             {"run", "--timeout", "0s", module("fib.wasm"), "fib", "1"},      // not positive
+             {"run", "--env", "NOVALUE", module("fib.wasm"), "fib", "1"},     // not KEY=VALUE
              {"run", "--procs", "2", module("fib.wasm"), "fib", "1"},         // not for wasm
              {"exec", "--fuel", "10", "--", "/bin/true"},                      // not for processes
              {"inspect"}}) {
@@ -380,4 +381,21 @@ TEST(CliStatus, AParameterTheCommandLineCannotPassIsAUsageError) {
     EXPECT_EQ(r.exit_code, 64);
     expect_one_line(r);
     EXPECT_NE(r.err.find("v128"), std::string::npos) << r.err;
+}
+
+TEST(CliLimits, FlagsReplaceTheLevelsDefaults) {
+    // As a limit in a policy type does in the library, a flag may go above the level's default.
+    run_json({"run", "--memory", "1GiB", module("fib.wasm"), "fib", "3"}, "ok", 0);
+    run_json({"run", "--level", "minimal", "--timeout", "2m", module("fib.wasm"), "fib", "3"}, "ok", 0);
+    run_json({"run", "--level", "strict", "--memory", "1GiB", "--cpu", "1m", module("fib.wasm"), "fib", "3"}, "ok", 0);
+    // ...and it is the limit in force: maximum's 16MiB default gives way to 32MiB.
+    auto raised = run_json({"run", "--level", "maximum", "--memory", "32MiB", "--cpu", "20s", "--timeout", "1m", module("memory_bomb.wasm")}, "memory_limit", 69);
+    EXPECT_EQ(raised["error"]["limit"]["limit"], 32u << 20) << raised.dump();
+    auto level = run_json({"run", "--level", "maximum", module("memory_bomb.wasm")}, "memory_limit", 69);
+    EXPECT_EQ(level["error"]["limit"]["limit"], 16u << 20) << "without the flag, the level's default";
+    auto files = [](const nlohmann::json& j) { return std::stoi(j["stdout"].get<std::string>()); };
+    auto strict = run_json({"exec", "--level", "strict", "--", "/bin/sh", "-c", "ulimit -n"}, "ok", 0);
+    EXPECT_LT(files(strict), 32) << "strict's default of 16 open files";
+    auto wider = run_json({"exec", "--level", "strict", "--files", "200", "--timeout", "1m", "--", "/bin/sh", "-c", "ulimit -n"}, "ok", 0);
+    EXPECT_GE(files(wider), 200);
 }

@@ -147,8 +147,9 @@ int run_wasm_on(const run_options& opts, const std::string& path, const std::vec
     return with_level(opts.chosen_level(), [&]<class Preset>() {
         // maximum asks for wasm inside a process sandbox; the in-process engine gives one layer and
         // says so in the enforcement report.
-        using P = std::conditional_t<std::is_same_v<Preset, isolation::maximum>, policy<Preset, best_effort>, policy<Preset>>;
-        auto options = opts.to_sandbox_options<P>();
+        using L = limits_from_flags<Preset>;
+        using P = std::conditional_t<std::is_same_v<Preset, isolation::maximum>, policy<L, best_effort>, policy<L>>;
+        auto options = opts.to_sandbox_options<Preset>();
         if (!options) return complain(exits::usage, options.error().message());
         sandbox<Backend, P> box{*module, std::move(*options)};
         if (!box.ok()) return detail::failed(box.status().error(), engine).emit(opts.json);
@@ -200,8 +201,8 @@ inline int run_native(const run_options& opts, const std::string& path, const st
     std::error_code ec;
     const auto absolute = std::filesystem::absolute(path, ec);
     return with_level(opts.chosen_level(), [&]<class Preset>() {
-        using P = policy<Preset>;
-        auto options = opts.to_sandbox_options<P>();
+        using P = policy<limits_from_flags<Preset>>;
+        auto options = opts.to_sandbox_options<Preset>();
         if (!options) return complain(exits::usage, options.error().message());
         sandbox<process::backend, P> box{process::native_plugin{absolute.string()}, std::move(*options)};
         if (!box.ok()) return detail::failed(box.status().error(), "process").emit(opts.json);
@@ -236,8 +237,8 @@ inline int run_exec(const run_options& opts, const std::vector<std::string>& com
         return detail::failed(fail(error_kind::load_error, fmt::format("{}: not an executable file", command.front())), "process")
             .emit(opts.json);
     return with_level(opts.chosen_level(), [&]<class Preset>() {
-        using P = policy<Preset>;
-        auto options = opts.to_sandbox_options<P>();
+        using P = policy<limits_from_flags<Preset>>;
+        auto options = opts.to_sandbox_options<Preset>();
         if (!options) return complain(exits::usage, options.error().message());
         process::executable exe{program, {command.begin() + 1, command.end()}, {"PATH=/usr/bin:/bin", "LANG=C.UTF-8"}};
         sandbox<process::backend, P> box{exe, std::move(*options)};
