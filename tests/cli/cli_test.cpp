@@ -399,3 +399,34 @@ TEST(CliLimits, FlagsReplaceTheLevelsDefaults) {
     auto wider = run_json({"exec", "--level", "strict", "--files", "200", "--timeout", "1m", "--", "/bin/sh", "-c", "ulimit -n"}, "ok", 0);
     EXPECT_GE(files(wider), 200);
 }
+
+TEST(CliCommand, AWasiCommandGetsArgvEnvironmentAndStdin) {
+    for (const char* engine : {"interp", "compiled"}) {
+        auto args = run_json({"run", "--engine", engine, wasi_command(), "_start", "args", "-1", "--json", "-inf", "two words"}, "ok", 0);
+        EXPECT_EQ(args["stdout"], "argc=6\n[0]=wasi_command.wasm\n[1]=args\n[2]=-1\n[3]=--json\n[4]=-inf\n[5]=two words\n") << engine;
+        EXPECT_EQ(args["result"], nlohmann::json::array({0}));
+        auto hidden = run_json({"run", "--engine", engine, "--env", "GREETING=hi=there", wasi_command(), "_start", "env", "GREETING"}, "ok", 0);
+        EXPECT_EQ(hidden["stdout"], "GREETING=(unset)\n") << "visible only with env granted";
+        auto shown = run_json({"run", "--engine", engine, "--allow", "env", "--env", "GREETING=hi=there", wasi_command(), "_start", "env",
+                               "GREETING"},
+                              "ok", 0);
+        EXPECT_EQ(shown["stdout"], "GREETING=hi=there\n") << engine;
+        auto piped = run_json({"run", "--engine", engine, "--input", "-", wasi_command(), "_start", "cat"}, "ok", 0, "bytes on stdin\n");
+        EXPECT_EQ(piped["stdout"], "bytes on stdin\n") << engine;
+    }
+    const auto dir = fresh_dir("command-input");
+    std::ofstream(dir / "in.txt") << "from a file";
+    auto file = run_json({"run", "--input", (dir / "in.txt").string(), wasi_command(), "_start", "cat"}, "ok", 0);
+    EXPECT_EQ(file["stdout"], "from a file");
+    auto exec_env = run_json({"exec", "--allow", "env", "--env", "GREETING=hi", "--", "/bin/sh", "-c", "echo $GREETING"}, "ok", 0);
+    EXPECT_EQ(exec_env["stdout"], "hi\n");
+    auto exec_hidden = run_json({"exec", "--env", "GREETING=hi", "--", "/bin/sh", "-c", "echo x$GREETING"}, "ok", 0);
+    EXPECT_EQ(exec_hidden["stdout"], "x\n");
+}
+
+TEST(CliCommand, ACommandsArgumentsInPlaceOfAFunctionShowTheCommandForm) {
+    auto r = run_cordon({"run", wasi_command(), "args", "x"});
+    EXPECT_EQ(r.exit_code, 64);
+    expect_one_line(r);
+    EXPECT_NE(r.err.find("_start args x"), std::string::npos) << r.err;
+}

@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -240,7 +241,12 @@ inline int run_exec(const run_options& opts, const std::vector<std::string>& com
         using P = policy<limits_from_flags<Preset>>;
         auto options = opts.to_sandbox_options<Preset>();
         if (!options) return complain(exits::usage, options.error().message());
-        process::executable exe{program, {command.begin() + 1, command.end()}, {"PATH=/usr/bin:/bin", "LANG=C.UTF-8"}};
+        // An executable's environment is all it has, so --env joins it only where env is granted,
+        // the rule a wasm guest's environ_get follows.
+        std::vector<std::string> environment{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"};
+        if (std::find(opts.allow.begin(), opts.allow.end(), "env") != opts.allow.end())
+            for (const auto& [key, value] : options->environment) environment.push_back(key + "=" + value);
+        process::executable exe{program, {command.begin() + 1, command.end()}, std::move(environment)};
         sandbox<process::backend, P> box{exe, std::move(*options)};
         if (!box.ok()) return detail::failed(box.status().error(), "process").emit(opts.json);
         auto bytes = box.call_bytes("", *input);
