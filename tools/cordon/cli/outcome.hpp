@@ -38,8 +38,9 @@ enum class phase { setup, call };
 ///   is a `trap`, never the user's usage error;
 /// - at setup the same kinds, and a mechanism or feature this machine or engine lacks, mean the
 ///   plugin cannot be run here: `load_error`;
-/// - an internal failure is named for where it happened (`load_error`, or `crash` of the call),
-///   and keeps exit 70 so that scripts can tell cordon's own failure from the guest's.
+/// - an internal failure is named for where it happened (`load_error`, or `crash` of the call).
+/// Exit 70 stays for cordon's own failures and for a mechanism missing on this machine, so that
+/// scripts can tell the host's problem from the guest's.
 constexpr std::string_view contract_status(error_kind kind, phase where) noexcept {
     switch (kind) {
     case error_kind::permission_outside_policy:
@@ -68,9 +69,9 @@ constexpr bool every_kind_has_a_contract_status() {
 static_assert(every_kind_has_a_contract_status(),
               "cordon: an error kind maps to a status word outside the CLI contract; extend contract_status");
 
-/// The exit code of the contract for an error: the status word's, except cordon's own failures.
+/// The exit code of the contract for an error: the status word's, except the host's own failures.
 constexpr int contract_exit(error_kind kind, phase where) noexcept {
-    if (kind == error_kind::internal) return exits::internal;
+    if (kind == error_kind::internal || (kind == error_kind::unsupported && where == phase::setup)) return exits::internal;
     const std::string_view status = contract_status(kind, where);
     if (status == "load_error") return exits::load_error;
     if (status == "denied") return exits::denied;

@@ -299,6 +299,9 @@ inline int inspect(const std::string& path, bool json) {
 /// Adds run, exec and inspect; run's and exec's calls are taken off the command line by split_call.
 inline void add_run_commands(CLI::App& app, std::function<int()>& run, command_store& store, std::vector<call_command>& calls) {
     auto* run_cmd = app.add_subcommand("run", "run a plugin: .wasm in the wasm backend, .so in the process backend");
+    run_cmd->footer("Options go before PLUGIN; from FUNCTION on, everything is the guest's as written. A WASI command: "
+                    "cordon run [OPTIONS] prog.wasm _start [ARG...] (argv[0] is the file name; --env with --allow env; "
+                    "--input is its stdin). Limit flags replace the level's defaults.");
     auto* run_opts = store.make<run_options>();
     auto* plugin = store.make<std::string>();
     auto* rest = store.make<std::vector<std::string>>();
@@ -318,7 +321,7 @@ inline void add_run_commands(CLI::App& app, std::function<int()>& run, command_s
         };
     });
 
-    auto* exec_cmd = app.add_subcommand("exec", "run a native executable in the process backend: cordon exec [OPTIONS] -- PROGRAM [ARG...]");
+    auto* exec_cmd = app.add_subcommand("exec", "run a native executable in the process backend: cordon exec [OPTIONS] [--] PROGRAM [ARG...]");
     auto* exec_opts = store.make<run_options>();
     auto* command = store.make<std::vector<std::string>>();
     exec_opts->add_to(*exec_cmd);
