@@ -89,9 +89,7 @@ struct run_options {
             out.environment.insert_or_assign(entry.substr(0, equals), entry.substr(equals + 1));
         }
         const limit_set& defaults = Preset::default_limits;
-        for (const auto k : {limit::kind::memory, limit::kind::cpu_time_ms, limit::kind::wall_time_ms, limit::kind::fuel,
-                             limit::kind::open_files, limit::kind::processes, limit::kind::net_connections,
-                             limit::kind::output_bytes, limit::kind::call_depth})
+        for (const auto k : limit::all_kinds)
             if (const auto v = defaults.get(k)) out.limits.set(k, *v);
         if (!memory) out.limits.set(limit::kind::memory, std::min<std::uint64_t>(64 * MiB, defaults.get(limit::kind::memory).value_or(64 * MiB)));
         if (!cpu) out.limits.set(limit::kind::cpu_time_ms, std::min<std::uint64_t>(500, defaults.get(limit::kind::cpu_time_ms).value_or(500)));
