@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <set>
 
 namespace {
 using cordon_test::run_cordon;
@@ -127,6 +129,10 @@ nlohmann::json run_json(std::vector<std::string> args, const std::string& status
     for (const char* field : {"wall_ms", "cpu_ms", "fuel", "peak_memory_bytes", "host_calls"})
         EXPECT_TRUE(j["telemetry"].contains(field)) << field;
     EXPECT_EQ(j["status"], status) << j.dump();
+    static const std::set<std::string> contract{"ok",      "load_error",   "denied",    "violation",      "trap",
+                                                "crash",   "memory_limit", "cpu_limit", "timeout",        "fuel_exhausted",
+                                                "file_limit", "process_limit", "output_limit"};
+    EXPECT_TRUE(j["status"].is_string() && contract.contains(j["status"].get<std::string>())) << j.dump();
     if (status == "ok") EXPECT_TRUE(j["error"].is_null());
     else {
         EXPECT_TRUE(j["error"].is_object());
@@ -167,16 +173,16 @@ TEST(CliRun, LoadErrors) {
 TEST(CliRun, DeniedImportsAndGrantsAboveTheLevel) {
     auto j = run_json({"run", module("forbidden_import.wasm"), "--level", "strict"}, "denied", 66);
     EXPECT_EQ(j["error"]["permission"], "plugin");
-    auto above = run_json({"run", module("fib.wasm"), "fib", "1", "--level", "strict", "--allow", "net=example.org:443"}, "denied", 66);
+    auto above = run_json({"run", "--level", "strict", "--allow", "net=example.org:443", module("fib.wasm"), "fib", "1"}, "denied", 66);
     EXPECT_NE(above["error"]["message"].get<std::string>().find("strict"), std::string::npos);
 }
 
 TEST(CliRun, TrapsAndLimits) {
     auto trap = run_json({"run", module("oob_write.wasm"), "smash"}, "trap", 68);
     EXPECT_TRUE(trap["error"].contains("backtrace"));
-    run_json({"run", module("endless_loop.wasm"), "spin", "--cpu", "100ms"}, "cpu_limit", 69);
-    run_json({"run", module("endless_loop.wasm"), "spin", "--cpu", "10s", "--timeout", "100ms"}, "timeout", 69);
-    run_json({"run", module("fib.wasm"), "fib", "25", "--fuel", "1000"}, "fuel_exhausted", 69);
+    run_json({"run", "--cpu", "100ms", module("endless_loop.wasm"), "spin"}, "cpu_limit", 69);
+    run_json({"run", "--cpu", "10s", "--timeout", "100ms", module("endless_loop.wasm"), "spin"}, "timeout", 69);
+    run_json({"run", "--fuel", "1000", module("fib.wasm"), "fib", "25"}, "fuel_exhausted", 69);
     auto memory = run_json({"run", module("memory_bomb.wasm"), "--memory", "2MiB"}, "memory_limit", 69);
     EXPECT_EQ(memory["error"]["limit"]["name"], "memory");
     auto flood = run_json({"run", module("log_flood.wasm"), "flood"}, "output_limit", 69);
@@ -189,7 +195,7 @@ TEST(CliRun, CompiledEngineGivesTheInterpretersResults) {
         {"run", module("fib.wasm"), "fib", "20"},
         {"run", module("hello.wasm")},
         {"run", module("oob_write.wasm"), "smash"},
-        {"run", module("fib.wasm"), "fib", "25", "--fuel", "1000"},
+        {"run", "--fuel", "1000", module("fib.wasm"), "fib", "25"},
         {"run", module("memory_bomb.wasm"), "--memory", "2MiB"},
         {"run", module("forbidden_import.wasm"), "--level", "strict"},
     };
@@ -238,7 +244,8 @@ TEST(CliRun, BadFlagsAndArgumentsExit64WithOneLine) {
              {"run", "--memory", "10XB", module("fib.wasm"), "fib", "1"},     // bad size
              {"run", "--cpu", "fast", module("fib.wasm"), "fib", "1"},        // bad duration
              {"run", "--level", "paranoid", module("fib.wasm"), "fib", "1"},  // bad level
-             {"run", "--level", "strict", "--memory", "1GiB", module("fib.wasm"), "fib", "1"},  // above the level
+             {"run", "--timeout", "0s", module("fib.wasm"), "fib", "1"},      // not positive
+             {"run", "--env", "NOVALUE", module("fib.wasm"), "fib", "1"},     // not KEY=VALUE
              {"run", "--procs", "2", module("fib.wasm"), "fib", "1"},         // not for wasm
              {"exec", "--fuel", "10", "--", "/bin/true"},                      // not for processes
              {"inspect"}}) {
@@ -271,7 +278,155 @@ TEST(CliPluginRun, ResolvesLoadsAndCallsUnderTheManifest) {
     auto tampered = run_json({"plugin", "run", data, "tampered", "anything"}, "load_error", 65);
     EXPECT_NE(tampered["error"]["message"].get<std::string>().find("sha256"), std::string::npos);
     run_json({"plugin", "run", data, "nope", "f"}, "load_error", 65);
-    auto unsigned_refused = run_cordon({"plugin", "run", data, "greeter", "greet", "1", "--trust",
-                                        (plugin_data / "keys/test.pub").string()});
+    auto unsigned_refused = run_cordon({"plugin", "run", "--trust", (plugin_data / "keys/test.pub").string(), data, "greeter",
+                                        "greet", "1"});
     EXPECT_EQ(unsigned_refused.exit_code, 65) << "with a trust store, unsigned plugins are refused: " << unsigned_refused.err;
+}
+
+// ---- the command line itself: one value per option, arguments taken as written ----------------
+namespace {
+
+const fs::path cli_modules = CORDON_CLI_MODULES;
+std::string numbers() { return (cli_modules / "numbers.wasm").string(); }
+std::string wasi_command() { return (cli_modules / "wasi_command.wasm").string(); }
+
+} // namespace
+
+TEST(CliLine, AnOptionTakesOneValueAndNeverThePlugin) {
+    // The README's form: the module after --allow is the PLUGIN, not a second permission.
+    auto clock = run_json({"run", "--allow", "clock", module("fib.wasm"), "fib", "3"}, "ok", 0);
+    EXPECT_EQ(clock["result"], nlohmann::json::array({2}));
+    auto net = run_json({"run", "--allow", "net", numbers(), "add_i32", "1", "2"}, "ok", 0);
+    EXPECT_EQ(net["result"], nlohmann::json::array({3}));
+    auto scoped = run_json({"run", "--allow", "fs.read=/tmp", "--allow=clock", "--allow", "random", wasi_command(), "_start", "args"},
+                           "ok", 0);
+    EXPECT_EQ(scoped["stdout"], "argc=2\n[0]=wasi_command.wasm\n[1]=args\n");
+    auto missing = run_cordon({"run", "--allow"});
+    EXPECT_EQ(missing.exit_code, 64);
+    expect_one_line(missing);
+}
+
+TEST(CliLine, NegativeAndNonFiniteNumbersAreArguments) {
+    const std::vector<std::pair<std::string, nlohmann::json>> cases{
+        {"-inf", "inf"}, {"-nan", "nan"}, {"nan", "nan"}, {"inf", "-inf"}, {"-1", 1.0}, {"-1.5e3", 1500.0}, {"-0", 0.0}};
+    for (const auto& [argument, negated] : cases)
+        for (const char* function : {"neg_f64", "neg_f32"}) {
+            auto j = run_json({"run", numbers(), function, argument}, "ok", 0);
+            EXPECT_EQ(j["result"], nlohmann::json::array({negated})) << function << " " << argument;
+        }
+    EXPECT_EQ(run_json({"run", numbers(), "add_i32", "-1", "-2"}, "ok", 0)["result"], nlohmann::json::array({-3}));
+    EXPECT_EQ(run_json({"run", numbers(), "add_i64", "-9223372036854775808", "-0"}, "ok", 0)["result"],
+              nlohmann::json::array({std::numeric_limits<std::int64_t>::min()}));
+    // `--` ends the options before PLUGIN, and may stand after FUNCTION out of habit.
+    EXPECT_EQ(run_json({"run", "--", numbers(), "neg_f64", "-1"}, "ok", 0)["result"], nlohmann::json::array({1.0}));
+    EXPECT_EQ(run_json({"run", numbers(), "neg_f64", "--", "-inf"}, "ok", 0)["result"], nlohmann::json::array({"inf"}));
+    // After FUNCTION nothing is an option: a flag there is a (bad) argument, not a flag.
+    auto flag = run_cordon({"run", numbers(), "neg_f64", "--json"});
+    EXPECT_EQ(flag.exit_code, 64);
+    EXPECT_NE(flag.err.find("'--json' is not an f64"), std::string::npos) << flag.err;
+    // exec takes the program's arguments as written, with or without `--`.
+    EXPECT_EQ(run_json({"exec", "/bin/echo", "-n", "-1"}, "ok", 0)["stdout"], "-1");
+    auto plugin = run_json({"plugin", "run", plugin_data.string(), "greeter", "greet", "-3"}, "ok", 0);
+    EXPECT_EQ(plugin["result"], nlohmann::json::array({-1}));
+}
+
+TEST(CliRun, OutputBeforeAViolationIsKept) {
+    for (const char* engine : {"interp", "compiled"}) {
+        auto j = run_json({"run", "--engine", engine, "--allow", "fs.read=/tmp", wasi_command(), "_start", "escape", "/tmp/../etc/passwd"},
+                          "violation", 67);
+        EXPECT_EQ(j["error"]["permission"], "fs.read") << engine;
+        EXPECT_NE(j["stdout"].get<std::string>().find("written before the escape\n"), std::string::npos) << engine << j.dump();
+        EXPECT_EQ(j["stderr"], "and on stderr\n") << engine;
+    }
+    auto process = run_json({"exec", "--level", "standard", "--", "/bin/sh", "-c",
+                             "echo written before; echo on stderr >&2; echo x > /tmp/cordon-cli-escape-2"},
+                            "violation", 67);
+    EXPECT_EQ(process["stdout"], "written before\n");
+    EXPECT_EQ(process["stderr"], "on stderr\n");
+    EXPECT_FALSE(fs::exists("/tmp/cordon-cli-escape-2"));
+}
+
+TEST(CliStatus, AGuestsUnreasonableRequestIsAnErrnoItCanHandle) {
+    // Too long a path and too many iovecs are the guest's requests, answered as a kernel answers
+    // them (ENAMETOOLONG, EINVAL), not a usage error of the person running it.
+    for (const char* engine : {"interp", "compiled"}) {
+        auto path = run_json({"run", "--engine", engine, "--allow", "fs.read=/tmp", wasi_command(), "_start", "longpath", "/tmp"}, "ok", 0);
+        EXPECT_EQ(path["stdout"], "fopen: Filename too long\n") << engine;
+        auto iovecs = run_json({"run", "--engine", engine, wasi_command(), "_start", "iovecs"}, "ok", 0);
+        EXPECT_EQ(iovecs["stdout"], "fd_write: errno 28, wrote 0\n") << engine;
+    }
+}
+
+TEST(CliStatus, AGuestsBadHostCallIsATrapNotAUsageError) {
+    const auto long_key = (cli_modules / "long_key.wasm").string();
+    for (const char* engine : {"interp", "compiled"}) {
+        auto j = run_json({"run", "--engine", engine, long_key, "ask"}, "trap", 68);
+        EXPECT_NE(j["error"]["message"].get<std::string>().find("longer than"), std::string::npos) << engine << j.dump();
+    }
+}
+
+TEST(CliStatus, AManifestLimitAboveTheHostsIsDenied) {
+    const auto dir = fresh_dir("greedy");
+    fs::copy(plugin_data / "greeter-1.1.0", dir / "greeter");
+    fs::copy(plugin_data / "log-1.2.0", dir / "log");
+    auto manifest = nlohmann::json::parse(std::ifstream(dir / "greeter/plugin.json"));
+    manifest["limits"] = {{"memory", "2GiB"}};
+    std::ofstream(dir / "greeter/plugin.json") << manifest.dump();
+    auto j = run_json({"plugin", "run", dir.string(), "greeter", "greet", "1"}, "denied", 66);
+    EXPECT_EQ(j["error"]["limit"]["name"], "memory");
+}
+
+TEST(CliStatus, AParameterTheCommandLineCannotPassIsAUsageError) {
+    auto r = run_cordon({"run", numbers(), "lanes", "1"});
+    EXPECT_EQ(r.exit_code, 64);
+    expect_one_line(r);
+    EXPECT_NE(r.err.find("v128"), std::string::npos) << r.err;
+}
+
+TEST(CliLimits, FlagsReplaceTheLevelsDefaults) {
+    // As a limit in a policy type does in the library, a flag may go above the level's default.
+    run_json({"run", "--memory", "1GiB", module("fib.wasm"), "fib", "3"}, "ok", 0);
+    run_json({"run", "--level", "minimal", "--timeout", "2m", module("fib.wasm"), "fib", "3"}, "ok", 0);
+    run_json({"run", "--level", "strict", "--memory", "1GiB", "--cpu", "1m", module("fib.wasm"), "fib", "3"}, "ok", 0);
+    // ...and it is the limit in force: maximum's 16MiB default gives way to 32MiB.
+    auto raised = run_json({"run", "--level", "maximum", "--memory", "32MiB", "--cpu", "20s", "--timeout", "1m", module("memory_bomb.wasm")}, "memory_limit", 69);
+    EXPECT_EQ(raised["error"]["limit"]["limit"], 32u << 20) << raised.dump();
+    auto level = run_json({"run", "--level", "maximum", module("memory_bomb.wasm")}, "memory_limit", 69);
+    EXPECT_EQ(level["error"]["limit"]["limit"], 16u << 20) << "without the flag, the level's default";
+    auto files = [](const nlohmann::json& j) { return std::stoi(j["stdout"].get<std::string>()); };
+    auto strict = run_json({"exec", "--level", "strict", "--", "/bin/sh", "-c", "ulimit -n"}, "ok", 0);
+    EXPECT_LT(files(strict), 32) << "strict's default of 16 open files";
+    auto wider = run_json({"exec", "--level", "strict", "--files", "200", "--timeout", "1m", "--", "/bin/sh", "-c", "ulimit -n"}, "ok", 0);
+    EXPECT_GE(files(wider), 200);
+}
+
+TEST(CliCommand, AWasiCommandGetsArgvEnvironmentAndStdin) {
+    for (const char* engine : {"interp", "compiled"}) {
+        auto args = run_json({"run", "--engine", engine, wasi_command(), "_start", "args", "-1", "--json", "-inf", "two words"}, "ok", 0);
+        EXPECT_EQ(args["stdout"], "argc=6\n[0]=wasi_command.wasm\n[1]=args\n[2]=-1\n[3]=--json\n[4]=-inf\n[5]=two words\n") << engine;
+        EXPECT_EQ(args["result"], nlohmann::json::array({0}));
+        auto hidden = run_json({"run", "--engine", engine, "--env", "GREETING=hi=there", wasi_command(), "_start", "env", "GREETING"}, "ok", 0);
+        EXPECT_EQ(hidden["stdout"], "GREETING=(unset)\n") << "visible only with env granted";
+        auto shown = run_json({"run", "--engine", engine, "--allow", "env", "--env", "GREETING=hi=there", wasi_command(), "_start", "env",
+                               "GREETING"},
+                              "ok", 0);
+        EXPECT_EQ(shown["stdout"], "GREETING=hi=there\n") << engine;
+        auto piped = run_json({"run", "--engine", engine, "--input", "-", wasi_command(), "_start", "cat"}, "ok", 0, "bytes on stdin\n");
+        EXPECT_EQ(piped["stdout"], "bytes on stdin\n") << engine;
+    }
+    const auto dir = fresh_dir("command-input");
+    std::ofstream(dir / "in.txt") << "from a file";
+    auto file = run_json({"run", "--input", (dir / "in.txt").string(), wasi_command(), "_start", "cat"}, "ok", 0);
+    EXPECT_EQ(file["stdout"], "from a file");
+    auto exec_env = run_json({"exec", "--allow", "env", "--env", "GREETING=hi", "--", "/bin/sh", "-c", "echo $GREETING"}, "ok", 0);
+    EXPECT_EQ(exec_env["stdout"], "hi\n");
+    auto exec_hidden = run_json({"exec", "--env", "GREETING=hi", "--", "/bin/sh", "-c", "echo x$GREETING"}, "ok", 0);
+    EXPECT_EQ(exec_hidden["stdout"], "x\n");
+}
+
+TEST(CliCommand, ACommandsArgumentsInPlaceOfAFunctionShowTheCommandForm) {
+    auto r = run_cordon({"run", wasi_command(), "args", "x"});
+    EXPECT_EQ(r.exit_code, 64);
+    expect_one_line(r);
+    EXPECT_NE(r.err.find("_start args x"), std::string::npos) << r.err;
 }

@@ -138,6 +138,9 @@ public:
         last_exit_code_ = outcome->exit_code;
         std::optional<error> failure = outcome->failure;
         if (failure) failure = settle(*failure);
+        // A stopped program's stdout cannot be the call's result; it goes to the context's stdout
+        // so that what the program wrote before it was stopped reaches the host.
+        if (failure) (void)ctx_->write(host::stream::out, outcome->stdout_bytes);
         auto pending = ctx_->end_call(measured, failure.has_value());
         if (failure) return *failure;
         if (!pending) return pending.error();

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,9 +50,15 @@ inline const std::vector<std::string>& visible_env(sandbox_state& state) {
     return state.config.is_granted("env") ? state.config.env : none;
 }
 
-/// Gathers the iovecs of fd_read/fd_write, each checked against memory.
-inline result<std::vector<std::span<std::uint8_t>>> gather_iovecs(host_call& call, std::uint32_t iovs, std::uint32_t count) {
-    if (count > 1024) return fail(error_kind::invalid_argument, "more than 1024 iovecs");
+/// Gathers the iovecs of fd_read/fd_write, each checked against memory. More than
+/// wasi::max_iovecs is EINVAL in r[0] and no spans, as readv/writev answer past IOV_MAX: a
+/// request the guest can handle, not a fault to stop it for. An iovec outside memory traps.
+inline result<std::optional<std::vector<std::span<std::uint8_t>>>> gather_iovecs(host_call& call, std::uint32_t iovs,
+                                                                                 std::uint32_t count, std::span<value> r) {
+    if (count > wasi::max_iovecs) {
+        r[0] = value::of_i32(wasi::einval);
+        return std::optional<std::vector<std::span<std::uint8_t>>>{};
+    }
     std::vector<std::span<std::uint8_t>> spans;
     spans.reserve(count);
     for (std::uint32_t i = 0; i < count; ++i) {
@@ -62,17 +69,19 @@ inline result<std::vector<std::span<std::uint8_t>>> gather_iovecs(host_call& cal
         if (!span) return span.error();
         spans.push_back(*span);
     }
-    return spans;
+    return std::optional{std::move(spans)};
 }
 
 inline result<void> wasi_fd_write(host_call& call, std::span<const value> p, std::span<value> r) {
     const std::uint32_t fd = u32_of(p[0]);
-    auto spans = gather_iovecs(call, u32_of(p[1]), u32_of(p[2]));
-    if (!spans) return spans.error();
+    auto gathered = gather_iovecs(call, u32_of(p[1]), u32_of(p[2]), r);
+    if (!gathered) return gathered.error();
+    if (!*gathered) return {};
+    const auto& spans = **gathered;
     std::uint64_t written = 0;
     if (fd == 1 || fd == 2) {
         std::string& sink = fd == 1 ? call.state.stdout_text : call.state.stderr_text;
-        for (auto span : *spans) {
+        for (auto span : spans) {
             if (auto ok = write_capped(call.state, sink, span); !ok) return ok;
             written += span.size();
         }
@@ -82,7 +91,7 @@ inline result<void> wasi_fd_write(host_call& call, std::span<const value> p, std
             r[0] = value::of_i32(wasi::ebadf);
             return {};
         }
-        for (auto span : *spans) {
+        for (auto span : spans) {
             const ssize_t n = ::write(entry->fd.get(), span.data(), span.size());
             if (n < 0) {
                 r[0] = value::of_i32(wasi_errno(errno));
@@ -99,13 +108,15 @@ inline result<void> wasi_fd_write(host_call& call, std::span<const value> p, std
 
 inline result<void> wasi_fd_read(host_call& call, std::span<const value> p, std::span<value> r) {
     const std::uint32_t fd = u32_of(p[0]);
-    auto spans = gather_iovecs(call, u32_of(p[1]), u32_of(p[2]));
-    if (!spans) return spans.error();
+    auto gathered = gather_iovecs(call, u32_of(p[1]), u32_of(p[2]), r);
+    if (!gathered) return gathered.error();
+    if (!*gathered) return {};
+    const auto& spans = **gathered;
     std::uint64_t read_total = 0;
     if (fd == 0) {
         // stdin is the call's input bytes: the bytes-in convention for WASI programs.
         auto& input = call.state.call_input;
-        for (auto span : *spans) {
+        for (auto span : spans) {
             const std::size_t n = std::min<std::size_t>(span.size(), input.size());
             std::memcpy(span.data(), input.data(), n);
             input.erase(input.begin(), input.begin() + static_cast<std::ptrdiff_t>(n));
@@ -117,7 +128,7 @@ inline result<void> wasi_fd_read(host_call& call, std::span<const value> p, std:
             r[0] = value::of_i32(wasi::ebadf);
             return {};
         }
-        for (auto span : *spans) {
+        for (auto span : spans) {
             const ssize_t n = ::read(entry->fd.get(), span.data(), span.size());
             if (n < 0) {
                 r[0] = value::of_i32(wasi_errno(errno));
@@ -274,8 +285,10 @@ inline const std::vector<host_function>& wasi_host_api() {
         });
         add("path_filestat_get", {{i32, i32, i32, i32, i32}, {i32}}, "fs.read", [ok](host_call& c, std::span<const value> p, std::span<value> r) -> result<void> {
             handle_entry* dir = c.state.handles.find(u32_of(p[0]));
-            auto path = c.memory.copy_string(u32_of(p[2]), u32_of(p[3]), max_guest_string);
-            if (!path) return path.error();
+            auto checked = guest_path(c, u32_of(p[2]), u32_of(p[3]), r);
+            if (!checked) return checked.error();
+            if (!*checked) return {};
+            const std::string* path = &**checked;
             if (!dir || !dir->is_directory) {
                 r[0] = value::of_i32(wasi::ebadf);
                 return {};

@@ -16,6 +16,9 @@ inline constexpr std::int32_t success = 0, e2big = 1, eacces = 2, ebadf = 8, eex
                               eisdir = 31, eloop = 32, emfile = 33, enametoolong = 37, enoent = 44, enosys = 52,
                               enotdir = 54, espipe = 70, enotcapable = 76;
 
+/// The most iovecs one fd_read or fd_write takes (Linux's IOV_MAX); more is EINVAL.
+inline constexpr std::uint32_t max_iovecs = 1024;
+
 inline constexpr std::uint8_t filetype_unknown = 0, filetype_char_device = 2, filetype_directory = 3,
                               filetype_regular = 4, filetype_symlink = 7;
 inline constexpr std::uint64_t right_fd_read = 1u << 1, right_fd_seek = 1u << 2, right_fd_tell = 1u << 5,

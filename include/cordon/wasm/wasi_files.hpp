@@ -66,10 +66,27 @@ inline result<void> write_filestat(host_call& call, std::uint32_t at, const stru
     return {};
 }
 
+/// A path the guest passes. Longer than the host takes, it is ENAMETOOLONG in r[0] and no path, as
+/// a kernel answers open() (the guest asked for something unreasonable, not something forbidden:
+/// programs handle the errno, and stopping them would add no safety). Outside guest memory it
+/// traps: the guest's own pointer is wrong, as if it had dereferenced it.
+inline result<std::optional<std::string>> guest_path(host_call& call, std::uint32_t at, std::uint32_t length,
+                                                     std::span<value> r) {
+    if (length > max_guest_string) {
+        r[0] = value::of_i32(wasi::enametoolong);
+        return std::optional<std::string>{};
+    }
+    auto path = call.memory.copy_string(at, length, max_guest_string);
+    if (!path) return path.error();
+    return std::optional<std::string>{std::move(*path)};
+}
+
 inline result<void> wasi_path_open(host_call& call, std::span<const value> p, std::span<value> r) {
     sandbox_state& state = call.state;
-    auto path = call.memory.copy_string(u32_of(p[2]), u32_of(p[3]), max_guest_string);
-    if (!path) return path.error();
+    auto checked = guest_path(call, u32_of(p[2]), u32_of(p[3]), r);
+    if (!checked) return checked.error();
+    if (!*checked) return {};
+    const std::string* path = &**checked;
     handle_entry* dir = state.handles.find(u32_of(p[0]));
     if (!dir || !dir->is_directory) {
         r[0] = value::of_i32(wasi::ebadf);

@@ -26,13 +26,58 @@ inline constexpr int ok = 0, usage = 64, load_error = 65, denied = 66, violation
                      resource_limit = 69, internal = 70;
 } // namespace exits
 
-/// The status word of the JSON contract for an error kind. Host-side kinds fold into the
-/// contract's words: a grant above the policy is `denied`.
-inline std::string status_of(error_kind kind) {
+/// Where an error arose: while the sandbox was set up (loading, linking, starting), or in a call
+/// of the guest.
+enum class phase { setup, call };
+
+/// The status word of the JSON contract for an error, and the only place error kinds meet the
+/// contract: `status` takes the thirteen words of DESIGN.md and no other, for every outcome after
+/// argument parsing. The library's host-side kinds fold in by whose fault they are:
+/// - a grant or a limit above what the host allows (a manifest's, say) is `denied`;
+/// - a bad request arising in a call came from the guest (a too-long name, a bad handle), so it
+///   is a `trap`, never the user's usage error;
+/// - at setup the same kinds, and a mechanism or feature this machine or engine lacks, mean the
+///   plugin cannot be run here: `load_error`;
+/// - an internal failure is named for where it happened (`load_error`, or `crash` of the call).
+/// Exit 70 stays for cordon's own failures and for a mechanism missing on this machine, so that
+/// scripts can tell the host's problem from the guest's.
+constexpr std::string_view contract_status(error_kind kind, phase where) noexcept {
     switch (kind) {
-    case error_kind::permission_outside_policy: return "denied";
-    default: return std::string(to_string(kind));
+    case error_kind::permission_outside_policy:
+    case error_kind::limit_outside_policy: return "denied";
+    case error_kind::invalid_argument:
+    case error_kind::unsupported: return where == phase::setup ? "load_error" : "trap";
+    case error_kind::internal: return where == phase::setup ? "load_error" : "crash";
+    default: return to_string(kind);  // error_kind's first group: the contract's own words
     }
+}
+
+/// The contract's status words, "ok" included.
+inline constexpr std::string_view contract_words[] = {"ok",          "load_error",     "denied",    "violation", "trap",
+                                                      "crash",       "memory_limit",   "cpu_limit", "timeout",
+                                                      "fuel_exhausted", "file_limit",  "process_limit", "output_limit"};
+
+constexpr bool every_kind_has_a_contract_status() {
+    for (const auto kind : all_error_kinds)
+        for (const auto where : {phase::setup, phase::call}) {
+            bool found = false;
+            for (const auto word : contract_words) found = found || word == contract_status(kind, where);
+            if (!found) return false;
+        }
+    return true;
+}
+static_assert(every_kind_has_a_contract_status(),
+              "cordon: an error kind maps to a status word outside the CLI contract; extend contract_status");
+
+/// The exit code of the contract for an error: the status word's, except the host's own failures.
+constexpr int contract_exit(error_kind kind, phase where) noexcept {
+    if (kind == error_kind::internal || (kind == error_kind::unsupported && where == phase::setup)) return exits::internal;
+    const std::string_view status = contract_status(kind, where);
+    if (status == "load_error") return exits::load_error;
+    if (status == "denied") return exits::denied;
+    if (status == "violation") return exits::violation;
+    if (status == "trap" || status == "crash") return exits::trap_or_crash;
+    return exits::resource_limit;
 }
 
 /// Bytes as JSON text: valid UTF-8 passes through, anything else is replaced, never dropped silently.
@@ -48,9 +93,10 @@ struct outcome {
     usage telemetry{};
     enforcement_report enforcement{};
     std::optional<int> program_exit{};     // a WASI command's or an executable's exit code
+    phase where = phase::call;             // where a failure arose
 
-    [[nodiscard]] std::string status() const { return failure ? status_of(failure->kind()) : "ok"; }
-    [[nodiscard]] int exit_code() const { return failure ? cordon::exit_code(failure->kind()) : 0; }
+    [[nodiscard]] std::string status() const { return failure ? std::string(contract_status(failure->kind(), where)) : "ok"; }
+    [[nodiscard]] int exit_code() const { return failure ? contract_exit(failure->kind(), where) : 0; }
 
     [[nodiscard]] nlohmann::json to_json() const {
         nlohmann::json error_json = nullptr;

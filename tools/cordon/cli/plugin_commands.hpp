@@ -54,7 +54,7 @@ inline void add_signing_commands(CLI::App& app, std::function<int()>& run, comma
     auto* verify = app.add_subcommand("verify", "check a manifest's entry digest and its signature against trusted keys");
     auto* trust = store.make<std::vector<std::string>>();
     auto* verify_manifest = store.make<std::string>();
-    verify->add_option("--trust", *trust, "NAME.pub of a trusted key (repeatable)")->required();
+    verify->add_option("--trust", *trust, "NAME.pub of a trusted key (repeatable)")->allow_extra_args(false)->required();
     verify->add_option("MANIFEST", *verify_manifest, "the plugin's manifest (plugin.json)")->required();
     verify->callback([&run, trust, verify_manifest] {
         run = [trust, verify_manifest] {
@@ -86,7 +86,7 @@ inline CLI::App* add_plugin_commands(CLI::App& app, std::function<int()>& run, c
         auto* sub = group->add_subcommand(name, help);
         auto* args = store.make<listing>();
         sub->add_option("DIR", args->dirs, "directories (or manifest files) to search")->required();
-        sub->add_option("--trust", args->trust, "NAME.pub of a trusted key (repeatable): signatures are then checked");
+        sub->add_option("--trust", args->trust, "NAME.pub of a trusted key (repeatable): signatures are then checked")->allow_extra_args(false);
         sub->add_flag("--json", args->json, "print one JSON object on stdout");
         return std::pair{sub, args};
     };

@@ -37,6 +37,7 @@ inline int plugin_run(const plugin_run_args& a) {
     if (!chosen.ok()) return detail::failed(chosen.to_error(), "wasm interpreter").emit(a.json);
     auto input = detail::read_input(a.input);
     if (!input) return complain(exit_code(input.error().kind()), input.error().message());
+    if (a.rest.empty()) return complain(exits::usage, "plugin run needs the FUNCTION to call after DIR and ID");
     const std::string& function = a.rest.front();
 
     return with_level(*level_named(a.level_name), [&]<class Preset>() {
@@ -72,13 +73,15 @@ inline int plugin_run(const plugin_run_args& a) {
     });
 }
 
-inline void add_plugin_run(CLI::App& plugin_group, std::function<int()>& run, command_store& store) {
+inline void add_plugin_run(CLI::App& plugin_group, std::function<int()>& run, command_store& store,
+                           std::vector<call_command>& calls) {
     auto* sub = plugin_group.add_subcommand("run", "resolve the plugins in DIR and call one export of plugin ID under its manifest");
     auto* a = store.make<plugin_run_args>();
     sub->add_option("DIR", a->dir, "a directory of plugins")->required();
     sub->add_option("ID", a->id, "the plugin to call")->required();
-    sub->add_option("FUNCTION_AND_ARGS", a->rest, "the export and its arguments")->required();
-    sub->add_option("--trust", a->trust, "NAME.pub of a trusted key (repeatable): then signatures are required");
+    sub->add_option("FUNCTION", a->rest, "the export to call, then its arguments, taken as written (-1 and -inf are arguments)");
+    calls.push_back({sub, 2, &a->rest});
+    sub->add_option("--trust", a->trust, "NAME.pub of a trusted key (repeatable): then signatures are required")->allow_extra_args(false);
     sub->add_option("--level", a->level_name, "the host's isolation level: the ceiling manifests must fit in")
         ->check(CLI::IsMember({"minimal", "standard", "strict", "maximum"}));
     sub->add_option("--input", a->input, "bytes for the bytes-in/bytes-out convention: a file, or - for stdin");

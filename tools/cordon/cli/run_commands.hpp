@@ -2,6 +2,7 @@
 // .so plugin or an executable in the process backend, under a level's policy narrowed by flags.
 #pragma once
 
+#include "cli/call_line.hpp"
 #include "cli/outcome.hpp"
 #include "cli/run_options.hpp"
 #include "cli/values.hpp"
@@ -13,6 +14,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -72,38 +74,62 @@ template <class Box> outcome collect(Box& box, std::optional<error> failure) {
     return out;
 }
 
+/// The outcome of a sandbox that could not be set up (load, link, start).
 inline outcome failed(error e, std::string backend) {
     outcome out;
     out.failure = std::move(e);
+    out.where = phase::setup;
     out.enforcement.backend = std::move(backend);
     return out;
 }
 
 } // namespace detail
 
+/// True when `function` names a WASI command's entry point: no function, or `_start` of a module
+/// that exports it. Its arguments are then the program's argv, not typed values.
+inline bool runs_command(const wasm::module& module, const std::string& function) {
+    return function.empty() || (function == "_start" && module.find_export("_start"));
+}
+
 /// Checks what `run` was asked to call against the module and parses the arguments by the export's
-/// signature; returns 0, or the exit code after one line on stderr.
+/// signature; returns 0, or the exit code after one line on stderr. A `--` right after FUNCTION
+/// is dropped (it cannot be a value); a command's arguments are its argv, taken as they are.
 inline int parse_call(const wasm::module& module, const std::string& path, const std::string& function,
-                      const std::vector<std::string>& rest, bool bytes_input, std::vector<value>& args) {
-    if (function.empty()) {
-        if (!module.find_export("_start"))
+                      std::vector<std::string> rest, bool bytes_input, std::vector<value>& args) {
+    const bool command = module.find_export("_start") != nullptr;
+    if (runs_command(module, function)) {
+        if (!command)
             return complain(exits::usage, fmt::format("{} has no _start; name the function to call (see cordon inspect {})", path, path));
-    } else if (!bytes_input) {
-        const auto* e = module.find_export(function);
-        if (!e || e->kind != wasm::extern_kind::function || !e->func_signature)
-            return complain(exits::usage, fmt::format("{} exports no function named '{}' (see cordon inspect {})", path, function, path));
-        const auto& sig = *e->func_signature;
-        if (rest.size() - 1 != sig.params.size())
-            return complain(exits::usage, fmt::format("{} takes {} argument(s), got {}: {} {}", function, sig.params.size(),
-                                                      rest.size() - 1, function, sig.to_string()));
-        for (std::size_t i = 0; i < sig.params.size(); ++i) {
-            auto v = parse_value(rest[i + 1], detail::to_core(sig.params[i]));
-            if (!v) return complain(exits::usage, fmt::format("argument {} of {}: {}; {} {}", i + 1, function,
-                                                              v.error().message(), function, sig.to_string()));
-            args.push_back(*v);
-        }
-    } else if (rest.size() > 1) {
-        return complain(exits::usage, "with --input the function takes its input as bytes; drop the arguments");
+        return 0;
+    }
+    const auto* e = module.find_export(function);
+    if (!e || e->kind != wasm::extern_kind::function || !e->func_signature) {
+        if (command)
+            return complain(exits::usage, fmt::format("{} exports no function named '{}'; it is a WASI command: pass its "
+                                                      "arguments after _start, as in cordon run {} _start {}",
+                                                      path, function, path, fmt::join(rest, " ")));
+        return complain(exits::usage, fmt::format("{} exports no function named '{}' (see cordon inspect {})", path, function, path));
+    }
+    if (rest.size() > 1 && rest[1] == "--") rest.erase(rest.begin() + 1);
+    if (bytes_input) {
+        if (rest.size() > 1) return complain(exits::usage, "with --input the function takes its input as bytes; drop the arguments");
+        return 0;
+    }
+    const auto& sig = *e->func_signature;
+    for (const auto type : sig.params)
+        if (type != wasm::value_type::i32 && type != wasm::value_type::i64 && type != wasm::value_type::f32 &&
+            type != wasm::value_type::f64)
+            return complain(exits::usage, fmt::format("{} {} takes a parameter the command line cannot pass (only i32, i64, "
+                                                      "f32 and f64 can be); call it from the library instead",
+                                                      function, sig.to_string()));
+    if (rest.size() - 1 != sig.params.size())
+        return complain(exits::usage, fmt::format("{} takes {} argument(s), got {}: {} {}", function, sig.params.size(),
+                                                  rest.size() - 1, function, sig.to_string()));
+    for (std::size_t i = 0; i < sig.params.size(); ++i) {
+        auto v = parse_value(rest[i + 1], detail::to_core(sig.params[i]));
+        if (!v) return complain(exits::usage, fmt::format("argument {} of {}: {}; {} {}", i + 1, function,
+                                                          v.error().message(), function, sig.to_string()));
+        args.push_back(*v);
     }
     return 0;
 }
@@ -122,8 +148,9 @@ int run_wasm_on(const run_options& opts, const std::string& path, const std::vec
     return with_level(opts.chosen_level(), [&]<class Preset>() {
         // maximum asks for wasm inside a process sandbox; the in-process engine gives one layer and
         // says so in the enforcement report.
-        using P = std::conditional_t<std::is_same_v<Preset, isolation::maximum>, policy<Preset, best_effort>, policy<Preset>>;
-        auto options = opts.to_sandbox_options<P>();
+        using L = limits_from_flags<Preset>;
+        using P = std::conditional_t<std::is_same_v<Preset, isolation::maximum>, policy<L, best_effort>, policy<L>>;
+        auto options = opts.to_sandbox_options<Preset>();
         if (!options) return complain(exits::usage, options.error().message());
         sandbox<Backend, P> box{*module, std::move(*options)};
         if (!box.ok()) return detail::failed(box.status().error(), engine).emit(opts.json);
@@ -132,7 +159,11 @@ int run_wasm_on(const run_options& opts, const std::string& path, const std::vec
         std::vector<value> args;
         if (auto checked = parse_call(*module, path, function, rest, opts.input.has_value(), args); checked != 0) return checked;
         outcome out;
-        if (function.empty()) {
+        if (runs_command(*module, function)) {
+            // argv[0] is the module's file name, as a shell gives a program the name it was run by.
+            auto& argv = box.backend_instance()->engine().state().config.args;
+            argv = {std::filesystem::path(path).filename().string()};
+            if (!rest.empty()) argv.insert(argv.end(), rest.begin() + 1, rest.end());
             auto code = box.backend_instance()->run_main(*input);
             out = detail::collect(box, code ? std::nullopt : std::optional<error>{code.error()});
             if (code) {
@@ -171,8 +202,8 @@ inline int run_native(const run_options& opts, const std::string& path, const st
     std::error_code ec;
     const auto absolute = std::filesystem::absolute(path, ec);
     return with_level(opts.chosen_level(), [&]<class Preset>() {
-        using P = policy<Preset>;
-        auto options = opts.to_sandbox_options<P>();
+        using P = policy<limits_from_flags<Preset>>;
+        auto options = opts.to_sandbox_options<Preset>();
         if (!options) return complain(exits::usage, options.error().message());
         sandbox<process::backend, P> box{process::native_plugin{absolute.string()}, std::move(*options)};
         if (!box.ok()) return detail::failed(box.status().error(), "process").emit(opts.json);
@@ -207,10 +238,15 @@ inline int run_exec(const run_options& opts, const std::vector<std::string>& com
         return detail::failed(fail(error_kind::load_error, fmt::format("{}: not an executable file", command.front())), "process")
             .emit(opts.json);
     return with_level(opts.chosen_level(), [&]<class Preset>() {
-        using P = policy<Preset>;
-        auto options = opts.to_sandbox_options<P>();
+        using P = policy<limits_from_flags<Preset>>;
+        auto options = opts.to_sandbox_options<Preset>();
         if (!options) return complain(exits::usage, options.error().message());
-        process::executable exe{program, {command.begin() + 1, command.end()}, {"PATH=/usr/bin:/bin", "LANG=C.UTF-8"}};
+        // An executable's environment is all it has, so --env joins it only where env is granted,
+        // the rule a wasm guest's environ_get follows.
+        std::vector<std::string> environment{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"};
+        if (std::find(opts.allow.begin(), opts.allow.end(), "env") != opts.allow.end())
+            for (const auto& [key, value] : options->environment) environment.push_back(key + "=" + value);
+        process::executable exe{program, {command.begin() + 1, command.end()}, std::move(environment)};
         sandbox<process::backend, P> box{exe, std::move(*options)};
         if (!box.ok()) return detail::failed(box.status().error(), "process").emit(opts.json);
         auto bytes = box.call_bytes("", *input);
@@ -260,15 +296,21 @@ inline int inspect(const std::string& path, bool json) {
     return 0;
 }
 
-/// Adds run, exec and inspect.
-inline void add_run_commands(CLI::App& app, std::function<int()>& run, command_store& store) {
+/// Adds run, exec and inspect; run's and exec's calls are taken off the command line by split_call.
+inline void add_run_commands(CLI::App& app, std::function<int()>& run, command_store& store, std::vector<call_command>& calls) {
     auto* run_cmd = app.add_subcommand("run", "run a plugin: .wasm in the wasm backend, .so in the process backend");
+    run_cmd->footer("Options go before PLUGIN; from FUNCTION on, everything is the guest's as written. A WASI command: "
+                    "cordon run [OPTIONS] prog.wasm _start [ARG...] (argv[0] is the file name; --env with --allow env; "
+                    "--input is its stdin). Limit flags replace the level's defaults.");
     auto* run_opts = store.make<run_options>();
     auto* plugin = store.make<std::string>();
     auto* rest = store.make<std::vector<std::string>>();
     run_opts->add_to(*run_cmd);
     run_cmd->add_option("PLUGIN", *plugin, "a .wasm module or a native .so plugin")->required();
-    run_cmd->add_option("FUNCTION_AND_ARGS", *rest, "the function to call and its arguments (default: _start)");
+    run_cmd->add_option("FUNCTION", *rest,
+                        "the export to call (default: _start), then its arguments, taken as written: -1, -inf, "
+                        "--flag are arguments here, and a WASI command gets them as its argv");
+    calls.push_back({run_cmd, 1, rest});
     run_cmd->callback([&run, run_opts, plugin, rest] {
         run = [run_opts, plugin, rest] {
             const bool native = run_opts->backend == "process" ||
@@ -279,11 +321,12 @@ inline void add_run_commands(CLI::App& app, std::function<int()>& run, command_s
         };
     });
 
-    auto* exec_cmd = app.add_subcommand("exec", "run a native executable in the process backend: cordon exec [OPTIONS] -- PROGRAM [ARG...]");
+    auto* exec_cmd = app.add_subcommand("exec", "run a native executable in the process backend: cordon exec [OPTIONS] [--] PROGRAM [ARG...]");
     auto* exec_opts = store.make<run_options>();
     auto* command = store.make<std::vector<std::string>>();
     exec_opts->add_to(*exec_cmd);
-    exec_cmd->add_option("PROGRAM", *command, "the program and its arguments, after --")->required();
+    exec_cmd->add_option("PROGRAM", *command, "the program and its arguments, taken as written");
+    calls.push_back({exec_cmd, 0, command});
     exec_cmd->callback([&run, exec_opts, command] {
         run = [exec_opts, command] {
             if (exec_opts->backend == "wasm") return complain(exits::usage, "exec runs native programs in the process backend");

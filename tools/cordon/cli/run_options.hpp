@@ -1,5 +1,6 @@
 // The options `run` and `exec` share (DESIGN.md, "The command-line program"), their parsing onto
-// CLI11, and their translation into a level and sandbox_options: flags narrow inside the level.
+// CLI11, and their translation into a level and sandbox_options: grants inside the level's
+// ceiling, limits replacing its defaults.
 #pragma once
 
 #include <cordon/detail/units.hpp>
@@ -45,6 +46,7 @@ struct run_options {
     std::string level_name = "standard";
     std::vector<std::string> allow;
     std::optional<std::string> memory, cpu, timeout, fuel, files, procs;
+    std::vector<std::string> env;
     std::optional<std::string> input;
     bool json = false;
 
@@ -56,69 +58,83 @@ struct run_options {
             ->check(CLI::IsMember({"minimal", "standard", "strict", "maximum"}));
         app.add_option("--allow", allow,
                        "grant a permission inside the level's ceiling (repeatable): fs.read=PATH fs.write=PATH "
-                       "net=HOST:PORT net clock random env process plugin system");
-        app.add_option("--memory", memory, "memory limit, e.g. 64MiB, 1GiB (default: 64MiB or the level's, the lower)");
-        app.add_option("--cpu", cpu, "CPU time limit, e.g. 500ms, 2s (default: 500ms or the level's, the lower)");
-        app.add_option("--timeout", timeout, "wall-clock limit, e.g. 2s, 1m (default: the level's)");
+                       "net=HOST:PORT net clock random env process plugin system")
+            ->allow_extra_args(false);
+        app.add_option("--memory", memory, "memory limit, e.g. 64MiB, 1GiB; replaces the level's default (64MiB or the level's, the lower)");
+        app.add_option("--cpu", cpu, "CPU time limit, e.g. 500ms, 2s; replaces the level's default (500ms or the level's, the lower)");
+        app.add_option("--timeout", timeout, "wall-clock limit, e.g. 2s, 1m; replaces the level's default");
         app.add_option("--fuel", fuel, "instruction budget (wasm only)");
         app.add_option("--files", files, "open files limit");
         app.add_option("--procs", procs, "processes limit");
-        app.add_option("--input", input, "bytes for the bytes-in/bytes-out convention: a file, or - for stdin");
+        app.add_option("--env", env, "KEY=VALUE in the guest's environment (repeatable); a guest reads it only with --allow env")
+            ->allow_extra_args(false);
+        app.add_option("--input", input,
+                       "a file, or - for our stdin: the bytes of the bytes-in/bytes-out convention, or a command's stdin");
         app.add_flag("--json", json, "print one JSON object on stdout");
     }
 
     [[nodiscard]] level chosen_level() const { return *level_named(level_name); }
 
-    /// The sandbox options for a policy of the chosen level: grants, and limits tightened to the
-    /// flags. A flag above the level's limit is refused: flags narrow, never widen.
-    template <class Policy> [[nodiscard]] result<sandbox_options> to_sandbox_options() const {
+    /// The sandbox options for a level: grants, the environment, and every limit, each the flag's
+    /// value or else the level's default. A flag replaces the level's default, higher or lower, as
+    /// a limit in a policy type does in the library (docs/policies.md): a level bounds permissions,
+    /// not limits. Memory and CPU default to 64MiB and 500ms where the level allows more.
+    template <class Preset> [[nodiscard]] result<sandbox_options> to_sandbox_options() const {
         sandbox_options out;
         out.grants = allow;
-        const auto& ceiling = Policy::limits;
-        auto set = [&](limit::kind k, std::uint64_t value, std::string_view flag, std::string shown) -> result<void> {
-            if (const auto max = ceiling.get(k); max && value > *max)
-                return fail(error_kind::invalid_argument,
-                            fmt::format("{} {} exceeds the {} level's {} limit of {}; lower it or choose a wider --level",
-                                        flag, shown, level_name, limit::name(k), detail::describe_limit(k, *max)));
-            out.limits.set(k, value);
+        for (const auto& entry : env) {
+            const auto equals = entry.find('=');
+            if (equals == 0 || equals == std::string::npos)
+                return fail(error_kind::invalid_argument, fmt::format("--env {}: expected KEY=VALUE", entry));
+            out.environment.insert_or_assign(entry.substr(0, equals), entry.substr(equals + 1));
+        }
+        const limit_set& defaults = Preset::default_limits;
+        for (const auto k : limit::all_kinds)
+            if (const auto v = defaults.get(k)) out.limits.set(k, *v);
+        if (!memory) out.limits.set(limit::kind::memory, std::min<std::uint64_t>(64 * MiB, defaults.get(limit::kind::memory).value_or(64 * MiB)));
+        if (!cpu) out.limits.set(limit::kind::cpu_time_ms, std::min<std::uint64_t>(500, defaults.get(limit::kind::cpu_time_ms).value_or(500)));
+        auto positive = [](std::string_view flag, std::uint64_t v) -> result<std::uint64_t> {
+            if (v == 0) return fail(error_kind::invalid_argument, std::string(flag) + " must be positive");
+            return v;
+        };
+        auto flag = [&](const std::optional<std::string>& text, limit::kind k, std::string_view name,
+                        auto parse) -> result<void> {
+            if (!text) return {};
+            auto v = parse(*text);
+            if (!v) return v.error().with_context(std::string(name));
+            out.limits.set(k, *v);
             return {};
         };
-        auto size_flag = [&](const std::optional<std::string>& text, limit::kind k, std::string_view flag,
-                             std::optional<std::uint64_t> fallback) -> result<void> {
-            if (!text) {
-                if (fallback) out.limits.set(k, std::min(*fallback, ceiling.get(k).value_or(*fallback)));
-                return {};
-            }
-            auto v = detail::parse_size(*text);
-            if (!v) return v.error().with_context(std::string(flag));
-            return set(k, *v, flag, *text);
+        auto size = [](const std::string& t) { return cordon::detail::parse_size(t); };
+        auto duration = [&](std::string_view name) {
+            return [&, name](const std::string& t) -> result<std::uint64_t> {
+                auto v = cordon::detail::parse_duration(t);
+                if (!v) return v.error();
+                return positive(name, static_cast<std::uint64_t>(std::max<std::int64_t>(v->count(), 0)));
+            };
         };
-        auto duration_flag = [&](const std::optional<std::string>& text, limit::kind k, std::string_view flag,
-                                 std::optional<std::uint64_t> fallback_ms) -> result<void> {
-            if (!text) {
-                if (fallback_ms) out.limits.set(k, std::min(*fallback_ms, ceiling.get(k).value_or(*fallback_ms)));
-                return {};
-            }
-            auto v = detail::parse_duration(*text);
-            if (!v) return v.error().with_context(std::string(flag));
-            if (v->count() <= 0) return fail(error_kind::invalid_argument, std::string(flag) + " must be positive");
-            return set(k, static_cast<std::uint64_t>(v->count()), flag, *text);
+        auto count = [&](std::string_view name) {
+            return [&, name](const std::string& t) -> result<std::uint64_t> {
+                auto v = cordon::detail::parse_count(t);
+                if (!v) return v.error();
+                return positive(name, *v);
+            };
         };
-        auto count_flag = [&](const std::optional<std::string>& text, limit::kind k, std::string_view flag) -> result<void> {
-            if (!text) return {};
-            auto v = detail::parse_count(*text);
-            if (!v) return v.error().with_context(std::string(flag));
-            if (*v == 0) return fail(error_kind::invalid_argument, std::string(flag) + " must be positive");
-            return set(k, *v, flag, *text);
-        };
-        if (auto r = size_flag(memory, limit::kind::memory, "--memory", 64 * MiB); !r) return r.error();
-        if (auto r = duration_flag(cpu, limit::kind::cpu_time_ms, "--cpu", 500); !r) return r.error();
-        if (auto r = duration_flag(timeout, limit::kind::wall_time_ms, "--timeout", std::nullopt); !r) return r.error();
-        if (auto r = count_flag(fuel, limit::kind::fuel, "--fuel"); !r) return r.error();
-        if (auto r = count_flag(files, limit::kind::open_files, "--files"); !r) return r.error();
-        if (auto r = count_flag(procs, limit::kind::processes, "--procs"); !r) return r.error();
+        if (auto r = flag(memory, limit::kind::memory, "--memory", size); !r) return r.error();
+        if (auto r = flag(cpu, limit::kind::cpu_time_ms, "--cpu", duration("--cpu")); !r) return r.error();
+        if (auto r = flag(timeout, limit::kind::wall_time_ms, "--timeout", duration("--timeout")); !r) return r.error();
+        if (auto r = flag(fuel, limit::kind::fuel, "--fuel", count("--fuel")); !r) return r.error();
+        if (auto r = flag(files, limit::kind::open_files, "--files", count("--files")); !r) return r.error();
+        if (auto r = flag(procs, limit::kind::processes, "--procs", count("--procs")); !r) return r.error();
         return out;
     }
+};
+
+/// A level's preset with its default limits taken out, for run and exec: the CLI sets every limit
+/// at run time (to_sandbox_options), and the library lets run-time limits only tighten what the
+/// policy type holds, so the type holds none. Ceiling, default grants and mechanisms stay the level's.
+template <class Preset> struct limits_from_flags : Preset {
+    static constexpr limit_set default_limits{};
 };
 
 } // namespace cordon::cli
