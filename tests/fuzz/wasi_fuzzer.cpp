@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -136,15 +137,25 @@ std::vector<std::uint8_t> build_module(std::uint32_t data_offset, std::span<cons
     return module;
 }
 
+std::filesystem::path scratch_root() {
+    return std::filesystem::temp_directory_path() / ("cordon-fuzz-wasi-" + std::to_string(::getpid()));
+}
+void remove_scratch() {
+    std::error_code ignored;
+    std::filesystem::remove_all(scratch_root(), ignored);
+}
+
 // A scratch tree the guest may read beneath: data.txt, sub/, and a symlink pointing out of it.
+// Removed when the fuzzer exits (libFuzzer ends with exit()).
 const std::filesystem::path& scratch() {
     static const std::filesystem::path root = [] {
-        auto dir = std::filesystem::temp_directory_path() / ("cordon-fuzz-wasi-" + std::to_string(::getpid()));
+        auto dir = scratch_root();
         std::filesystem::remove_all(dir);
         std::filesystem::create_directories(dir / "allowed" / "sub");
         std::ofstream(dir / "allowed" / "data.txt") << "hello from the scratch tree\n";
         std::ofstream(dir / "secret.txt") << "outside every scope\n";
         std::filesystem::create_symlink("../secret.txt", dir / "allowed" / "escape");
+        std::atexit(remove_scratch);
         return dir;
     }();
     return root;
