@@ -6,7 +6,8 @@
 #
 # CORDON_FUZZ_BUILD names the directory holding the harness binaries (default build/fuzz/tests/fuzz);
 # CORDON_FUZZ_JOBS runs that many libFuzzer workers per harness (default 1); extra libFuzzer flags
-# go in CORDON_FUZZ_FLAGS. Findings are kept in the temporary directory the script prints.
+# go in CORDON_FUZZ_FLAGS (with -fork and -ignore_crashes=1 a run goes on past findings, and
+# still fails). Findings are kept in the temporary directory the script prints.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 duration="${1:?usage: run.sh DURATION [HARNESS...]}"
@@ -37,8 +38,10 @@ for name in "${harnesses[@]}"; do
   # shellcheck disable=SC2086
   if ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}" \
      UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
-     "${binary}" "${flags[@]}" ${CORDON_FUZZ_FLAGS:-} "${work}/corpus" >"${work}/log" 2>&1; then
-    grep -E '^stat::number_of_executed_units|^Done ' "${work}/log" | tail -2 || true
+     "${binary}" "${flags[@]}" ${CORDON_FUZZ_FLAGS:-} "${work}/corpus" >"${work}/log" 2>&1 &&
+     [[ -z "$(ls -A "${work}/findings")" ]]; then
+    # One worker prints its executions at the end; -fork prints a running total.
+    grep -E '^stat::number_of_executed_units|^Done |^#[0-9]+: cov' "${work}/log" | tail -2 || true
     rm -rf "${work}"
   else
     status=1
