@@ -32,17 +32,6 @@ void put_uleb(std::vector<std::uint8_t>& out, std::uint64_t v) {
         out.push_back(byte);
     } while (v != 0);
 }
-void put_sleb(std::vector<std::uint8_t>& out, std::int64_t v) {
-    for (;;) {
-        const auto byte = static_cast<std::uint8_t>(v & 0x7f);
-        v >>= 7;
-        if ((v == 0 && (byte & 0x40) == 0) || (v == -1 && (byte & 0x40) != 0)) {
-            out.push_back(byte);
-            return;
-        }
-        out.push_back(byte | 0x80);
-    }
-}
 void put_name(std::vector<std::uint8_t>& out, std::string_view name) {
     put_uleb(out, name.size());
     out.insert(out.end(), name.begin(), name.end());
@@ -76,17 +65,20 @@ const std::vector<wasi_import>& wasi_imports() {
 }
 
 // The module: import i is wrapped by export "w<i>" of the same type (an import re-exported as
-// is would not be a guest call); one page of memory, filled by an active data segment.
-std::vector<std::uint8_t> build_module(std::uint32_t data_offset, std::span<const std::uint8_t> data) {
+// is would not be a guest call); one page of memory; and "fill", which copies the call's input
+// bytes to address 0 through cordon.input_read, so one loaded module serves every input.
+std::vector<std::uint8_t> build_module() {
     const auto& imports = wasi_imports();
+    const std::size_t n = imports.size();
+    const std::size_t input_read = n, fill_type = n + 1;  // type and import indices after the WASI ones
     std::vector<std::uint8_t> module{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
-    std::vector<std::uint8_t> types, import_section, functions, exports, code, data_section;
-    put_uleb(types, imports.size());
-    put_uleb(import_section, imports.size());
-    put_uleb(functions, imports.size());
-    put_uleb(exports, imports.size() + 1);
-    put_uleb(code, imports.size());
-    for (std::size_t i = 0; i < imports.size(); ++i) {
+    std::vector<std::uint8_t> types, import_section, functions, exports, code;
+    put_uleb(types, n + 2);
+    put_uleb(import_section, n + 1);
+    put_uleb(functions, n + 1);
+    put_uleb(exports, n + 2);
+    put_uleb(code, n + 1);
+    for (std::size_t i = 0; i < n; ++i) {
         const auto& sig = imports[i].sig;
         types.push_back(0x60);
         put_uleb(types, sig.params.size());
@@ -102,7 +94,7 @@ std::vector<std::uint8_t> build_module(std::uint32_t data_offset, std::span<cons
         put_uleb(functions, i);
         put_name(exports, "w" + std::to_string(i));
         exports.push_back(0x00);
-        put_uleb(exports, imports.size() + i);
+        put_uleb(exports, n + 1 + i);
 
         std::vector<std::uint8_t> body{0x00};  // no locals
         for (std::size_t p = 0; p < sig.params.size(); ++p) {
@@ -115,17 +107,25 @@ std::vector<std::uint8_t> build_module(std::uint32_t data_offset, std::span<cons
         put_uleb(code, body.size());
         code.insert(code.end(), body.begin(), body.end());
     }
+    types.insert(types.end(), {0x60, 0x02, 0x7f, 0x7f, 0x01, 0x7f});  // (i32, i32) -> i32
+    types.insert(types.end(), {0x60, 0x00, 0x01, 0x7f});              // () -> i32
+    put_name(import_section, "cordon");
+    put_name(import_section, "input_read");
+    import_section.push_back(0x00);
+    put_uleb(import_section, input_read);
+    put_uleb(functions, fill_type);
+    put_name(exports, "fill");
+    exports.push_back(0x00);
+    put_uleb(exports, n + 1 + n);
+    // i32.const 0, i32.const 65536, call input_read, drop, i32.const 0
+    std::vector<std::uint8_t> fill{0x00, 0x41, 0x00, 0x41, 0x80, 0x80, 0x04, 0x10};
+    put_uleb(fill, n);
+    fill.insert(fill.end(), {0x1a, 0x41, 0x00, 0x0b});
+    put_uleb(code, fill.size());
+    code.insert(code.end(), fill.begin(), fill.end());
     put_name(exports, "memory");
     exports.push_back(0x02);
     put_uleb(exports, 0);
-
-    put_uleb(data_section, 1);
-    data_section.push_back(0x00);  // active, memory 0
-    data_section.push_back(0x41);  // i32.const offset
-    put_sleb(data_section, data_offset);
-    data_section.push_back(0x0b);
-    put_uleb(data_section, data.size());
-    data_section.insert(data_section.end(), data.begin(), data.end());
 
     put_section(module, 1, types);
     put_section(module, 2, import_section);
@@ -133,7 +133,15 @@ std::vector<std::uint8_t> build_module(std::uint32_t data_offset, std::span<cons
     put_section(module, 5, {0x01, 0x01, 0x01, 0x01});  // one memory, 1 page, at most 1
     put_section(module, 7, exports);
     put_section(module, 10, code);
-    put_section(module, 11, data_section);
+    return module;
+}
+
+const wasm::module& harness_module() {
+    static const wasm::module module = [] {
+        auto loaded = wasm::module::from_bytes(build_module());
+        require(loaded.has_value(), "the harness's own module loads");
+        return *loaded;
+    }();
     return module;
 }
 
@@ -193,13 +201,16 @@ std::int32_t biased_pointer(cordon::fuzz::input& in) {
 // function selector byte and the arguments of that function.
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     cordon::fuzz::input in{data, size};
-    const std::uint32_t offset = in.take<std::uint16_t>();
+    const std::size_t offset = in.take<std::uint16_t>();
     auto bytes = in.take_bytes(4096);
     bytes = bytes.first(std::min<std::size_t>(bytes.size(), 65536 - offset));
-    auto module = wasm::module::from_bytes(build_module(offset, bytes));
-    require(module.has_value(), "the harness's own module loads");
-    auto box = wasm::interpreter_instance::create(*module, fuzz_config());
+    auto box = wasm::interpreter_instance::create(harness_module(), fuzz_config());
     require(box.has_value(), "the harness's own module instantiates");
+    if (!bytes.empty()) {
+        std::vector<std::uint8_t> memory(offset, 0);
+        memory.insert(memory.end(), bytes.begin(), bytes.end());
+        require((*box)->call_bytes("fill", memory).has_value(), "the memory fills");
+    }
     const auto& imports = wasi_imports();
     for (std::size_t n = 0; n < max_calls && !in.empty(); ++n) {
         const std::size_t which = in.take<std::uint8_t>() % imports.size();
