@@ -1,0 +1,226 @@
+// Fuzzes the WASI layer as a guest drives it: a module built here imports every WASI function,
+// its memory is filled from the input, and the input picks the calls and their pointer arguments.
+#include "fuzz_support.hpp"
+
+#include <cordon/wasm/interpreter.hpp>
+#include <cordon/wasm/wasi.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace {
+
+using cordon::fuzz::require;
+namespace wasm = cordon::wasm;
+
+// ---- a minimal WebAssembly binary writer --------------------------------------------------------
+
+void put_uleb(std::vector<std::uint8_t>& out, std::uint64_t v) {
+    do {
+        std::uint8_t byte = v & 0x7f;
+        v >>= 7;
+        if (v != 0) byte |= 0x80;
+        out.push_back(byte);
+    } while (v != 0);
+}
+void put_name(std::vector<std::uint8_t>& out, std::string_view name) {
+    put_uleb(out, name.size());
+    out.insert(out.end(), name.begin(), name.end());
+}
+void put_section(std::vector<std::uint8_t>& module, std::uint8_t id, const std::vector<std::uint8_t>& body) {
+    module.push_back(id);
+    put_uleb(module, body.size());
+    module.insert(module.end(), body.begin(), body.end());
+}
+std::uint8_t type_code(wasm::value_type type) { return type == wasm::value_type::i64 ? 0x7e : 0x7f; }
+
+struct wasi_import {
+    std::string name;
+    wasm::signature sig;
+};
+
+// Every WASI function: those cordon implements with their own types, the rest (answered ENOSYS
+// by a stand-in that takes the import's type) as (i32, i32) -> i32.
+const std::vector<wasi_import>& wasi_imports() {
+    static const std::vector<wasi_import> imports = [] {
+        std::vector<wasi_import> out;
+        for (std::string_view name : wasm::wasi::all_functions) {
+            wasm::signature sig{{wasm::value_type::i32, wasm::value_type::i32}, {wasm::value_type::i32}};
+            for (const auto& f : wasm::wasi_host_api())
+                if (f.name == name) sig = f.sig;
+            out.push_back({std::string(name), sig});
+        }
+        return out;
+    }();
+    return imports;
+}
+
+// The module: import i is wrapped by export "w<i>" of the same type (an import re-exported as
+// is would not be a guest call); one page of memory; and "fill", which copies the call's input
+// bytes to address 0 through cordon.input_read, so one loaded module serves every input.
+std::vector<std::uint8_t> build_module() {
+    const auto& imports = wasi_imports();
+    const std::size_t n = imports.size();
+    const std::size_t input_read = n, fill_type = n + 1;  // type and import indices after the WASI ones
+    std::vector<std::uint8_t> module{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
+    std::vector<std::uint8_t> types, import_section, functions, exports, code;
+    put_uleb(types, n + 2);
+    put_uleb(import_section, n + 1);
+    put_uleb(functions, n + 1);
+    put_uleb(exports, n + 2);
+    put_uleb(code, n + 1);
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto& sig = imports[i].sig;
+        types.push_back(0x60);
+        put_uleb(types, sig.params.size());
+        for (auto t : sig.params) types.push_back(type_code(t));
+        put_uleb(types, sig.results.size());
+        for (auto t : sig.results) types.push_back(type_code(t));
+
+        put_name(import_section, wasm::wasi::module);
+        put_name(import_section, imports[i].name);
+        import_section.push_back(0x00);  // a function
+        put_uleb(import_section, i);
+
+        put_uleb(functions, i);
+        put_name(exports, "w" + std::to_string(i));
+        exports.push_back(0x00);
+        put_uleb(exports, n + 1 + i);
+
+        std::vector<std::uint8_t> body{0x00};  // no locals
+        for (std::size_t p = 0; p < sig.params.size(); ++p) {
+            body.push_back(0x20);  // local.get
+            put_uleb(body, p);
+        }
+        body.push_back(0x10);  // call
+        put_uleb(body, i);
+        body.push_back(0x0b);
+        put_uleb(code, body.size());
+        code.insert(code.end(), body.begin(), body.end());
+    }
+    types.insert(types.end(), {0x60, 0x02, 0x7f, 0x7f, 0x01, 0x7f});  // (i32, i32) -> i32
+    types.insert(types.end(), {0x60, 0x00, 0x01, 0x7f});              // () -> i32
+    put_name(import_section, "cordon");
+    put_name(import_section, "input_read");
+    import_section.push_back(0x00);
+    put_uleb(import_section, input_read);
+    put_uleb(functions, fill_type);
+    put_name(exports, "fill");
+    exports.push_back(0x00);
+    put_uleb(exports, n + 1 + n);
+    // i32.const 0, i32.const 65536, call input_read, drop, i32.const 0
+    std::vector<std::uint8_t> fill{0x00, 0x41, 0x00, 0x41, 0x80, 0x80, 0x04, 0x10};
+    put_uleb(fill, n);
+    fill.insert(fill.end(), {0x1a, 0x41, 0x00, 0x0b});
+    put_uleb(code, fill.size());
+    code.insert(code.end(), fill.begin(), fill.end());
+    put_name(exports, "memory");
+    exports.push_back(0x02);
+    put_uleb(exports, 0);
+
+    put_section(module, 1, types);
+    put_section(module, 2, import_section);
+    put_section(module, 3, functions);
+    put_section(module, 5, {0x01, 0x01, 0x01, 0x01});  // one memory, 1 page, at most 1
+    put_section(module, 7, exports);
+    put_section(module, 10, code);
+    return module;
+}
+
+const wasm::module& harness_module() {
+    static const wasm::module module = [] {
+        auto loaded = wasm::module::from_bytes(build_module());
+        require(loaded.has_value(), "the harness's own module loads");
+        return *loaded;
+    }();
+    return module;
+}
+
+std::filesystem::path scratch_root() {
+    return std::filesystem::temp_directory_path() / ("cordon-fuzz-wasi-" + std::to_string(::getpid()));
+}
+void remove_scratch() {
+    std::error_code ignored;
+    std::filesystem::remove_all(scratch_root(), ignored);
+}
+
+// A scratch tree the guest may read beneath: data.txt, sub/, and a symlink pointing out of it.
+// Removed when the fuzzer exits (libFuzzer ends with exit()).
+const std::filesystem::path& scratch() {
+    static const std::filesystem::path root = [] {
+        auto dir = scratch_root();
+        std::filesystem::remove_all(dir);
+        std::filesystem::create_directories(dir / "allowed" / "sub");
+        std::ofstream(dir / "allowed" / "data.txt") << "hello from the scratch tree\n";
+        std::ofstream(dir / "secret.txt") << "outside every scope\n";
+        std::filesystem::create_symlink("../secret.txt", dir / "allowed" / "escape");
+        std::atexit(remove_scratch);
+        return dir;
+    }();
+    return root;
+}
+
+wasm::sandbox_config fuzz_config() {
+    wasm::sandbox_config config;
+    for (const char* p : {"clock", "random", "env", "fs.read"}) {
+        config.ceiling.emplace(p);
+        config.granted.emplace(p);
+    }
+    config.ceiling.emplace("fs.write");  // inside the ceiling, not granted: writes are refused
+    config.preopens.push_back({scratch() / "allowed", "/data", false});
+    config.args = {"guest", "--flag", "value"};
+    config.env = {"HOME=/data", "LANG=C"};
+    config.memory_bytes = 4u << 20;
+    config.fuel = 100'000;
+    config.wall_time = std::chrono::seconds{2};
+    config.output_bytes = 64u << 10;
+    config.open_files = 8;
+    return config;
+}
+
+inline constexpr std::size_t max_calls = 32;
+
+std::int32_t biased_pointer(cordon::fuzz::input& in) {
+    // Most pointers should land in the page, some anywhere at all.
+    const auto raw = in.take<std::uint32_t>();
+    return static_cast<std::int32_t>((raw & 0x80000000u) != 0 ? raw : raw & 0xffffu);
+}
+
+} // namespace
+
+// Input: a data offset (u16), the memory bytes (a u16 length, then the bytes), then calls: a
+// function selector byte and the arguments of that function.
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    cordon::fuzz::input in{data, size};
+    const std::size_t offset = in.take<std::uint16_t>();
+    auto bytes = in.take_bytes(4096);
+    bytes = bytes.first(std::min<std::size_t>(bytes.size(), 65536 - offset));
+    auto box = wasm::interpreter_instance::create(harness_module(), fuzz_config());
+    require(box.has_value(), "the harness's own module instantiates");
+    if (!bytes.empty()) {
+        std::vector<std::uint8_t> memory(offset, 0);
+        memory.insert(memory.end(), bytes.begin(), bytes.end());
+        require((*box)->call_bytes("fill", memory).has_value(), "the memory fills");
+    }
+    const auto& imports = wasi_imports();
+    for (std::size_t n = 0; n < max_calls && !in.empty(); ++n) {
+        const std::size_t which = in.take<std::uint8_t>() % imports.size();
+        std::vector<wasm::value> args;
+        for (auto type : imports[which].sig.params) {
+            if (type == wasm::value_type::i64) args.push_back(wasm::value::of_i64(in.take<std::int64_t>()));
+            else args.push_back(wasm::value::of_i32(biased_pointer(in)));
+        }
+        auto answer = (*box)->call("w" + std::to_string(which), args);
+        if (answer) require(answer->size() == imports[which].sig.results.size(), "a WASI call returns its results");
+    }
+    return 0;
+}

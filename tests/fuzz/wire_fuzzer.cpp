@@ -1,0 +1,192 @@
+// Fuzzes the process backend's wire decoders in every direction: what the host reads from a
+// child or the zygote, and what the zygote and a child read from the host. No process is forked.
+#include "fuzz_support.hpp"
+
+#include <cordon/process/broker.hpp>
+#include <cordon/process/confinement.hpp>
+#include <cordon/process/descriptors.hpp>
+#include <cordon/process/protocol.hpp>
+#include <cordon/process/seccomp.hpp>
+#include <cordon/process/outcome.hpp>
+#include <cordon/process/child_server.hpp>
+#include <cordon/process/function_payload.hpp>
+#include <cordon/policy/policy.hpp>
+
+#include <dlfcn.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace {
+
+using cordon::fuzz::require;
+namespace cp = cordon::process;
+namespace protocol = cordon::process::detail::protocol;
+
+std::span<const std::byte> as_bytes(std::span<const std::uint8_t> bytes) { return std::as_bytes(bytes); }
+
+// ---- host <- zygote, zygote <- host -------------------------------------------------------------
+
+void spawn_request(std::span<const std::byte> bytes) {  // the zygote reads the host's request
+    const auto message = protocol::decode_spawn(bytes);
+    if (!message) return;
+    const auto encoded = protocol::encode_spawn(message->setup, message->payload);
+    const auto again = protocol::decode_spawn(encoded);
+    require(again.has_value(), "a decoded spawn request re-encodes to one that decodes");
+    require(protocol::encode_spawn(again->setup, again->payload) == encoded, "spawn requests round-trip");
+}
+
+void confinement_message(std::span<const std::byte> bytes) {
+    const auto setup = cp::decode_confinement(bytes);
+    if (!setup) return;
+    const auto encoded = cp::encode(*setup);
+    const auto again = cp::decode_confinement(encoded);
+    require(again.has_value() && cp::encode(*again) == encoded, "confinements round-trip");
+}
+
+void spawn_reply(std::span<const std::byte> bytes) {  // the host reads the zygote's reply
+    const auto reply = protocol::decode_reply(bytes);
+    if (!reply) return;
+    const auto again = protocol::decode_reply(protocol::encode_reply(*reply));
+    require(again.has_value() && again->ok == reply->ok && again->error == reply->error && again->pid == reply->pid,
+            "spawn replies round-trip");
+}
+
+// ---- host <- child ------------------------------------------------------------------------------
+
+void control_message(std::span<const std::byte> bytes) {
+    cp::received_message message;
+    message.bytes.assign(bytes.begin(), bytes.end());
+    message.ok = true;
+    cp::child_reports reports;
+    int listeners = 0;
+    (void)cp::read_control_message(message, reports, [&](cp::unique_fd) { ++listeners; });
+    require(listeners == 0, "no listener is handed over without a descriptor");
+    if (reports.setup_error) {
+        const auto kind = reports.setup_error->kind();
+        require(kind == cordon::error_kind::load_error || kind == cordon::error_kind::unsupported ||
+                    kind == cordon::error_kind::invalid_argument || kind == cordon::error_kind::internal,
+                "a child's set-up error has a kind set-up can produce");
+        require(reports.setup_error->message().size() <= 4096, "a child's set-up error is capped");
+    }
+}
+
+void host_call(cordon::fuzz::input& in) {  // the host answers a child's host call
+    using guest_policy = cordon::policy<cordon::isolation::standard>;
+    cordon::host::context ctx{guest_policy::spec()};
+    const auto grants = in.take<std::uint8_t>();
+    if (grants & 1u) (void)ctx.policy().grant("random");
+    if (grants & 2u) (void)ctx.policy().grant("clock");
+    ctx.config["greeting"] = "hello";
+    const std::uint64_t capacity = in.take<std::uint32_t>() % (std::uint64_t{1} << 20);
+    const auto message = as_bytes(in.rest());
+    const auto answer = cp::answer_host_call(ctx, message, capacity);
+    if (!answer) return;
+    // What the guest's side makes of the answer (guest_table's reading of it).
+    cp::wire_reader reply{*answer};
+    const auto status = reply.get<std::int64_t>();
+    const auto payload = reply.get_bytes();
+    require(status.has_value() && payload.has_value() && reply.at_end(), "the host's answer is well formed");
+    if (*status == CORDON_OK && !payload->empty())
+        require(payload->size() <= capacity, "the host's answer fits the channel");
+}
+
+bool give_bool() { return true; }
+std::string give_string() { return {}; }
+std::vector<std::byte> give_bytes() { return {}; }
+double give_double() { return 0; }
+cordon::error_kind give_kind() { return cordon::error_kind::trap; }
+std::uint16_t give_port() { return 0; }
+void give_nothing() {}
+
+template <auto F> void typed_result(std::span<const std::byte> bytes) {
+    auto decoded = cp::sandboxed<F>::decode_result(bytes);
+    if (decoded) {
+        using value_type = typename cp::sandboxed<F>::result_type;
+        if constexpr (std::is_same_v<value_type, bool>) {
+            // Reading the value is what a host does next; UBSan objects if it is no bool at all.
+            const bool value = *decoded;
+            require(value || !value, "a decoded bool is a bool");
+        }
+    } else {
+        require(decoded.error().kind() == cordon::error_kind::trap, "a malformed result is a trap");
+    }
+}
+
+void child_result(std::uint8_t which, std::span<const std::byte> bytes) {  // the host reads a call's result
+    switch (which % 7) {
+    case 0: typed_result<&give_bool>(bytes); break;
+    case 1: typed_result<&give_string>(bytes); break;
+    case 2: typed_result<&give_bytes>(bytes); break;
+    case 3: typed_result<&give_double>(bytes); break;
+    case 4: typed_result<&give_kind>(bytes); break;
+    case 5: typed_result<&give_port>(bytes); break;
+    default: typed_result<&give_nothing>(bytes); break;
+    }
+}
+
+// ---- child <- host ------------------------------------------------------------------------------
+
+std::uint64_t take_all(std::string text, std::int32_t number, bool flag, std::vector<std::byte> bytes) {
+    return text.size() + bytes.size() + static_cast<std::uint64_t>(number) + (flag ? 1u : 0u);
+}
+std::string echo(std::string text) { return text; }
+void take_kind(cordon::error_kind) {}
+
+template <auto F> void call_arguments(std::span<const std::byte> bytes, std::size_t capacity) {
+    // The child's response area: mapped memory even when the capacity left is 0.
+    std::vector<std::byte> out(capacity + 1);
+    std::uint64_t out_size = 0;
+    const std::uint32_t status = cp::detail::functions::trampoline<F>(bytes.data(), bytes.size(), out.data(),
+                                                                     capacity, &out_size);
+    require(out_size <= capacity, "a call's answer fits its buffer");
+    if (status != 0)
+        require(status == static_cast<std::uint32_t>(cordon::error_kind::invalid_argument) ||
+                    status == static_cast<std::uint32_t>(cordon::error_kind::output_limit),
+                "a malformed call is refused as such");
+}
+
+void plugin_request(std::span<const std::byte> bytes) {  // a plugin child reads which export to call
+    static void* self = ::dlopen(nullptr, RTLD_NOW);
+    const cp::detail::entry_resolver resolver{self};
+    std::span<const std::byte> request = bytes;
+    std::string name, failure;
+    void* entry = resolver.resolve(0, request, name, failure);
+    require(entry != nullptr || !failure.empty(), "an unresolved request says why");
+    require(request.size() <= bytes.size(), "the request's arguments lie inside it");
+}
+
+} // namespace
+
+// Input: a selector byte, then the message (some decoders take a few settings first).
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    cordon::fuzz::input in{data, size};
+    const auto selector = in.take<std::uint8_t>();
+    switch (selector % 8) {
+    case 0: spawn_request(as_bytes(in.rest())); break;
+    case 1: confinement_message(as_bytes(in.rest())); break;
+    case 2: spawn_reply(as_bytes(in.rest())); break;
+    case 3: control_message(as_bytes(in.rest())); break;
+    case 4: host_call(in); break;
+    case 5: {
+        const auto which = in.take<std::uint8_t>();
+        child_result(which, as_bytes(in.rest()));
+        break;
+    }
+    case 6: {
+        const auto which = in.take<std::uint8_t>();
+        const std::size_t capacity = in.take<std::uint16_t>();
+        const auto bytes = as_bytes(in.rest());
+        if (which % 3 == 0) call_arguments<&take_all>(bytes, capacity);
+        else if (which % 3 == 1) call_arguments<&echo>(bytes, capacity);
+        else call_arguments<&take_kind>(bytes, capacity);
+        break;
+    }
+    default: plugin_request(as_bytes(in.rest())); break;
+    }
+    return 0;
+}
