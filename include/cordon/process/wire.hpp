@@ -2,6 +2,8 @@
 // trivially copyable values, strings and byte spans, read back with every length checked.
 #pragma once
 
+#include <cordon/detail/bytes.hpp>
+
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -25,11 +27,7 @@ template <class E> struct wire_enum_range;
 template <class T> struct any_byte_pattern_valid : std::false_type {};
 
 namespace detail {
-// memcpy with a count that may be 0: an empty span or vector may hold a null pointer, and
-// memcpy from null is undefined whatever the count.
-inline void copy_bytes(void* to, const void* from, std::size_t size) {
-    if (size != 0) std::memcpy(to, from, size);
-}
+using cordon::detail::copy_bytes;
 
 template <class E>
 concept ranged_enum = std::is_enum_v<E> && requires {

@@ -2,6 +2,7 @@
 // host context and runtime policy to a wasm engine, and cordon::wasm::interpreter built on it.
 #pragma once
 
+#include <cordon/detail/bytes.hpp>
 #include <cordon/backend/concept.hpp>
 #include <cordon/host/api.hpp>
 #include <cordon/host/context.hpp>
@@ -244,7 +245,7 @@ template <class Engine> struct basic_backend {
             });
             if (!out) return out.error();
             std::vector<std::byte> bytes(out->size());
-            if (!out->empty()) std::memcpy(bytes.data(), out->data(), out->size());
+            cordon::detail::copy_bytes(bytes.data(), out->data(), out->size());
             return bytes;
         }
 

@@ -2,6 +2,7 @@
 // the fuel meter, telemetry, captured output and the guest memory view host functions use.
 #pragma once
 
+#include <cordon/detail/bytes.hpp>
 #include <cordon/result.hpp>
 
 #include <atomic>
@@ -235,7 +236,7 @@ public:
     result<void> store(std::uint64_t offset, std::span<const std::uint8_t> from) const {
         auto view = bytes(offset, from.size());
         if (!view) return view.error();
-        if (!from.empty()) std::memcpy(view->data(), from.data(), from.size());
+        cordon::detail::copy_bytes(view->data(), from.data(), from.size());
         return {};
     }
 

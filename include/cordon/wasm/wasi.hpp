@@ -2,6 +2,7 @@
 // environ, clocks, random, captured stdio, files beneath scopes; everything else ENOSYS.
 #pragma once
 
+#include <cordon/detail/bytes.hpp>
 #include <cordon/wasm/host_api.hpp>
 #include <cordon/wasm/wasi_abi.hpp>
 #include <cordon/wasm/wasi_files.hpp>
@@ -118,7 +119,7 @@ inline result<void> wasi_fd_read(host_call& call, std::span<const value> p, std:
         auto& input = call.state.call_input;
         for (auto span : spans) {
             const std::size_t n = std::min<std::size_t>(span.size(), input.size());
-            std::memcpy(span.data(), input.data(), n);
+            cordon::detail::copy_bytes(span.data(), input.data(), n);
             input.erase(input.begin(), input.begin() + static_cast<std::ptrdiff_t>(n));
             read_total += n;
         }

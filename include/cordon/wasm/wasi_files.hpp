@@ -2,6 +2,7 @@
 // the kernel beneath its preopened directory (openat2 RESOLVE_BENEATH), never by string checks.
 #pragma once
 
+#include <cordon/detail/bytes.hpp>
 #include <cordon/wasm/host_api.hpp>
 #include <cordon/wasm/host_function.hpp>
 #include <cordon/wasm/sandbox_state.hpp>
@@ -62,7 +63,7 @@ inline result<void> write_filestat(host_call& call, std::uint32_t at, const stru
     put64(40, ns(st.st_atim));
     put64(48, ns(st.st_mtim));
     put64(56, ns(st.st_ctim));
-    std::memcpy(buf->data(), out.data(), out.size());
+    cordon::detail::copy_bytes(buf->data(), out.data(), out.size());
     return {};
 }
 
@@ -180,7 +181,7 @@ inline result<void> wasi_fd_readdir(host_call& call, std::span<const value> p, s
     ::closedir(dir);
     // A full buffer tells the guest to call again from the last whole entry's cookie.
     const std::size_t used = std::min(out.size(), buffer->size());
-    std::memcpy(buffer->data(), out.data(), used);
+    cordon::detail::copy_bytes(buffer->data(), out.data(), used);
     if (auto ok = call.memory.store_u32(u32_of(p[4]), static_cast<std::uint32_t>(used)); !ok) return ok;
     r[0] = value::of_i32(wasi::success);
     return {};
