@@ -2,6 +2,7 @@
 // test's cache), and what only the compiled engine has: its cache, its toolchain errors, and
 // the rule that only objects cordon compiled are ever loaded.
 #include "behaviour_suite.hpp"
+#include "../common/sanitizers.hpp"
 
 #include <cordon/wasm/compiled.hpp>
 
@@ -347,9 +348,8 @@ TEST_F(CompiledCache, FailedCompileIsAClearError) {
 TEST(CompiledMemory, NoAddressSpaceForTheGuardRegionIsAMemoryLimit) {
     // Compile (or find) the code first, then, in a child whose address space is capped below the
     // 8 GiB a memory reserves, creating a sandbox must fail cleanly with memory_limit.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-    GTEST_SKIP() << "sanitizers reserve terabytes of shadow memory; an address-space cap breaks them";
-#endif
+    if (cordon::testing::under_sanitizer)
+        GTEST_SKIP() << "sanitizers reserve terabytes of shadow memory; an address-space cap breaks them";
     ASSERT_TRUE(compiled_instance::create(load("basic"), strict_config()));
     const pid_t child = ::fork();
     ASSERT_GE(child, 0);
