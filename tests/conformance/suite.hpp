@@ -1,0 +1,12 @@
+// The conformance suite: one behaviour = one case, one expectation for every backend, written
+// against the facade and real policy types. Each test program instantiates it for its kinds.
+#pragma once
+
+#include "cases_calls.hpp"
+
+namespace cordon::conformance {
+
+REGISTER_TYPED_TEST_SUITE_P(Conformance, TypedCallsReturnValues, BoundFunctionIsReusable, CallValuesAreChecked,
+                            BytesInBytesOut, SignatureMismatchIsInvalidArgument, MissingExportIsInvalidArgument);
+
+} // namespace cordon::conformance
