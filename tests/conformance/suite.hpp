@@ -3,10 +3,14 @@
 #pragma once
 
 #include "cases_calls.hpp"
+#include "cases_limits.hpp"
 
 namespace cordon::conformance {
 
 REGISTER_TYPED_TEST_SUITE_P(Conformance, TypedCallsReturnValues, BoundFunctionIsReusable, CallValuesAreChecked,
-                            BytesInBytesOut, SignatureMismatchIsInvalidArgument, MissingExportIsInvalidArgument);
+                            BytesInBytesOut, SignatureMismatchIsInvalidArgument, MissingExportIsInvalidArgument,
+                            MemoryLimitHolds, CpuTimeStopsAnEndlessCall, WallTimeStopsAnEndlessCall,
+                            FuelIsExactAndStopsTheCall, OpenFilesLimitHolds, OutputBytesCapsTheGuest,
+                            CallDepthLimitHolds, ProcessesLimitHolds);
 
 } // namespace cordon::conformance
