@@ -4,6 +4,7 @@
 
 #include "cases_calls.hpp"
 #include "cases_limits.hpp"
+#include "cases_permissions.hpp"
 
 namespace cordon::conformance {
 
@@ -11,6 +12,9 @@ REGISTER_TYPED_TEST_SUITE_P(Conformance, TypedCallsReturnValues, BoundFunctionIs
                             BytesInBytesOut, SignatureMismatchIsInvalidArgument, MissingExportIsInvalidArgument,
                             MemoryLimitHolds, CpuTimeStopsAnEndlessCall, WallTimeStopsAnEndlessCall,
                             FuelIsExactAndStopsTheCall, OpenFilesLimitHolds, OutputBytesCapsTheGuest,
-                            CallDepthLimitHolds, ProcessesLimitHolds);
+                            CallDepthLimitHolds, ProcessesLimitHolds, ClockNeedsItsGrant, RandomNeedsItsGrant,
+                            EnvironmentNeedsItsGrant, ConfigNeedsNoGrant, LogNeedsNoGrant, FsReadStaysInScope,
+                            FsWriteStaysInScope, SystemNeedsItsGrant, FailCallEndsTheCallAsViolation,
+                            TrapStopsTheGuestAtOnce, RecordKeepsTheResult);
 
 } // namespace cordon::conformance
