@@ -3,7 +3,9 @@
 #pragma once
 
 #include "cases_calls.hpp"
+#include "cases_host_functions.hpp"
 #include "cases_limits.hpp"
+#include "cases_observation.hpp"
 #include "cases_permissions.hpp"
 
 namespace cordon::conformance {
@@ -15,6 +17,10 @@ REGISTER_TYPED_TEST_SUITE_P(Conformance, TypedCallsReturnValues, BoundFunctionIs
                             CallDepthLimitHolds, ProcessesLimitHolds, ClockNeedsItsGrant, RandomNeedsItsGrant,
                             EnvironmentNeedsItsGrant, ConfigNeedsNoGrant, LogNeedsNoGrant, FsReadStaysInScope,
                             FsWriteStaysInScope, SystemNeedsItsGrant, FailCallEndsTheCallAsViolation,
-                            TrapStopsTheGuestAtOnce, RecordKeepsTheResult);
+                            TrapStopsTheGuestAtOnce, RecordKeepsTheResult, CancelFromAnotherThreadIsTimeout,
+                            TelemetryCountsCallsHostCallsViolationsAndErrors, EnforcementReportNamesTheElements,
+                            HostFunctionsAreCalled, CustomPermissionGuardsAHostFunction,
+                            UnlistedCustomPermissionIsInsideAnOpenCeiling, HostFunctionErrorStopsTheCall,
+                            HostFunctionCannotReenterItsSandbox);
 
 } // namespace cordon::conformance
