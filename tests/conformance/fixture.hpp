@@ -29,7 +29,7 @@
 //   typed:  add(i32, i32) -> i32, add64(i64, i64) -> i64, scale(f64, f32) -> f64, fib(i32) -> i32,
 //           nothing() -> (), recurse(i32) -> i32 (without end)
 //   bytes:  reverse, spin (never returns), violate (a refused request, then logs "carried on"),
-//           probe_clock, probe_random, probe_config, probe_log, probe_system, log_flood,
+//           probe_clock, probe_random, probe_config, probe_log, probe_system, log_flood, output_flood,
 //           read_file / write_file / hoard_files (input: a path), eat_memory, spawn
 //   part::environment: probe_env (bytes)     part::host_functions: use_mix(i32) -> i64, use_beep() -> i32
 // Bytes behaviours answer "ok", "denied", "refused", a value or a count.

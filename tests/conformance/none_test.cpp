@@ -68,6 +68,12 @@ none::program behaviours() {
         for (;;)
             if (auto r = g.log(log_level::info, chunk); !r) return r.error();
     });
+    // The bytes convention's output is the callable's result; its stream is stdout.
+    p.export_bytes("output_flood", [](none::guest& g, std::span<const std::byte>) -> result<bytes> {
+        const std::string chunk(4096, 'x');
+        for (;;)
+            if (auto r = g.write(chunk); !r) return r.error();
+    });
     return p;
 }
 
