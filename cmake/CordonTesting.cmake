@@ -11,11 +11,17 @@ function(cordon_add_test name)
   if(NOT arg_TIMEOUT)
     set(arg_TIMEOUT 120)
   endif()
-  # A list of labels must reach the generated test file as one escaped value.
-  string(REPLACE ";" "\\;" labels "${arg_LABELS}")
-  string(REPLACE ";" "\\;" environment "${arg_ENVIRONMENT}")
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
-    PROPERTIES TIMEOUT ${arg_TIMEOUT} LABELS "${labels}" ENVIRONMENT "${environment}")
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT ${arg_TIMEOUT})
+  # gtest_discover_tests hands its PROPERTIES to set_tests_properties unquoted, so a second label
+  # or variable became a property name of its own. Lists are set here instead, by a file ctest
+  # reads after the discovered tests, over the list of names discovery leaves in <target>_TESTS.
+  set(properties_file "${CMAKE_CURRENT_BINARY_DIR}/${name}_properties.cmake")
+  file(WRITE "${properties_file}"
+    "if(${name}_TESTS)\n"
+    "  set_tests_properties(\${${name}_TESTS} PROPERTIES\n"
+    "    LABELS [==[${arg_LABELS}]==] ENVIRONMENT [==[${arg_ENVIRONMENT}]==])\n"
+    "endif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${properties_file}")
 endfunction()
 
 # cordon_add_compile_fail_tests(DIRECTORY dir [LABELS ...]): every dir/*.cpp must fail to compile
