@@ -87,23 +87,6 @@ constexpr bool is_limit(error_kind kind) noexcept {
     }
 }
 
-/// The exit code of the `cordon` program for this kind (DESIGN.md, "The command-line program").
-constexpr int exit_code(error_kind kind) noexcept {
-    switch (kind) {
-    case error_kind::load_error: return 65;
-    case error_kind::denied:
-    case error_kind::permission_outside_policy: return 66;
-    case error_kind::violation: return 67;
-    case error_kind::trap:
-    case error_kind::crash: return 68;
-    case error_kind::invalid_argument:
-    case error_kind::limit_outside_policy: return 64;
-    case error_kind::unsupported:
-    case error_kind::internal: return 70;
-    default: return is_limit(kind) ? 69 : 70;
-    }
-}
-
 /// One frame of a guest backtrace, innermost first.
 struct frame {
     std::string function;          // name from the name section or symbol table, else "func[N]"
