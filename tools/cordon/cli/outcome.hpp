@@ -6,6 +6,7 @@
 #include <cordon/result.hpp>
 #include <cordon/telemetry/enforcement.hpp>
 #include <cordon/telemetry/usage.hpp>
+#include <cordon/units.hpp>
 
 #include <fmt/color.h>
 #include <fmt/core.h>
@@ -171,7 +172,7 @@ struct outcome {
         line += fmt::format(" · wall {:.3f} ms · cpu {:.3f} ms", static_cast<double>(telemetry.wall_ns) / 1e6,
                                        static_cast<double>(telemetry.cpu_ns) / 1e6);
         if (telemetry.fuel) line += fmt::format(" · fuel {}", telemetry.fuel);
-        if (telemetry.peak_memory_bytes) line += " · peak " + detail::human_bytes(telemetry.peak_memory_bytes);
+        if (telemetry.peak_memory_bytes) line += " · peak " + cordon::human_bytes(telemetry.peak_memory_bytes);
         line += fmt::format(" · host calls {}", telemetry.host_calls);
         if (telemetry.violations) line += fmt::format(" · violations {}", telemetry.violations);
         fmt::print(stderr, "{}\n", paint(line, failure ? fmt::terminal_color::yellow : fmt::terminal_color::green));

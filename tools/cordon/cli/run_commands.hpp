@@ -40,7 +40,7 @@ inline result<std::vector<std::byte>> read_input(const std::optional<std::string
         out.insert(out.end(), buffer, buffer + n);
         if (out.size() > max_input) {
             if (f != stdin) std::fclose(f);
-            return fail(error_kind::invalid_argument, fmt::format("--input is larger than {}", cordon::detail::human_bytes(max_input)));
+            return fail(error_kind::invalid_argument, fmt::format("--input is larger than {}", cordon::human_bytes(max_input)));
         }
         if (n < sizeof buffer) break;
     }
@@ -291,7 +291,7 @@ inline int inspect(const std::string& path, bool json) {
         fmt::print("  {} {}\n", e.name, e.func_signature ? e.func_signature->to_string() : std::string("(not a function)"));
     fmt::print("permissions needed: {}\n", needed.empty() ? std::string("none") : fmt::format("{}", fmt::join(needed, ", ")));
     for (const auto& m : info.memories)
-        fmt::print("memory: {} pages initial ({}), maximum {}\n", m.initial, cordon::detail::human_bytes(m.initial * 65536),
+        fmt::print("memory: {} pages initial ({}), maximum {}\n", m.initial, cordon::human_bytes(m.initial * 65536),
                    m.maximum ? std::to_string(*m.maximum) + " pages" : std::string("none declared"));
     return 0;
 }
