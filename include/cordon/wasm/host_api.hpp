@@ -97,7 +97,7 @@ inline result<void> fs_open(host_call& call, std::span<const value> p, std::span
         return {};
     }
     handle_entry entry;
-    entry.fd = owned_fd{fd};
+    entry.fd = cordon::detail::unique_fd{fd};
     entry.writable = want_write;
     entry.guest_path = *path;
     auto handle = state.handles.add(std::move(entry), state.config.open_files);

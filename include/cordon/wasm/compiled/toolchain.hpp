@@ -6,6 +6,7 @@
 // checked through.
 #pragma once
 
+#include <cordon/detail/sha256.hpp>
 #include <cordon/result.hpp>
 #include <cordon/version.hpp>
 #include <cordon/wasm/compiled/abi.h>
@@ -15,8 +16,6 @@
 #include <cordon/wasm/compiled/translate.hpp>
 #include <cordon/wasm/metering.hpp>
 #include <cordon/wasm/module.hpp>
-
-#include <sodium.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -54,23 +53,7 @@ struct compile_options {
 
 namespace compiled_toolchain {
 
-inline std::string sha256_hex(std::span<const std::uint8_t> bytes) {
-    static const int ready = sodium_init();
-    (void)ready;
-    std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
-    crypto_hash_sha256(digest.data(), bytes.data(), bytes.size());
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char b : digest) {
-        out += digits[b >> 4];
-        out += digits[b & 0xf];
-    }
-    return out;
-}
-
-inline std::string sha256_hex(std::string_view text) {
-    return sha256_hex(std::span{reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
-}
+using cordon::detail::sha256_hex;
 
 inline result<std::filesystem::path> cache_directory(const compile_options& options) {
     std::filesystem::path dir = options.cache_directory;
