@@ -4,6 +4,7 @@
 #include "behaviour_suite.hpp"
 
 #include <cordon/wasm/compiled.hpp>
+#include <cordon/wasm/interpreter.hpp>  // the fallback when no compiler is found
 
 #include <sys/resource.h>
 #include <sys/stat.h>
