@@ -9,7 +9,7 @@
 #include <cordon/detail/sha256.hpp>
 #include <cordon/result.hpp>
 #include <cordon/version.hpp>
-#include <cordon/wasm/compiled/abi.h>
+#include <cordon/wasm/compiled/abi.hpp>
 #include <cordon/wasm/compiled/loaded_code.hpp>
 #include <cordon/wasm/compiled/rt.hpp>
 #include <cordon/wasm/compiled/tool_process.hpp>
@@ -195,7 +195,7 @@ inline result<std::shared_ptr<const compiled_code>> compile(const module& source
     std::string flags;
     for (const auto& f : options.compiler_flags) flags += f + " ";
     const std::string key = sha256_hex("cordon " + std::string(cordon::version) + "\nabi " +
-                                       std::to_string(CORDON_W2C_ABI_VERSION) + "\nmodule " + module_sha + "\nmetering " +
+                                       std::to_string(compiled_abi_version) + "\nmodule " + module_sha + "\nmetering " +
                                        metering.key() + "\nwasm2c " + options.wasm2c + "\ncompiler " + options.compiler +
                                        " " + flags);
     if (auto live = find_loaded(key)) return std::make_shared<const compiled_code>(std::move(live), true);
