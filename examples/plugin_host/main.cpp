@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
     auto plugins = cordon::plugin::registry::discover(roots, options);
     if (!plugins) {
         fmt::print(stderr, "{}\n", plugins.error().message());
-        return cordon::exit_code(plugins.error().kind());
+        return 1;
     }
 
     fmt::print("== discovered in {}\n", directory.string());

@@ -7,6 +7,7 @@
 #include <cordon/result.hpp>
 #include <cordon/telemetry/enforcement.hpp>
 #include <cordon/telemetry/usage.hpp>
+#include <cordon/units.hpp>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -14,15 +15,6 @@
 #include <string>
 
 namespace cordon::detail {
-
-/// "64 MiB", "1.5 GiB", "512 bytes".
-inline std::string human_bytes(std::uint64_t bytes) {
-    if (bytes >= GiB && bytes % GiB == 0) return fmt::format("{} GiB", bytes / GiB);
-    if (bytes >= MiB && bytes % MiB == 0) return fmt::format("{} MiB", bytes / MiB);
-    if (bytes >= KiB && bytes % KiB == 0) return fmt::format("{} KiB", bytes / KiB);
-    if (bytes >= MiB) return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / MiB);
-    return fmt::format("{} bytes", bytes);
-}
 
 /// "500 ms", "2 s".
 inline std::string human_ms(std::uint64_t ms) {
@@ -103,7 +95,7 @@ template <> struct fmt::formatter<cordon::usage> : fmt::formatter<std::string_vi
         std::string text = fmt::format("calls {} wall {:.3f} ms cpu {:.3f} ms", u.calls, static_cast<double>(u.wall_ns) / 1e6,
                                        static_cast<double>(u.cpu_ns) / 1e6);
         if (u.fuel) text += fmt::format(" fuel {}", u.fuel);
-        if (u.peak_memory_bytes) text += " peak memory " + cordon::detail::human_bytes(u.peak_memory_bytes);
+        if (u.peak_memory_bytes) text += " peak memory " + cordon::human_bytes(u.peak_memory_bytes);
         text += fmt::format(" host calls {} violations {}", u.host_calls, u.violations);
         if (u.errors) text += fmt::format(" errors {}", u.errors);
         return fmt::formatter<std::string_view>::format(text, ctx);

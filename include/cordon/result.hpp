@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
@@ -85,23 +87,6 @@ constexpr bool is_limit(error_kind kind) noexcept {
     }
 }
 
-/// The exit code of the `cordon` program for this kind (DESIGN.md, "The command-line program").
-constexpr int exit_code(error_kind kind) noexcept {
-    switch (kind) {
-    case error_kind::load_error: return 65;
-    case error_kind::denied:
-    case error_kind::permission_outside_policy: return 66;
-    case error_kind::violation: return 67;
-    case error_kind::trap:
-    case error_kind::crash: return 68;
-    case error_kind::invalid_argument:
-    case error_kind::limit_outside_policy: return 64;
-    case error_kind::unsupported:
-    case error_kind::internal: return 70;
-    default: return is_limit(kind) ? 69 : 70;
-    }
-}
-
 /// One frame of a guest backtrace, innermost first.
 struct frame {
     std::string function;          // name from the name section or symbol table, else "func[N]"
@@ -139,8 +124,12 @@ public:
         : kind_{kind}, info_{std::make_shared<const error_info>(std::move(info))} {}
 
     [[nodiscard]] error_kind kind() const noexcept { return kind_; }
-    [[nodiscard]] const std::string& message() const noexcept { return info_->message; }
-    [[nodiscard]] const error_info& info() const noexcept { return *info_; }
+    // On a temporary error the details are copied out, so that `const auto& m = f().message();`
+    // does not refer into an error that dies at the end of the statement.
+    [[nodiscard]] const std::string& message() const& noexcept { return info_->message; }
+    [[nodiscard]] std::string message() const&& { return info_->message; }
+    [[nodiscard]] const error_info& info() const& noexcept { return *info_; }
+    [[nodiscard]] error_info info() const&& { return *info_; }
     [[nodiscard]] std::error_code code() const noexcept;
 
     /// A copy with one more piece of context in front of the message ("in fib: ...").
@@ -192,6 +181,18 @@ template <> class result<void>;
 namespace detail {
 template <class T> struct is_result : std::false_type {};
 template <class T> struct is_result<result<T>> : std::true_type {};
+
+/// Reading the alternative a result does not hold is a host bug; debug builds stop at it with a
+/// message naming the accessor instead of reading the wrong member of the variant.
+[[noreturn]] inline void result_misuse(const char* accessor, const cordon::error* held) noexcept {
+    if (held)
+        std::fprintf(stderr, "cordon::result: %s on a result holding an error (%.*s: %s); check has_value() first\n",
+                     accessor, static_cast<int>(to_string(held->kind()).size()), to_string(held->kind()).data(),
+                     held->message().c_str());
+    else
+        std::fprintf(stderr, "cordon::result: %s on a result holding a value; check has_value() first\n", accessor);
+    std::abort();
+}
 } // namespace detail
 
 /// A T or an error, in the manner of std::expected. Converts from either.
@@ -211,21 +212,27 @@ public:
     [[nodiscard]] bool has_value() const noexcept { return storage_.index() == 0; }
     explicit operator bool() const noexcept { return has_value(); }
 
+    // On a temporary result, value(), operator* and error() return by value (moved out), so that
+    // `const auto& e = box.status().error();` binds to an object that lives as long as `e`.
     T& value() & { check(); return *std::get_if<0>(&storage_); }
     const T& value() const& { check(); return *std::get_if<0>(&storage_); }
-    T&& value() && { check(); return std::move(*std::get_if<0>(&storage_)); }
+    T value() && { check(); return std::move(*std::get_if<0>(&storage_)); }
 
-    T& operator*() & noexcept { return *std::get_if<0>(&storage_); }
-    const T& operator*() const& noexcept { return *std::get_if<0>(&storage_); }
-    T&& operator*() && noexcept { return std::move(*std::get_if<0>(&storage_)); }
-    T* operator->() noexcept { return std::get_if<0>(&storage_); }
-    const T* operator->() const noexcept { return std::get_if<0>(&storage_); }
+    T& operator*() & noexcept { expect_value("operator*"); return *std::get_if<0>(&storage_); }
+    const T& operator*() const& noexcept { expect_value("operator*"); return *std::get_if<0>(&storage_); }
+    T operator*() && { expect_value("operator*"); return std::move(*std::get_if<0>(&storage_)); }
+    T* operator->() noexcept { expect_value("operator->"); return std::get_if<0>(&storage_); }
+    const T* operator->() const noexcept { expect_value("operator->"); return std::get_if<0>(&storage_); }
 
     /// The error; only meaningful when !has_value().
-    [[nodiscard]] const cordon::error& error() const& noexcept { return *std::get_if<1>(&storage_); }
+    [[nodiscard]] const cordon::error& error() const& noexcept { expect_error(); return *std::get_if<1>(&storage_); }
+    [[nodiscard]] cordon::error error() && noexcept { expect_error(); return std::move(*std::get_if<1>(&storage_)); }
 
     template <class U> [[nodiscard]] T value_or(U&& fallback) const& {
         return has_value() ? **this : static_cast<T>(std::forward<U>(fallback));
+    }
+    template <class U> [[nodiscard]] T value_or(U&& fallback) && {
+        return has_value() ? std::move(*std::get_if<0>(&storage_)) : static_cast<T>(std::forward<U>(fallback));
     }
 
     /// f(T) -> result<U>; errors pass through.
@@ -248,7 +255,17 @@ public:
 
 private:
     void check() const {
-        if (!has_value()) throw bad_result_access(error());
+        if (!has_value()) throw bad_result_access(*std::get_if<1>(&storage_));
+    }
+    void expect_value([[maybe_unused]] const char* accessor) const noexcept {
+#ifndef NDEBUG
+        if (!has_value()) detail::result_misuse(accessor, std::get_if<1>(&storage_));
+#endif
+    }
+    void expect_error() const noexcept {
+#ifndef NDEBUG
+        if (has_value()) detail::result_misuse("error()", nullptr);
+#endif
     }
     std::variant<T, cordon::error> storage_;
 };
@@ -265,7 +282,8 @@ public:
     void value() const {
         if (error_) throw bad_result_access(*error_);
     }
-    [[nodiscard]] const cordon::error& error() const& noexcept { return *error_; }
+    [[nodiscard]] const cordon::error& error() const& noexcept { expect_error(); return *error_; }
+    [[nodiscard]] cordon::error error() && noexcept { expect_error(); return std::move(*error_); }
 
     template <class F> auto and_then(F&& f) const {
         using R = std::invoke_result_t<F>;
@@ -274,6 +292,11 @@ public:
     }
 
 private:
+    void expect_error() const noexcept {
+#ifndef NDEBUG
+        if (!error_) detail::result_misuse("error()", nullptr);
+#endif
+    }
     std::optional<cordon::error> error_;
 };
 

@@ -6,5 +6,6 @@
 #include <cordon/wasm/backend.hpp>
 #include <cordon/wasm/compiled.hpp>
 #include <cordon/wasm/interpreter.hpp>
+#include <cordon/wasm/interpreter_backend.hpp>
 #include <cordon/wasm/metering.hpp>
 #include <cordon/wasm/module.hpp>

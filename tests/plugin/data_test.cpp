@@ -74,7 +74,7 @@ TEST(ExampleTree, ResolvingEverythingFailsOnTheTamperedAndBadlySignedPlugins) {
         failing.insert(p.plugin);
     }
     EXPECT_EQ(failing, (std::set<std::string>{"badsig", "tampered"}));
-    EXPECT_EQ(cordon::exit_code(r.to_error().kind()), 65);
+    EXPECT_EQ(r.to_error().kind(), cordon::error_kind::load_error);
 }
 
 TEST(ExampleTree, RequiringSignaturesRejectsTheUnsignedDependencies) {

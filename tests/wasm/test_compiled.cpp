@@ -5,6 +5,7 @@
 #include "../common/sanitizers.hpp"
 
 #include <cordon/wasm/compiled.hpp>
+#include <cordon/wasm/interpreter.hpp>  // the fallback when no compiler is found
 
 #include <sys/resource.h>
 #include <sys/stat.h>

@@ -2,6 +2,7 @@
 // beneath its manifest's directory, and reading an entry only if its digest matches.
 #pragma once
 
+#include <cordon/detail/sha256.hpp>
 #include <cordon/plugin/manifest.hpp>
 #include <cordon/result.hpp>
 
@@ -29,23 +30,8 @@ inline constexpr std::uint64_t default_max_entry_bytes = 256ULL << 20;
 
 namespace detail {
 
-/// libsodium must be initialised once before use; sodium_init is thread-safe and idempotent.
-inline result<void> ensure_sodium() {
-    static const int status = sodium_init();
-    if (status < 0) return fail(error_kind::internal, "libsodium failed to initialise");
-    return {};
-}
-
-inline std::string to_hex(std::span<const unsigned char> bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (unsigned char b : bytes) {
-        out += digits[b >> 4];
-        out += digits[b & 0xf];
-    }
-    return out;
-}
+using cordon::detail::ensure_sodium;
+using cordon::detail::to_hex;
 
 /// Compares two equal-length strings in time independent of where they differ.
 inline bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
@@ -65,17 +51,8 @@ inline bool is_beneath(const std::filesystem::path& inner, const std::filesystem
 
 } // namespace detail
 
-/// Lower-case hex SHA-256 of a byte string.
-inline std::string sha256_hex(std::span<const unsigned char> bytes) {
-    (void)detail::ensure_sodium();
-    std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
-    crypto_hash_sha256(digest.data(), bytes.data(), bytes.size());
-    return detail::to_hex(digest);
-}
-
-inline std::string sha256_hex(std::string_view text) {
-    return sha256_hex(std::span{reinterpret_cast<const unsigned char*>(text.data()), text.size()});
-}
+/// Lower-case hex SHA-256 of a byte string (also of a std::string_view).
+using cordon::detail::sha256_hex;
 
 namespace detail {
 

@@ -2,6 +2,7 @@
 // descriptor that is then read, and refused as soon as it grows past its cap.
 #pragma once
 
+#include <cordon/detail/unique_fd.hpp>
 #include <cordon/result.hpp>
 
 #include <fcntl.h>
@@ -18,31 +19,7 @@ namespace cordon::plugin {
 
 namespace detail {
 
-/// A file descriptor, closed when it goes out of scope.
-class unique_fd {
-public:
-    explicit unique_fd(int fd = -1) noexcept : fd_{fd} {}
-    unique_fd(unique_fd&& other) noexcept : fd_{std::exchange(other.fd_, -1)} {}
-    unique_fd& operator=(unique_fd&& other) noexcept {
-        if (this != &other) {
-            reset();
-            fd_ = std::exchange(other.fd_, -1);
-        }
-        return *this;
-    }
-    unique_fd(const unique_fd&) = delete;
-    unique_fd& operator=(const unique_fd&) = delete;
-    ~unique_fd() { reset(); }
-
-    [[nodiscard]] int get() const noexcept { return fd_; }
-    void reset() noexcept {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = -1;
-    }
-
-private:
-    int fd_;
-};
+using cordon::detail::unique_fd;
 
 /// Checks that an open descriptor is a regular file: stat-then-open would let the file be
 /// swapped (for a FIFO that blocks, a device that never ends) between the two.

@@ -1,7 +1,8 @@
-// The plugin manager: runs registered plugins in sandboxes of any backend under the host's
-// compile-time policy, with a lifecycle, failure tracking, quarantine, logs and observers.
+// The plugin manager: runs admitted plugins (plugin/admission.hpp) in sandboxes of any backend
+// under the host's compile-time policy, with a lifecycle, failure tracking, quarantine, logs and observers.
 #pragma once
 
+#include <cordon/plugin/admission.hpp>
 #include <cordon/plugin/digest.hpp>
 #include <cordon/plugin/events.hpp>
 #include <cordon/plugin/registry.hpp>
@@ -69,18 +70,6 @@ private:
     std::set<std::string> allowed_, denied_;
 };
 
-/// manifest limits -> the policy's limit kinds.
-inline limit_set limits_of(const plugin_limits& l) {
-    limit_set out;
-    if (l.memory_bytes) out.set(limit::kind::memory, *l.memory_bytes);
-    if (l.cpu) out.set(limit::kind::cpu_time_ms, static_cast<std::uint64_t>(l.cpu->count()));
-    if (l.timeout) out.set(limit::kind::wall_time_ms, static_cast<std::uint64_t>(l.timeout->count()));
-    if (l.fuel) out.set(limit::kind::fuel, *l.fuel);
-    if (l.files) out.set(limit::kind::open_files, *l.files);
-    if (l.procs) out.set(limit::kind::processes, *l.procs);
-    return out;
-}
-
 } // namespace detail
 
 /// Thread safety: every member function may be called from any thread. Calls into one
@@ -120,9 +109,7 @@ public:
     /// a second plugin with the same id, permissions or limits outside the host's policy,
     /// and a manifest built for another backend.
     result<void> register_plugin(const plugin_record& record) {
-        if (!record.usable()) return record.rejection->with_context("cannot register");
-        if (auto ok = check_backend(record); !ok) return ok;
-        if (auto ok = check_against_policy(record); !ok) return ok;
+        if (auto ok = check_admission<Backend, Policy>(record); !ok) return ok;
         auto new_slot = std::make_shared<slot>(record, options_);
         std::unique_lock lock(slots_mutex_);
         if (slots_.contains(record.id()))
@@ -499,38 +486,8 @@ private:
         return out;
     }
 
-    /// The none backend runs anything (it is the reference and test backend); the others
-    /// only what the manifest says was built for them.
-    static result<void> check_backend(const plugin_record& record) {
-        const auto& wanted = record.definition.backend;
-        const std::string_view here = Backend::name;
-        if (!wanted || here == "none" || here.substr(0, to_string(*wanted).size()) == to_string(*wanted)) return {};
-        return fail(error_kind::invalid_argument, record.label() + " is built for the " + std::string(to_string(*wanted)) +
-                                                      " backend; this manager runs " + std::string(here));
-    }
-
-    /// Applies the manifest's requests to a scratch copy of the policy: whatever the ceiling
-    /// refuses there, the plugin can never be given.
-    static result<void> check_against_policy(const plugin_record& record) {
-        runtime_policy scratch{Policy::spec()};
-        for (const auto& p : record.definition.permissions)
-            if (auto ok = scratch.grant(plugin::to_string(p.kind), p.scope); !ok)
-                return ok.error().with_context(record.label() + " requests " + p.to_string());
-        const auto wanted = detail::limits_of(record.definition.limits);
-        for (auto k : limit::all_kinds)
-            if (auto v = wanted.get(k))
-                if (auto ok = scratch.tighten(k, *v); !ok)
-                    return ok.error().with_context(record.label() + " asks for a " + std::string(limit::name(k)) + " limit");
-        return {};
-    }
-
     sandbox_options sandbox_options_for(const slot& p) const {
-        sandbox_options out;
-        // Default deny: the plugin gets what its manifest asks for, not the preset's defaults.
-        for (const auto& g : Policy::spec().grants)
-            if (std::find(out.revokes.begin(), out.revokes.end(), g.name) == out.revokes.end()) out.revokes.push_back(g.name);
-        for (const auto& perm : p.record.definition.permissions) out.grants.push_back(perm.to_string());
-        out.limits = detail::limits_of(p.record.definition.limits);
+        sandbox_options out = admitted_options(p.record, Policy::spec());
         out.on_violation = options_.on_violation;
         for (auto f : functions_) {
             f.call = [inner = std::move(f.call), imports = p.imports, name = f.name](

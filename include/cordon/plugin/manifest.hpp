@@ -2,7 +2,7 @@
 // with errors that name the offending field's path ("limits.memory: expected a size ...").
 #pragma once
 
-#include <cordon/detail/units.hpp>
+#include <cordon/units.hpp>
 #include <cordon/plugin/files.hpp>
 #include <cordon/plugin/permissions.hpp>
 #include <cordon/plugin/semver_range.hpp>
@@ -217,7 +217,7 @@ inline result<std::uint64_t> read_count(const nlohmann::json& value, std::string
         if (!value.is_number_unsigned() && value.get<std::int64_t>() < 0) return field_error(path, "must not be negative");
         count = value.get<std::uint64_t>();
     } else if (value.is_string()) {
-        auto parsed = cordon::detail::parse_count(value.get_ref<const std::string&>());
+        auto parsed = cordon::parse_count(value.get_ref<const std::string&>());
         if (!parsed) return field_error(path, parsed.error().message());
         count = *parsed;
     } else {
@@ -244,7 +244,7 @@ inline result<plugin_limits> read_limits(const nlohmann::json& value, const mani
     auto memory = text_field("memory", "a size like \"64MiB\"");
     if (!memory) return memory.error();
     if (*memory) {
-        auto bytes = cordon::detail::parse_size(**memory);
+        auto bytes = cordon::parse_size(**memory);
         if (!bytes) return field_error(reader.path_of("memory"), bytes.error().message());
         if (*bytes == 0) return field_error(reader.path_of("memory"), "must be greater than zero");
         limits.memory_bytes = *bytes;
@@ -253,7 +253,7 @@ inline result<plugin_limits> read_limits(const nlohmann::json& value, const mani
         auto text = text_field(key, "a duration like \"500ms\"");
         if (!text) return text.error();
         if (!*text) continue;
-        auto duration = cordon::detail::parse_duration(**text);
+        auto duration = cordon::parse_duration(**text);
         if (!duration) return field_error(reader.path_of(key), duration.error().message());
         if (duration->count() == 0) return field_error(reader.path_of(key), "must be greater than zero");
         *slot = *duration;

@@ -2,9 +2,9 @@
 // cordon.h function that needs the host, and the host's answer, grant checked as for wasm.
 #pragma once
 
-#include <cordon/guest/cordon.h>
 #include <cordon/host/api.hpp>
 #include <cordon/host/context.hpp>
+#include <cordon/host/guest_status.hpp>
 #include <cordon/process/wire.hpp>
 #include <cordon/result.hpp>
 
@@ -66,40 +66,40 @@ inline std::vector<std::byte> refuse(host::context& ctx, host_call call, std::st
     error_info info{std::string(permission) + ": cordon." + std::string(name_of(call)) + " called without the grant"};
     info.permission = std::string(permission);
     ctx.record_violation(error{error_kind::violation, std::move(info)});
-    return reply(CORDON_ERR_DENIED);
+    return reply(host::guest_status::denied);
 }
 
 inline result<std::vector<std::byte>> log(host::context& ctx, wire_reader& in) {
     const auto level = in.get<std::int32_t>();
     const auto text = in.get_bytes();
-    if (!level || !text) return reply(CORDON_ERR_INVALID);
+    if (!level || !text) return reply(host::guest_status::invalid);
     const std::string_view message(reinterpret_cast<const char*>(text->data()), text->size());
     // Past the output cap the guest is stopped, as a wasm guest's log traps: cordon_log returns
     // nothing the guest could notice.
     if (auto logged = ctx.log(host::api::guest_log_level(*level), message); !logged) return logged.error();
-    return reply(CORDON_OK);
+    return reply(host::guest_status::ok);
 }
 
 inline std::vector<std::byte> clock_now(wire_reader& in) {
     const auto id = in.get<std::int32_t>();
-    if (!id) return reply(CORDON_ERR_INVALID);
+    if (!id) return reply(host::guest_status::invalid);
     const auto which = *id == 1 ? host::api::clock_id::monotonic : host::api::clock_id::realtime;
     return reply(static_cast<std::int64_t>(host::api::now_ns(which)));
 }
 
 inline std::vector<std::byte> random_fill(wire_reader& in, std::uint64_t capacity) {
     const auto length = in.get<std::uint64_t>();
-    if (!length || *length > capacity) return reply(CORDON_ERR_INVALID);
+    if (!length || *length > capacity) return reply(host::guest_status::invalid);
     std::vector<std::byte> bytes(*length);
-    if (!host::api::fill_random(bytes)) return reply(CORDON_ERR_UNSUPPORTED);
-    return reply(CORDON_OK, bytes);
+    if (!host::api::fill_random(bytes)) return reply(host::guest_status::unsupported);
+    return reply(host::guest_status::ok, bytes);
 }
 
 inline std::vector<std::byte> config_get(host::context& ctx, wire_reader& in) {
     const auto key = in.get_string();
-    if (!key || key->size() > max_guest_string) return reply(CORDON_ERR_INVALID);
+    if (!key || key->size() > max_guest_string) return reply(host::guest_status::invalid);
     const auto value = host::api::find_config(ctx.config, *key);
-    if (!value) return reply(CORDON_ERR_NOT_FOUND);
+    if (!value) return reply(host::guest_status::not_found);
     return reply(static_cast<std::int64_t>(value->size()), std::as_bytes(std::span{value->data(), value->size()}));
 }
 
@@ -116,7 +116,7 @@ inline result<std::vector<std::byte>> answer_host_call(host::context& ctx, std::
     const auto id = in.get<std::uint32_t>();
     if (!id || *id < static_cast<std::uint32_t>(b::host_call::log) ||
         *id > static_cast<std::uint32_t>(b::host_call::bus_emit))
-        return b::reply(CORDON_ERR_INVALID);
+        return b::reply(host::guest_status::invalid);
     const auto call = static_cast<b::host_call>(*id);
     ctx.count_host_call(b::name_of(call));
     if (const auto permission = b::permission_of(call); !permission.empty() && !ctx.policy().check(permission))
@@ -129,13 +129,13 @@ inline result<std::vector<std::byte>> answer_host_call(host::context& ctx, std::
     case b::host_call::random_fill: return b::random_fill(in, room);
     case b::host_call::config_get: {
         auto answer = b::config_get(ctx, in);
-        return answer.size() <= capacity ? answer : b::reply(CORDON_ERR_LIMIT);
+        return answer.size() <= capacity ? answer : b::reply(host::guest_status::limit);
     }
     // The process backend has no plugin bus to hand these to.
     case b::host_call::bus_call:
-    case b::host_call::bus_emit: return b::reply(CORDON_ERR_UNSUPPORTED);
+    case b::host_call::bus_emit: return b::reply(host::guest_status::unsupported);
     }
-    return b::reply(CORDON_ERR_INVALID);
+    return b::reply(host::guest_status::invalid);
 }
 
 } // namespace cordon::process

@@ -2,6 +2,8 @@
 // the host, the zygote and sandboxed children.
 #pragma once
 
+#include <cordon/detail/unique_fd.hpp>
+
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,31 +16,7 @@
 
 namespace cordon::process {
 
-/// A descriptor closed on destruction.
-class unique_fd {
-public:
-    unique_fd() = default;
-    explicit unique_fd(int fd) : fd_{fd} {}
-    unique_fd(const unique_fd&) = delete;
-    unique_fd& operator=(const unique_fd&) = delete;
-    unique_fd(unique_fd&& other) noexcept : fd_{std::exchange(other.fd_, -1)} {}
-    unique_fd& operator=(unique_fd&& other) noexcept {
-        if (this != &other) reset(std::exchange(other.fd_, -1));
-        return *this;
-    }
-    ~unique_fd() { reset(); }
-
-    [[nodiscard]] int get() const { return fd_; }
-    [[nodiscard]] bool valid() const { return fd_ >= 0; }
-    int release() { return std::exchange(fd_, -1); }
-    void reset(int fd = -1) {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = fd;
-    }
-
-private:
-    int fd_ = -1;
-};
+using cordon::detail::unique_fd;
 
 /// The most descriptors one message carries.
 inline constexpr std::size_t max_passed_fds = 8;

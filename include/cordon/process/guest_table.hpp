@@ -2,7 +2,8 @@
 // plugin, answering input and output itself and forwarding the rest to the host over the channel.
 #pragma once
 
-#include <cordon/guest/cordon.h>
+#include <cordon/guest/host_table.h>
+#include <cordon/host/guest_status.hpp>
 #include <cordon/process/broker.hpp>
 #include <cordon/process/channel.hpp>
 #include <cordon/process/wire.hpp>
@@ -57,11 +58,11 @@ inline std::optional<std::vector<std::byte>> round_trip(const std::vector<std::b
 inline std::int64_t ask(const wire_writer& message, std::vector<std::byte>* bytes = nullptr) {
     std::lock_guard lock{current().mutex};
     const auto answer = round_trip(message.bytes());
-    if (!answer) return CORDON_ERR_UNSUPPORTED;
+    if (!answer) return host::guest_status::unsupported;
     wire_reader in{*answer};
     const auto status = in.get<std::int64_t>();
     const auto payload = in.get_bytes();
-    if (!status || !payload) return CORDON_ERR_INVALID;
+    if (!status || !payload) return host::guest_status::invalid;
     if (bytes != nullptr) bytes->assign(payload->begin(), payload->end());
     return *status;
 }
@@ -97,16 +98,16 @@ inline std::int32_t random_fill(void* buffer, std::size_t length) {
         auto w = request(broker::host_call::random_fill);
         w.put(static_cast<std::uint64_t>(std::min(chunk, length - done)));
         const auto status = ask(w, &bytes);
-        if (status != CORDON_OK) return narrow(status);
-        if (bytes.empty() || bytes.size() > length - done) return narrow(CORDON_ERR_INVALID);
+        if (status != host::guest_status::ok) return narrow(status);
+        if (bytes.empty() || bytes.size() > length - done) return narrow(host::guest_status::invalid);
         copy_bytes(out + done, bytes.data(), bytes.size());
         done += bytes.size();
     }
-    return narrow(CORDON_OK);
+    return narrow(host::guest_status::ok);
 }
 
 inline std::int32_t config_get(const char* key, std::size_t key_length, char* out, std::size_t capacity) {
-    if (key_length > broker::max_guest_string) return narrow(CORDON_ERR_INVALID);
+    if (key_length > broker::max_guest_string) return narrow(host::guest_status::invalid);
     auto w = request(broker::host_call::config_get);
     w.put_string(std::string_view{key, key_length});
     std::vector<std::byte> value;
@@ -119,13 +120,13 @@ inline std::int32_t config_get(const char* key, std::size_t key_length, char* ou
 inline std::int32_t input_size() {
     auto& state = current();
     std::lock_guard lock{state.mutex};  // a plugin thread may ask as the call ends
-    return state.active ? static_cast<std::int32_t>(state.input.size()) : narrow(CORDON_ERR_UNSUPPORTED);
+    return state.active ? static_cast<std::int32_t>(state.input.size()) : narrow(host::guest_status::unsupported);
 }
 
 inline std::int32_t input_read(void* buffer, std::size_t capacity) {
     auto& state = current();
     std::lock_guard lock{state.mutex};
-    if (!state.active) return narrow(CORDON_ERR_UNSUPPORTED);
+    if (!state.active) return narrow(host::guest_status::unsupported);
     const auto n = std::min(capacity, state.input.size());
     if (n != 0) std::memcpy(buffer, state.input.data(), n);
     return static_cast<std::int32_t>(n);
@@ -135,14 +136,14 @@ inline std::int32_t input_read(void* buffer, std::size_t capacity) {
 inline std::int32_t output_write(const void* data, std::size_t length) {
     auto& state = current();
     std::lock_guard lock{state.mutex};
-    if (!state.active) return narrow(CORDON_ERR_UNSUPPORTED);
+    if (!state.active) return narrow(host::guest_status::unsupported);
     if (length > state.output_cap - state.output.size()) {
         state.output_overflow = true;
-        return narrow(CORDON_ERR_LIMIT);
+        return narrow(host::guest_status::limit);
     }
     const auto* bytes = static_cast<const std::byte*>(data);
     state.output.insert(state.output.end(), bytes, bytes + length);
-    return narrow(CORDON_OK);
+    return narrow(host::guest_status::ok);
 }
 
 inline std::int32_t bus_call(const char*, std::size_t, const void*, std::size_t, void*, std::size_t) {
@@ -153,10 +154,10 @@ inline std::int32_t bus_emit(const char*, std::size_t, const void*, std::size_t)
 }
 
 // Files are the kernel's business in this backend: the plugin opens them itself, confined.
-inline std::int32_t fs_open(const char*, std::size_t, std::int32_t) { return narrow(CORDON_ERR_UNSUPPORTED); }
-inline std::int32_t fs_read(std::int32_t, void*, std::size_t) { return narrow(CORDON_ERR_UNSUPPORTED); }
-inline std::int32_t fs_write(std::int32_t, const void*, std::size_t) { return narrow(CORDON_ERR_UNSUPPORTED); }
-inline std::int32_t fs_close(std::int32_t) { return narrow(CORDON_ERR_UNSUPPORTED); }
+inline std::int32_t fs_open(const char*, std::size_t, std::int32_t) { return narrow(host::guest_status::unsupported); }
+inline std::int32_t fs_read(std::int32_t, void*, std::size_t) { return narrow(host::guest_status::unsupported); }
+inline std::int32_t fs_write(std::int32_t, const void*, std::size_t) { return narrow(host::guest_status::unsupported); }
+inline std::int32_t fs_close(std::int32_t) { return narrow(host::guest_status::unsupported); }
 
 inline const cordon_host_table& table() {
     static const cordon_host_table t{sizeof(cordon_host_table), &log, &clock_now, &random_fill, &fs_open, &fs_read,
@@ -166,14 +167,15 @@ inline const cordon_host_table& table() {
 }
 
 /// Hands the table to a plugin that follows cordon.h (it defines `cordon_host`); false for a
-/// plugin of the older process::entry_point convention. The host program's own copy of the
-/// pointer is set too: should the plugin's reference bind to it (a host linked with
-/// -rdynamic exports it), the plugin still finds the table.
+/// plugin of the older process::entry_point convention. Another definition found first in the
+/// global scope is set too: should the plugin's reference bind to it (a host program that
+/// includes cordon.h itself and is linked with -rdynamic exports one), the plugin still finds the table.
 inline bool connect(void* plugin) {
     void* slot = ::dlsym(plugin, "cordon_host");
     if (slot == nullptr) return false;
     *static_cast<const cordon_host_table**>(slot) = &table();
-    ::cordon_host = &table();
+    if (void* global = ::dlsym(RTLD_DEFAULT, "cordon_host"); global != nullptr && global != slot)
+        *static_cast<const cordon_host_table**>(global) = &table();
     return true;
 }
 

@@ -2,6 +2,7 @@
 // ABI 4+, abstract-unix-socket and signal scoping at ABI 6+, degraded only where allowed.
 #pragma once
 
+#include <cordon/detail/unique_fd.hpp>
 #include <cordon/result.hpp>
 
 #include <fcntl.h>
@@ -86,26 +87,12 @@ constexpr std::uint64_t fs_rights_of_abi(int abi) {
     return rights;
 }
 
-class fd_guard {
-public:
-    explicit fd_guard(int fd) : fd_{fd} {}
-    fd_guard(const fd_guard&) = delete;
-    fd_guard& operator=(const fd_guard&) = delete;
-    ~fd_guard() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    [[nodiscard]] int get() const { return fd_; }
-
-private:
-    int fd_;
-};
-
 inline error errno_error(error_kind kind, const std::string& what) {
     return fail(kind, what + ": " + std::strerror(errno));
 }
 
 inline result<void> add_path_rule(int ruleset_fd, const std::string& path, std::uint64_t rights, int abi) {
-    fd_guard dir{::open(path.c_str(), O_PATH | O_CLOEXEC)};
+    cordon::detail::unique_fd dir{::open(path.c_str(), O_PATH | O_CLOEXEC)};
     if (dir.get() < 0) {
         error_info info{"cannot open granted path " + path + ": " + std::strerror(errno)};
         info.path = path;
@@ -158,7 +145,7 @@ inline result<landlock_status> apply_landlock(const landlock_rules& rules) {
     if (rules.scope_ipc && can_scope) attr.scoped = ll::scope_abstract_unix_socket | ll::scope_signal;
     // Older kernels reject a larger struct with unknown non-zero fields; pass only what they know.
     const std::size_t attr_size = can_scope ? sizeof attr : can_tcp ? 2 * sizeof(std::uint64_t) : sizeof(std::uint64_t);
-    ll::fd_guard ruleset{static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0))};
+    cordon::detail::unique_fd ruleset{static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0))};
     if (ruleset.get() < 0) return ll::errno_error(error_kind::internal, "landlock_create_ruleset");
 
     for (const auto& path : rules.read_paths)

@@ -279,9 +279,9 @@ private:
         const auto area = channel_.response_area();
         // Copied before it is read: the child may still scribble on the shared page.
         const std::vector<std::byte> message(area.begin(), area.begin() + static_cast<std::ptrdiff_t>(size));
-        auto answer = broker ? broker(message) : detail::broker::reply(CORDON_ERR_UNSUPPORTED);
+        auto answer = broker ? broker(message) : detail::broker::reply(host::guest_status::unsupported);
         if (!answer) return answer.error();
-        if (answer->size() > channel_.capacity()) answer = detail::broker::reply(CORDON_ERR_LIMIT);
+        if (answer->size() > channel_.capacity()) answer = detail::broker::reply(host::guest_status::limit);
         detail::copy_bytes(area.data(), answer->data(), answer->size());
         header.response_size = answer->size();
         publish(header.request_seq);

@@ -1,5 +1,5 @@
 // The wasm backends for sandbox<Backend, Policy>: the engine-neutral adapter from the core's
-// host context and runtime policy to a wasm engine, and cordon::wasm::interpreter built on it.
+// host context and runtime policy to a wasm engine (aliases: wasm/interpreter_backend.hpp, wasm/compiled.hpp).
 #pragma once
 
 #include <cordon/detail/bytes.hpp>
@@ -11,13 +11,18 @@
 #include <cordon/result.hpp>
 #include <cordon/telemetry/enforcement.hpp>
 #include <cordon/telemetry/usage.hpp>
+#include <cordon/wasm/engine_common.hpp>
 #include <cordon/wasm/host_function.hpp>
-#include <cordon/wasm/interpreter.hpp>
 #include <cordon/wasm/module.hpp>
 #include <cordon/wasm/runtime.hpp>
+#include <cordon/wasm/sandbox_state.hpp>
+#include <cordon/wasm/types.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -302,8 +307,5 @@ template <class Engine> struct basic_backend {
         std::unique_ptr<session> session_;
     };
 };
-
-/// `sandbox<cordon::wasm::interpreter, Policy>`: WebAssembly in WABT's interpreter.
-using interpreter = basic_backend<interpreter_engine>;
 
 } // namespace cordon::wasm

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cordon/host/api.hpp>
+#include <cordon/host/guest_status.hpp>
 #include <cordon/wasm/host_function.hpp>
 #include <cordon/wasm/sandbox_state.hpp>
 
@@ -19,16 +20,7 @@
 namespace cordon::wasm {
 
 /// Status codes the `cordon` imports return (negative), mirrored in cordon/guest/cordon.h.
-namespace guest_status {
-inline constexpr std::int32_t ok = 0;
-inline constexpr std::int32_t denied = -1;
-inline constexpr std::int32_t not_found = -2;
-inline constexpr std::int32_t invalid = -3;
-inline constexpr std::int32_t limit = -4;
-inline constexpr std::int32_t io = -5;
-inline constexpr std::int32_t unsupported = -6;
-inline constexpr std::int32_t bad_handle = -7;
-} // namespace guest_status
+namespace guest_status = cordon::host::guest_status;
 
 namespace detail {
 
@@ -97,7 +89,7 @@ inline result<void> fs_open(host_call& call, std::span<const value> p, std::span
         return {};
     }
     handle_entry entry;
-    entry.fd = owned_fd{fd};
+    entry.fd = cordon::detail::unique_fd{fd};
     entry.writable = want_write;
     entry.guest_path = *path;
     auto handle = state.handles.add(std::move(entry), state.config.open_files);

@@ -2,6 +2,7 @@
 // meter, usage, captured output, and the handle table through which the guest reaches files.
 #pragma once
 
+#include <cordon/detail/unique_fd.hpp>
 #include <cordon/result.hpp>
 #include <cordon/wasm/runtime.hpp>
 
@@ -20,37 +21,9 @@
 
 namespace cordon::wasm {
 
-/// An open host file descriptor owned by the sandbox, closed when the entry goes.
-class owned_fd {
-public:
-    owned_fd() = default;
-    explicit owned_fd(int fd) : fd_{fd} {}
-    owned_fd(owned_fd&& other) noexcept : fd_{std::exchange(other.fd_, -1)} {}
-    owned_fd& operator=(owned_fd&& other) noexcept {
-        if (this != &other) {
-            reset();
-            fd_ = std::exchange(other.fd_, -1);
-        }
-        return *this;
-    }
-    owned_fd(const owned_fd&) = delete;
-    owned_fd& operator=(const owned_fd&) = delete;
-    ~owned_fd() { reset(); }
-
-    [[nodiscard]] int get() const noexcept { return fd_; }
-    [[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
-    void reset() noexcept {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = -1;
-    }
-
-private:
-    int fd_ = -1;
-};
-
 /// One guest-visible handle: a preopened directory or a file/directory opened beneath one.
 struct handle_entry {
-    owned_fd fd;
+    cordon::detail::unique_fd fd;  // closed when the entry goes
     bool is_directory = false;
     bool writable = false;         // beneath an fs_write scope
     std::optional<std::size_t> preopen_index{};  // set for the preopened directories themselves
@@ -145,7 +118,7 @@ struct sandbox_state {
                 return fail(error_kind::invalid_argument,
                             "cannot open scope directory " + p.host_path.string() + ": " + std::strerror(errno));
             handle_entry entry;
-            entry.fd = owned_fd{fd};
+            entry.fd = cordon::detail::unique_fd{fd};
             entry.is_directory = true;
             entry.writable = p.writable;
             entry.preopen_index = i;

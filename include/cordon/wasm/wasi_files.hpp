@@ -122,7 +122,7 @@ inline result<void> wasi_path_open(host_call& call, std::span<const value> p, st
     struct stat st {};
     ::fstat(fd, &st);
     handle_entry entry;
-    entry.fd = owned_fd{fd};
+    entry.fd = cordon::detail::unique_fd{fd};
     entry.is_directory = S_ISDIR(st.st_mode);
     entry.writable = want_write;
     entry.guest_path = dir->guest_path + "/" + *path;

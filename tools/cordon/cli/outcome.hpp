@@ -6,6 +6,7 @@
 #include <cordon/result.hpp>
 #include <cordon/telemetry/enforcement.hpp>
 #include <cordon/telemetry/usage.hpp>
+#include <cordon/units.hpp>
 
 #include <fmt/color.h>
 #include <fmt/core.h>
@@ -70,6 +71,7 @@ static_assert(every_kind_has_a_contract_status(),
               "cordon: an error kind maps to a status word outside the CLI contract; extend contract_status");
 
 /// The exit code of the contract for an error: the status word's, except the host's own failures.
+/// The only mapping from error kinds to exit codes; the library has none (its users choose their own).
 constexpr int contract_exit(error_kind kind, phase where) noexcept {
     if (kind == error_kind::internal || (kind == error_kind::unsupported && where == phase::setup)) return exits::internal;
     const std::string_view status = contract_status(kind, where);
@@ -78,6 +80,13 @@ constexpr int contract_exit(error_kind kind, phase where) noexcept {
     if (status == "violation") return exits::violation;
     if (status == "trap" || status == "crash") return exits::trap_or_crash;
     return exits::resource_limit;
+}
+
+/// The exit code for a failure before anything runs (reading --input, a key, a plugin directory),
+/// reported with one line on stderr: a request the command line made that cannot be met
+/// (`invalid_argument`, an --input too large) is a usage error; the rest as while setting up.
+constexpr int preflight_exit(error_kind kind) noexcept {
+    return kind == error_kind::invalid_argument ? exits::usage : contract_exit(kind, phase::setup);
 }
 
 /// Bytes as JSON text: valid UTF-8 passes through, anything else is replaced, never dropped silently.
@@ -163,7 +172,7 @@ struct outcome {
         line += fmt::format(" · wall {:.3f} ms · cpu {:.3f} ms", static_cast<double>(telemetry.wall_ns) / 1e6,
                                        static_cast<double>(telemetry.cpu_ns) / 1e6);
         if (telemetry.fuel) line += fmt::format(" · fuel {}", telemetry.fuel);
-        if (telemetry.peak_memory_bytes) line += " · peak " + detail::human_bytes(telemetry.peak_memory_bytes);
+        if (telemetry.peak_memory_bytes) line += " · peak " + cordon::human_bytes(telemetry.peak_memory_bytes);
         line += fmt::format(" · host calls {}", telemetry.host_calls);
         if (telemetry.violations) line += fmt::format(" · violations {}", telemetry.violations);
         fmt::print(stderr, "{}\n", paint(line, failure ? fmt::terminal_color::yellow : fmt::terminal_color::green));

@@ -27,7 +27,7 @@ inline void add_signing_commands(CLI::App& app, std::function<int()>& run, comma
     keygen->callback([&run, keygen_out] {
         run = [keygen_out] {
             auto files = plugin::generate_key_files(*keygen_out);
-            if (!files) return complain(exit_code(files.error().kind()), files.error().message());
+            if (!files) return complain(preflight_exit(files.error().kind()), files.error().message());
             auto key = plugin::read_public_key_file(files->public_key_file);
             fmt::print("wrote {} and {}{}\n", files->secret_key_file.string(), files->public_key_file.string(),
                        key ? " (key id " + key->key_id() + ")" : std::string{});
@@ -45,7 +45,7 @@ inline void add_signing_commands(CLI::App& app, std::function<int()>& run, comma
             auto key = plugin::read_secret_key_file(*sign_key);
             if (!key) return complain(exits::load_error, key.error().message());
             auto id = plugin::sign_manifest_file(*sign_manifest, *key);
-            if (!id) return complain(exit_code(id.error().kind()), id.error().message());
+            if (!id) return complain(preflight_exit(id.error().kind()), id.error().message());
             fmt::print("signed {} with key {}\n", *sign_manifest, *id);
             return 0;
         };
@@ -105,7 +105,7 @@ inline CLI::App* add_plugin_commands(CLI::App& app, std::function<int()>& run, c
     list->callback([&run, list_args, discover] {
         run = [list_args, discover] {
             auto found = discover(*list_args);
-            if (!found) return complain(exit_code(found.error().kind()), found.error().message());
+            if (!found) return complain(preflight_exit(found.error().kind()), found.error().message());
             if (list_args->json) {
                 fmt::print("{}\n", found->to_json().dump());
                 return 0;
@@ -125,7 +125,7 @@ inline CLI::App* add_plugin_commands(CLI::App& app, std::function<int()>& run, c
     resolve->callback([&run, resolve_args, discover] {
         run = [resolve_args, discover] {
             auto found = discover(*resolve_args);
-            if (!found) return complain(exit_code(found.error().kind()), found.error().message());
+            if (!found) return complain(preflight_exit(found.error().kind()), found.error().message());
             const auto resolution = plugin::resolve_all(*found);
             if (resolve_args->json) {
                 fmt::print("{}\n", resolution.to_json().dump());

@@ -31,12 +31,12 @@ inline int plugin_run(const plugin_run_args& a) {
     options.integrity.require_signatures = !a.trust.empty();
     std::vector<std::filesystem::path> roots{a.dir};
     auto found = plugin::registry::discover(roots, options);
-    if (!found) return complain(exit_code(found.error().kind()), found.error().message());
+    if (!found) return complain(preflight_exit(found.error().kind()), found.error().message());
     const std::vector<plugin::requirement> wanted{{a.id, std::nullopt}};
     const auto chosen = plugin::resolve(*found, wanted);
     if (!chosen.ok()) return detail::failed(chosen.to_error(), "wasm interpreter").emit(a.json);
     auto input = detail::read_input(a.input);
-    if (!input) return complain(exit_code(input.error().kind()), input.error().message());
+    if (!input) return complain(preflight_exit(input.error().kind()), input.error().message());
     if (a.rest.empty()) return complain(exits::usage, "plugin run needs the FUNCTION to call after DIR and ID");
     const std::string& function = a.rest.front();
 

@@ -40,7 +40,7 @@ inline result<std::vector<std::byte>> read_input(const std::optional<std::string
         out.insert(out.end(), buffer, buffer + n);
         if (out.size() > max_input) {
             if (f != stdin) std::fclose(f);
-            return fail(error_kind::invalid_argument, fmt::format("--input is larger than {}", cordon::detail::human_bytes(max_input)));
+            return fail(error_kind::invalid_argument, fmt::format("--input is larger than {}", cordon::human_bytes(max_input)));
         }
         if (n < sizeof buffer) break;
     }
@@ -141,7 +141,7 @@ int run_wasm_on(const run_options& opts, const std::string& path, const std::vec
     const std::string engine{Backend::name};
     if (opts.procs) return complain(exits::usage, "--procs does not apply to the wasm backend: a wasm guest cannot start processes");
     auto input = detail::read_input(opts.input);
-    if (!input) return complain(exit_code(input.error().kind()), input.error().message());
+    if (!input) return complain(preflight_exit(input.error().kind()), input.error().message());
     auto module = wasm::module::from_file(path);
     if (!module) return detail::failed(module.error(), engine).emit(opts.json);
 
@@ -198,7 +198,7 @@ inline int run_native(const run_options& opts, const std::string& path, const st
     if (rest.size() > 1)
         return complain(exits::usage, "native plugins take bytes, not arguments: pass --input FILE or --input -");
     auto input = detail::read_input(opts.input);
-    if (!input) return complain(exit_code(input.error().kind()), input.error().message());
+    if (!input) return complain(preflight_exit(input.error().kind()), input.error().message());
     std::error_code ec;
     const auto absolute = std::filesystem::absolute(path, ec);
     return with_level(opts.chosen_level(), [&]<class Preset>() {
@@ -219,7 +219,7 @@ inline int run_exec(const run_options& opts, const std::vector<std::string>& com
     if (opts.fuel) return complain(exits::usage, "--fuel needs the wasm backend: native code counts no instructions");
     if (command.empty()) return complain(exits::usage, "exec needs a PROGRAM after --");
     auto input = detail::read_input(opts.input);
-    if (!input) return complain(exit_code(input.error().kind()), input.error().message());
+    if (!input) return complain(preflight_exit(input.error().kind()), input.error().message());
     std::string program = command.front();
     if (program.find('/') == std::string::npos) {  // search PATH as a shell would, here in the host
         const char* path_env = std::getenv("PATH");
@@ -263,7 +263,7 @@ inline int run_exec(const run_options& opts, const std::vector<std::string>& com
 /// Prints what a .wasm module imports and exports, the permissions its imports need, its memory.
 inline int inspect(const std::string& path, bool json) {
     auto module = wasm::module::from_file(path);
-    if (!module) return complain(exit_code(module.error().kind()), module.error().message());
+    if (!module) return complain(preflight_exit(module.error().kind()), module.error().message());
     const auto& info = module->info();
     const auto needed = wasm::permissions_needed(*module);
     auto imports = nlohmann::json::array();
@@ -291,7 +291,7 @@ inline int inspect(const std::string& path, bool json) {
         fmt::print("  {} {}\n", e.name, e.func_signature ? e.func_signature->to_string() : std::string("(not a function)"));
     fmt::print("permissions needed: {}\n", needed.empty() ? std::string("none") : fmt::format("{}", fmt::join(needed, ", ")));
     for (const auto& m : info.memories)
-        fmt::print("memory: {} pages initial ({}), maximum {}\n", m.initial, cordon::detail::human_bytes(m.initial * 65536),
+        fmt::print("memory: {} pages initial ({}), maximum {}\n", m.initial, cordon::human_bytes(m.initial * 65536),
                    m.maximum ? std::to_string(*m.maximum) + " pages" : std::string("none declared"));
     return 0;
 }

@@ -3,7 +3,7 @@
 // ceiling, limits replacing its defaults.
 #pragma once
 
-#include <cordon/detail/units.hpp>
+#include <cordon/units.hpp>
 #include <cordon/format.hpp>
 #include <cordon/policy/isolation.hpp>
 #include <cordon/policy/policy.hpp>
@@ -105,17 +105,17 @@ struct run_options {
             out.limits.set(k, *v);
             return {};
         };
-        auto size = [](const std::string& t) { return cordon::detail::parse_size(t); };
+        auto size = [](const std::string& t) { return cordon::parse_size(t); };
         auto duration = [&](std::string_view name) {
             return [&, name](const std::string& t) -> result<std::uint64_t> {
-                auto v = cordon::detail::parse_duration(t);
+                auto v = cordon::parse_duration(t);
                 if (!v) return v.error();
                 return positive(name, static_cast<std::uint64_t>(std::max<std::int64_t>(v->count(), 0)));
             };
         };
         auto count = [&](std::string_view name) {
             return [&, name](const std::string& t) -> result<std::uint64_t> {
-                auto v = cordon::detail::parse_count(t);
+                auto v = cordon::parse_count(t);
                 if (!v) return v.error();
                 return positive(name, *v);
             };

@@ -4,7 +4,7 @@
 #pragma once
 
 #include <cordon/result.hpp>
-#include <cordon/wasm/compiled/abi.h>
+#include <cordon/wasm/compiled/abi.hpp>
 #include <cordon/wasm/compiled/registry.hpp>
 #include <cordon/wasm/compiled/rt.hpp>
 #include <cordon/wasm/compiled/toolchain.hpp>

@@ -3,7 +3,7 @@
 #pragma once
 
 #include <cordon/result.hpp>
-#include <cordon/wasm/compiled/abi.h>
+#include <cordon/wasm/compiled/abi.hpp>
 #include <cordon/wasm/compiled/rt.hpp>
 
 #include <dlfcn.h>
@@ -112,11 +112,11 @@ inline result<std::shared_ptr<const loaded_object>> load_object(const std::strin
     using entry_fn = const cordon_w2c_module* (*)(const cordon_w2c_runtime*);
     auto entry = reinterpret_cast<entry_fn>(::dlsym(library, "cordon_w2c_entry"));
     const cordon_w2c_module* desc = entry ? entry(&compiled_rt::runtime_table()) : nullptr;
-    if (!desc || desc->abi_version != CORDON_W2C_ABI_VERSION) {
+    if (!desc || desc->abi_version != compiled_abi_version) {
         ::dlclose(library);
         detail::release_name(fd);
         return fail(error_kind::load_error, "compiled module " + shown_as + " does not speak cordon's ABI version " +
-                                                std::to_string(CORDON_W2C_ABI_VERSION));
+                                                std::to_string(compiled_abi_version));
     }
     auto loaded = std::make_shared<const loaded_object>(desc, library, fd);
     for (auto it = table.by_key.begin(); it != table.by_key.end();)

@@ -4,7 +4,7 @@
 #pragma once
 
 #include <cordon/result.hpp>
-#include <cordon/wasm/compiled/abi.h>
+#include <cordon/wasm/compiled/abi.hpp>
 #include <cordon/wasm/compiled/rt.hpp>
 #include <cordon/wasm/compiled/toolchain.hpp>
 #include <cordon/wasm/metering.hpp>
@@ -90,7 +90,7 @@ inline std::shared_ptr<const compiled_code> linked_code(const metering_options& 
     for (auto& [name, e] : t.by_name) {
         for (std::size_t v = 0; v < e.variants.size(); ++v) {
             const cordon_w2c_module* desc = e.variants[v]();
-            if (!desc || desc->abi_version != CORDON_W2C_ABI_VERSION || module_sha256 != desc->module_sha256 ||
+            if (!desc || desc->abi_version != compiled_abi_version || module_sha256 != desc->module_sha256 ||
                 metering.key() != desc->metering)
                 continue;
             if (!e.loaded[v])

@@ -5,7 +5,7 @@
 // each trap unwinds only the call of its own thread.
 #pragma once
 
-#include <cordon/wasm/compiled/abi.h>
+#include <cordon/wasm/compiled/abi.hpp>
 
 #include <setjmp.h>
 #include <pthread.h>
@@ -357,7 +357,7 @@ inline std::uint32_t register_func_type_array(std::uint32_t params, std::uint32_
 /// What a shared object compiled at run time forwards its wasm-rt.h calls to.
 inline const cordon_w2c_runtime& runtime_table() {
     static const cordon_w2c_runtime table{
-        CORDON_W2C_ABI_VERSION,
+        compiled_abi_version,
         &trap_from_c,
         &allocate_memory,
         &grow_memory,

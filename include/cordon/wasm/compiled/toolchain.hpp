@@ -6,17 +6,16 @@
 // checked through.
 #pragma once
 
+#include <cordon/detail/sha256.hpp>
 #include <cordon/result.hpp>
 #include <cordon/version.hpp>
-#include <cordon/wasm/compiled/abi.h>
+#include <cordon/wasm/compiled/abi.hpp>
 #include <cordon/wasm/compiled/loaded_code.hpp>
 #include <cordon/wasm/compiled/rt.hpp>
 #include <cordon/wasm/compiled/tool_process.hpp>
 #include <cordon/wasm/compiled/translate.hpp>
 #include <cordon/wasm/metering.hpp>
 #include <cordon/wasm/module.hpp>
-
-#include <sodium.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -54,23 +53,7 @@ struct compile_options {
 
 namespace compiled_toolchain {
 
-inline std::string sha256_hex(std::span<const std::uint8_t> bytes) {
-    static const int ready = sodium_init();
-    (void)ready;
-    std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
-    crypto_hash_sha256(digest.data(), bytes.data(), bytes.size());
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char b : digest) {
-        out += digits[b >> 4];
-        out += digits[b & 0xf];
-    }
-    return out;
-}
-
-inline std::string sha256_hex(std::string_view text) {
-    return sha256_hex(std::span{reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
-}
+using cordon::detail::sha256_hex;
 
 inline result<std::filesystem::path> cache_directory(const compile_options& options) {
     std::filesystem::path dir = options.cache_directory;
@@ -212,7 +195,7 @@ inline result<std::shared_ptr<const compiled_code>> compile(const module& source
     std::string flags;
     for (const auto& f : options.compiler_flags) flags += f + " ";
     const std::string key = sha256_hex("cordon " + std::string(cordon::version) + "\nabi " +
-                                       std::to_string(CORDON_W2C_ABI_VERSION) + "\nmodule " + module_sha + "\nmetering " +
+                                       std::to_string(compiled_abi_version) + "\nmodule " + module_sha + "\nmetering " +
                                        metering.key() + "\nwasm2c " + options.wasm2c + "\ncompiler " + options.compiler +
                                        " " + flags);
     if (auto live = find_loaded(key)) return std::make_shared<const compiled_code>(std::move(live), true);

@@ -7,7 +7,7 @@
 #pragma once
 
 #include <cordon/result.hpp>
-#include <cordon/wasm/compiled/abi.h>
+#include <cordon/wasm/compiled/abi.hpp>
 #include <cordon/wasm/detail/wabt_ir.hpp>
 #include <cordon/wasm/metering.hpp>
 #include <cordon/wasm/module.hpp>
@@ -157,7 +157,7 @@ inline result<std::string> glue_source(const glue_input& in, glue_mode mode) {
     c += "#include <stdarg.h>\n#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n";
     c += "#include \"" + n + ".h\"\n";
     if (mode == glue_mode::linked) c += "#include <cordon/wasm/compiled/abi.h>\n";
-    else c += "#define CORDON_W2C_ABI_VERSION " + std::to_string(CORDON_W2C_ABI_VERSION) + "\n" + CORDON_W2C_ABI_TEXT + "\n";
+    else c += "#define CORDON_W2C_ABI_VERSION " + std::to_string(compiled_abi_version) + "\n" + std::string(compiled_abi_text) + "\n";
     c += "struct " + host + "_instance_t { cordon_w2c_env env; };\n\n";
 
     for (std::size_t i = 0; i < in.imports.size(); ++i) {

@@ -1,9 +1,9 @@
 // Sizes, durations and counts as the CLI and manifests write them, including overflow.
-#include <cordon/detail/units.hpp>
+#include <cordon/units.hpp>
 
 #include <gtest/gtest.h>
 
-using namespace cordon::detail;
+using namespace cordon;
 using namespace std::chrono_literals;
 
 TEST(Units, SizesInEveryUnit) {
@@ -75,4 +75,13 @@ TEST(Units, FormattingRoundTrips) {
     EXPECT_EQ(format_duration(120s), "2m");
     for (const char* text : {"64MiB", "1GiB", "512KiB", "7B"}) EXPECT_EQ(format_size(parse_size(text).value()), text);
     for (const char* text : {"500ms", "2s", "1m", "3h"}) EXPECT_EQ(format_duration(parse_duration(text).value()), text);
+}
+
+TEST(Units, HumanBytesReadsExactlyOrToOneDecimal) {
+    EXPECT_EQ(human_bytes(64 * MiB), "64 MiB");
+    EXPECT_EQ(human_bytes(2 * GiB), "2 GiB");
+    EXPECT_EQ(human_bytes(1536 * KiB), "1536 KiB");
+    EXPECT_EQ(human_bytes(5 * MiB / 2 + 1), "2.5 MiB");
+    EXPECT_EQ(human_bytes(512), "512 bytes");
+    EXPECT_EQ(human_bytes(0), "0 bytes");
 }
