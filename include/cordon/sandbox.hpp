@@ -246,12 +246,21 @@ public:
     [[nodiscard]] std::string take_stderr() { return context_->take_stderr(); }
     [[nodiscard]] std::string take_logs() { return context_->take_logs(); }
 
-    /// The backend's own instance, for what only that backend offers (a wasm module's _start, an
-    /// executable's exit code); nullptr when the sandbox failed to start.
-    [[nodiscard]] instance_type* backend_instance() noexcept { return instance_ ? &*instance_ : nullptr; }
+    /// The backend's own instance, read-only, for what only that backend reports (an
+    /// executable's exit code, whether compiled code came from the cache); nullptr when the
+    /// sandbox failed to start.
+    [[nodiscard]] const instance_type* backend_instance() const noexcept { return instance_ ? &*instance_ : nullptr; }
 
-    /// The host side of this sandbox, for backends' extensions and advanced hosts.
-    [[nodiscard]] host::context& context() noexcept { return *context_; }
+    /// The backend's own instance, mutable: an escape hatch past the facade. A call made through
+    /// it skips the call protocol (no begin/end, no cancel, no time limits a backend cannot
+    /// interrupt, no pending errors), and what it changes below the facade is not checked
+    /// against the policy. The caller must make only calls the facade has no name for, must not
+    /// change the engine's configuration, and must not call while a facade call runs.
+    [[nodiscard]] instance_type* unsafe_backend_instance() noexcept { return instance_ ? &*instance_ : nullptr; }
+
+    /// The host side of this sandbox, read-only: what its guest wrote, did and was refused.
+    /// Grants and limits change only through grant(), revoke() and tighten().
+    [[nodiscard]] const host::context& context() const noexcept { return *context_; }
 
 private:
     result<void> start(const payload_type& payload, sandbox_options options) {

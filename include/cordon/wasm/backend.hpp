@@ -300,8 +300,14 @@ template <class Engine> struct basic_backend {
 
         void cancel() noexcept { session_->engine->cancel(); }
 
-        /// The engine underneath, for what the generic facade does not cover (stdout, WASI runs).
-        [[nodiscard]] engine_instance& engine() noexcept { return *session_->engine; }
+        /// The engine underneath, read-only, for what the facade does not report.
+        [[nodiscard]] const engine_instance& engine() const noexcept { return *session_->engine; }
+
+        /// The engine underneath, mutable: an escape hatch past the facade and the policy. The
+        /// engine's configuration is a copy of the runtime policy made for its mechanism; the
+        /// caller must not change it (a grant or scope added there is never checked against the
+        /// ceiling) and must not call the engine while a facade call runs.
+        [[nodiscard]] engine_instance& unsafe_engine() noexcept { return *session_->engine; }
 
     private:
         explicit instance(std::unique_ptr<session> s) : session_{std::move(s)} {}
