@@ -180,11 +180,7 @@ template <class Engine> struct basic_backend {
                 if (!state.stdout_text.empty()) (void)context->write(host::stream::out, std::exchange(state.stdout_text, {}));
                 if (!state.stderr_text.empty()) (void)context->write(host::stream::err, std::exchange(state.stderr_text, {}));
                 for (const auto& [function, count] : engine->last_call().host_calls) context->count_host_call(function, count);
-                for (const auto& violation : engine->last_call().violations) {
-                    error_info info{violation};
-                    info.permission = violation.substr(0, violation.find(':'));
-                    context->record_violation(error{error_kind::violation, std::move(info)});
-                }
+                for (const error& violation : engine->last_call().violations) context->record_violation(violation);
             }
         };
 
