@@ -36,7 +36,7 @@ void show(const std::string& dir, const exhibit& e) {
     }
     // Each export is called by the signature the module declares, known only at run time.
     cordon::result<void> outcome = std::string_view(e.function).empty()
-                                       ? box.backend_instance()->run_main().transform([](int) {})
+                                       ? box.run_main().transform([](int) {})
                                        : box.call_values(e.function, {}).transform([](const auto&) {});
     if (outcome) fmt::print("  finished (nothing to stop)\n");
     else fmt::print("  stopped:          {}\n", outcome.error());

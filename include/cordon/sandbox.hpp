@@ -38,6 +38,75 @@ struct sandbox_options {
     std::function<void(log_level, std::string_view)> log_sink{};
 };
 
+namespace detail {
+
+/// The call protocol, written once for every backend: begin the call, time it with the clocks
+/// the policy and telemetry need, let the backend run it, end it as `timeout` if cancel() came
+/// while it ran, check the time limits a backend cannot interrupt, and end it with its usage
+/// and the error the guest earned meanwhile (a violation, an output flood). Lives behind a
+/// stable pointer: bound functions use it after the sandbox moved.
+template <bool BackendStopsCalls> class call_protocol {
+public:
+    explicit call_protocol(host::context& ctx) noexcept : ctx_{&ctx} {}
+
+    template <class T, class Call> result<T> run(Call&& call) {
+        host::context& ctx = *ctx_;
+        ctx.begin_call();
+        if (const auto g = ctx.policy().generation(); g != generation_) refresh(g);
+        const bool timed = ctx.detail == telemetry_detail::timed;
+        // A backend that cannot interrupt is held to its time limits after the call; the thread
+        // CPU clock is read only then, and only when there is a cpu limit to hold it to.
+        const bool check_time = !BackendStopsCalls && timed && (wall_limit_ms_ || cpu_limit_ms_);
+        const bool read_cpu = check_time && cpu_limit_ms_;
+        const std::uint64_t wall_start = timed ? clocks::wall_ns() : 0;
+        const std::uint64_t cpu_start = read_cpu ? clocks::thread_cpu_ns() : 0;
+        call_outcome<T> out = std::forward<Call>(call)();
+        usage measured;
+        measured.wall_ns = out.used.wall_ns ? *out.used.wall_ns : timed ? clocks::wall_ns() - wall_start : 0;
+        // Without a CPU reading a call is charged its wall time: one thread cannot use more.
+        measured.cpu_ns = out.used.cpu_ns ? *out.used.cpu_ns : read_cpu ? clocks::thread_cpu_ns() - cpu_start : measured.wall_ns;
+        measured.fuel = out.used.fuel;
+        measured.peak_memory_bytes = out.used.peak_memory_bytes;
+        result<T> r = std::move(out.value);
+        if (ctx.cancelled()) {
+            if (r || r.error().kind() != error_kind::timeout) r = fail(error_kind::timeout, "call cancelled by the host");
+        } else if (check_time && r) {
+            if (auto over = time_limit_error(measured)) r = std::move(*over);
+        }
+        auto pending = ctx.end_call(measured, !r);
+        if (r && !pending) return pending.error();
+        return r;
+    }
+
+    [[nodiscard]] host::context& context() const noexcept { return *ctx_; }
+
+private:
+    void refresh(std::uint64_t generation) {
+        const limit_set limits = ctx_->policy().limits();
+        wall_limit_ms_ = limits.get(limit::kind::wall_time_ms);
+        cpu_limit_ms_ = limits.get(limit::kind::cpu_time_ms);
+        generation_ = generation;
+    }
+
+    [[nodiscard]] std::optional<error> time_limit_error(const usage& measured) const {
+        auto over = [](limit::kind k, std::optional<std::uint64_t> ms, std::uint64_t used_ns,
+                       error_kind kind) -> std::optional<error> {
+            if (!ms || used_ns <= *ms * 1'000'000) return std::nullopt;
+            error_info info{std::string(limit::name(k)) + " limit of " + std::to_string(*ms) + " ms exceeded"};
+            info.limit = limit_detail{std::string(limit::name(k)), *ms, used_ns / 1'000'000};
+            return error{kind, std::move(info)};
+        };
+        if (auto e = over(limit::kind::cpu_time_ms, cpu_limit_ms_, measured.cpu_ns, error_kind::cpu_limit)) return e;
+        return over(limit::kind::wall_time_ms, wall_limit_ms_, measured.wall_ns, error_kind::timeout);
+    }
+
+    host::context* ctx_;
+    std::uint64_t generation_ = ~std::uint64_t{0};  // of the limits cached below
+    std::optional<std::uint64_t> wall_limit_ms_{}, cpu_limit_ms_{};
+};
+
+} // namespace detail
+
 template <class Backend, policy_type Policy> class sandbox {
     static_assert(backend<Backend, Policy>,
                   "cordon: sandbox<Backend, Policy> needs a Backend that meets cordon::backend "
@@ -45,6 +114,9 @@ template <class Backend, policy_type Policy> class sandbox {
     static_assert((Backend::template check_policy<Policy>(), true));
 
     using instance_type = typename Backend::template instance<Policy>;
+    using protocol = detail::call_protocol<Backend::stops_running_calls>;
+    template <class Sig> using backend_function = std::remove_cvref_t<
+        decltype(*std::declval<instance_type&>().template bind<Sig>(std::string_view{}))>;
 
 public:
     using backend_type = Backend;
@@ -54,7 +126,7 @@ public:
     /// Creates the sandbox. Never throws for bad payloads or refused setups: check ok() or
     /// status(); every call on a sandbox that failed to start returns that error.
     explicit sandbox(const payload_type& payload, sandbox_options options = {})
-        : context_{std::make_unique<host::context>(Policy::spec())} {
+        : context_{std::make_unique<host::context>(Policy::spec())}, protocol_{std::make_unique<protocol>(*context_)} {
         auto started = start(payload, std::move(options));
         if (!started) creation_error_ = started.error();
     }
@@ -77,21 +149,36 @@ public:
 
     // ---- calls --------------------------------------------------------------------------------
 
+    /// A resolved export, called through the same protocol as every call: the hot path of a
+    /// host that calls one export many times. Valid while the sandbox lives, also after a move.
+    template <class Sig> class bound_function;
+    template <class R, class... Args> class bound_function<R(Args...)> {
+    public:
+        result<R> operator()(Args... args) const {
+            return protocol_->template run<R>([&] { return fn_(args...); });
+        }
+
+    private:
+        friend class sandbox;
+        bound_function(protocol* p, backend_function<R(Args...)> fn) : protocol_{p}, fn_{std::move(fn)} {}
+        protocol* protocol_;
+        backend_function<R(Args...)> fn_;
+    };
+
     /// Calls an export: box.call<int32_t(int32_t)>("fib", 30). The export's signature is checked.
     template <class Sig, class... Args> auto call(std::string_view name, Args&&... args) {
         using R = typename host::signature_traits<Sig>::ret;
-        using out = result<R>;
-        if (!instance_) return out{*creation_error_};
-        auto fn = instance_->template bind<Sig>(name);
-        if (!fn) return out{fn.error()};
+        auto fn = function<Sig>(name);
+        if (!fn) return result<R>{fn.error()};
         return (*fn)(std::forward<Args>(args)...);
     }
 
     /// Resolves an export once for repeated calls without a lookup each time.
-    template <class Sig> auto function(std::string_view name) {
-        using bound = std::remove_cvref_t<decltype(*std::declval<instance_type&>().template bind<Sig>(name))>;
-        if (!instance_) return result<bound>{*creation_error_};
-        return instance_->template bind<Sig>(name);
+    template <class Sig> result<bound_function<Sig>> function(std::string_view name) {
+        if (!instance_) return *creation_error_;
+        auto fn = instance_->template bind<Sig>(name);
+        if (!fn) return fn.error();
+        return bound_function<Sig>{protocol_.get(), std::move(*fn)};
     }
 
     /// Calls an export with values whose types are known only at run time (a command line's
@@ -100,13 +187,22 @@ public:
         requires requires(instance_type& i) { i.call_values(name, args); }
     {
         if (!instance_) return *creation_error_;
-        return instance_->call_values(name, args);
+        return protocol_->template run<std::vector<value>>([&] { return instance_->call_values(name, args); });
     }
 
     /// The bytes-in/bytes-out convention for structured data (see cordon/guest/cordon.h).
     result<std::vector<std::byte>> call_bytes(std::string_view name, std::span<const std::byte> input) {
         if (!instance_) return *creation_error_;
-        return instance_->call_bytes(name, input);
+        return protocol_->template run<std::vector<std::byte>>([&] { return instance_->call_bytes(name, input); });
+    }
+
+    /// Runs the payload as a program (a WASI command's _start), where the backend offers it;
+    /// returns its exit code.
+    template <class... Args> result<int> run_main(Args&&... args)
+        requires requires(instance_type& i) { i.run_main(std::forward<Args>(args)...); }
+    {
+        if (!instance_) return *creation_error_;
+        return protocol_->template run<int>([&] { return instance_->run_main(std::forward<Args>(args)...); });
     }
 
     /// Stops the running call from another thread; it ends as `timeout`.
@@ -150,12 +246,21 @@ public:
     [[nodiscard]] std::string take_stderr() { return context_->take_stderr(); }
     [[nodiscard]] std::string take_logs() { return context_->take_logs(); }
 
-    /// The backend's own instance, for what only that backend offers (a wasm module's _start, an
-    /// executable's exit code); nullptr when the sandbox failed to start.
-    [[nodiscard]] instance_type* backend_instance() noexcept { return instance_ ? &*instance_ : nullptr; }
+    /// The backend's own instance, read-only, for what only that backend reports (an
+    /// executable's exit code, whether compiled code came from the cache); nullptr when the
+    /// sandbox failed to start.
+    [[nodiscard]] const instance_type* backend_instance() const noexcept { return instance_ ? &*instance_ : nullptr; }
 
-    /// The host side of this sandbox, for backends' extensions and advanced hosts.
-    [[nodiscard]] host::context& context() noexcept { return *context_; }
+    /// The backend's own instance, mutable: an escape hatch past the facade. A call made through
+    /// it skips the call protocol (no begin/end, no cancel, no time limits a backend cannot
+    /// interrupt, no pending errors), and what it changes below the facade is not checked
+    /// against the policy. The caller must make only calls the facade has no name for, must not
+    /// change the engine's configuration, and must not call while a facade call runs.
+    [[nodiscard]] instance_type* unsafe_backend_instance() noexcept { return instance_ ? &*instance_ : nullptr; }
+
+    /// The host side of this sandbox, read-only: what its guest wrote, did and was refused.
+    /// Grants and limits change only through grant(), revoke() and tighten().
+    [[nodiscard]] const host::context& context() const noexcept { return *context_; }
 
 private:
     result<void> start(const payload_type& payload, sandbox_options options) {
@@ -180,6 +285,7 @@ private:
     }
 
     std::unique_ptr<host::context> context_;
+    std::unique_ptr<protocol> protocol_;  // stable address: bound functions keep a pointer to it
     std::unique_ptr<host::functions> functions_;  // stable address: instances may keep pointers into it
     std::optional<instance_type> instance_;
     std::optional<error> creation_error_;

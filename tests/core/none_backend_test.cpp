@@ -173,16 +173,75 @@ TEST(NoneBackend, TimeLimitsAreCheckedAfterTheCall) {
     EXPECT_TRUE(box.call<void(std::int32_t)>("spin", 0));
 }
 
-TEST(NoneBackend, CancelIsVisibleToTheGuest) {
-    sandbox<none::backend, standard> box{demo()};
+// cancel() from another thread, while `call` runs; returns what the call returned.
+template <class Box, class Call> auto cancelled_during(Box& box, Call&& call) {
     std::thread canceller([&] {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         box.cancel();
     });
-    const auto start = std::chrono::steady_clock::now();
-    (void)box.call<void(std::int32_t)>("spin", 20000);
+    auto r = call();
     canceller.join();
+    return r;
+}
+
+TEST(NoneBackend, CancelIsVisibleToTheGuestAndEndsTheCallAsTimeout) {
+    sandbox<none::backend, standard> box{demo()};
+    const auto start = std::chrono::steady_clock::now();
+    // The guest polls cancelled(), stops and returns normally: the call still ends as timeout.
+    auto r = cancelled_during(box, [&] { return box.call<void(std::int32_t)>("spin", 20000); });
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind(), error_kind::timeout);
+    EXPECT_NE(r.error().message().find("cancelled"), std::string::npos) << r.error().message();
+    EXPECT_EQ(box.telemetry().last_call.errors, 1u);
+    EXPECT_TRUE(box.call<void(std::int32_t)>("spin", 0)) << "a cancel ends one call, not the next";
+}
+
+TEST(NoneBackend, CancelEndsAGuestThatIgnoresItAsTimeout) {
+    none::program p;
+    p.export_function("nap", [](std::int32_t ms) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+        return ms;
+    });
+    sandbox<none::backend, standard> box{p};
+    auto nap = box.function<std::int32_t(std::int32_t)>("nap");
+    ASSERT_TRUE(nap);
+    auto r = cancelled_during(box, [&] { return (*nap)(200); });
+    ASSERT_FALSE(r) << "the guest returned " << *r << ", but cancel() came while it ran";
+    EXPECT_EQ(r.error().kind(), error_kind::timeout);
+    EXPECT_EQ(*(*nap)(0), 0);
+}
+
+TEST(NoneBackend, BoundFunctionsGoThroughTheCallProtocol) {
+    sandbox<none::backend, strict_clock> box{demo()};
+    auto entropy = box.function<std::int32_t()>("entropy");
+    ASSERT_TRUE(entropy);
+    auto denied = (*entropy)();  // the guest carries on with an error code; the call ends as the violation
+    ASSERT_FALSE(denied);
+    EXPECT_EQ(denied.error().kind(), error_kind::violation);
+    EXPECT_EQ(box.telemetry().last_call.violations, 1u);
+    EXPECT_EQ(box.telemetry().total.errors, 1u);
+
+    using tight = policy<isolation::standard, limit::wall_time_ms<20>>;
+    sandbox<none::backend, tight> timed{demo()};
+    auto spin = timed.function<void(std::int32_t)>("spin");
+    ASSERT_TRUE(spin);
+    auto slow = (*spin)(60);
+    ASSERT_FALSE(slow);
+    EXPECT_EQ(slow.error().kind(), error_kind::timeout);
+    ASSERT_TRUE(slow.error().info().limit);
+    EXPECT_EQ(slow.error().info().limit->name, "wall_time");
+    EXPECT_EQ(timed.telemetry().total.calls, 1u);
+}
+
+TEST(NoneBackend, CountedTelemetryReadsNoClock) {
+    sandbox_options options;
+    options.detail = telemetry_detail::counted;
+    sandbox<none::backend, standard> box{demo(), std::move(options)};
+    ASSERT_TRUE(box.call<void(std::int32_t)>("spin", 5));
+    EXPECT_EQ(box.telemetry().last_call.wall_ns, 0u);
+    EXPECT_EQ(box.telemetry().last_call.cpu_ns, 0u);
+    EXPECT_EQ(box.telemetry().total.calls, 1u);
 }
 
 TEST(NoneBackend, TelemetryAndEnforcementReport) {

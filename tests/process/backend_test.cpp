@@ -206,3 +206,24 @@ TEST(ProcessBackend, HostFunctionsAreRefusedUntilTheyCanBeBrokered) {
     ASSERT_FALSE(box.ok());
     EXPECT_EQ(box.status().error().kind(), error_kind::unsupported);
 }
+
+namespace {
+
+// A custom preset that calls itself "minimal" but requires strict's mechanisms, and one that
+// calls itself "maximum" and requires nothing: the level follows the type and the mechanisms,
+// never the name.
+struct calls_itself_minimal : isolation::strict {
+    static constexpr std::string_view name = "minimal";
+};
+struct calls_itself_maximum : isolation::minimal {
+    static constexpr std::string_view name = "maximum";
+};
+
+TEST(ProcessBackend, TheLevelFollowsThePresetsTypeNotItsName) {
+    EXPECT_EQ(process::level_of(policy<isolation::standard>::spec()), process::isolation_level::standard);
+    EXPECT_EQ(process::level_of(policy<isolation::maximum, best_effort>::spec()), process::isolation_level::maximum);
+    EXPECT_EQ(process::level_of(policy<calls_itself_minimal>::spec()), process::isolation_level::strict);
+    EXPECT_EQ(process::level_of(policy<calls_itself_maximum>::spec()), process::isolation_level::minimal);
+}
+
+} // namespace

@@ -22,6 +22,22 @@ using strict_with_clock = cordon::policy<isolation::strict, allow<perm::clock>>;
 static_assert(cordon::backend<wasm::interpreter, strict_policy>);
 static_assert(cordon::backend<wasm::compiled, strict_policy>);
 
+// The engine's configuration holds its copy of the grants: no public path reaches it mutably.
+template <class Box> constexpr bool widens_through_the_engine = requires(Box& b) {
+    b.backend_instance()->engine().state().config.granted.insert("fs.write");
+};
+template <class Box> constexpr bool widens_the_ceiling_through_the_engine = requires(Box& b) {
+    b.backend_instance()->engine().state().config.ceiling.insert("net");
+};
+static_assert(!widens_through_the_engine<sandbox<wasm::interpreter, strict_policy>>);
+static_assert(!widens_the_ceiling_through_the_engine<sandbox<wasm::interpreter, strict_policy>>);
+static_assert(!widens_through_the_engine<sandbox<wasm::compiled, strict_policy>>);
+static_assert(!widens_the_ceiling_through_the_engine<sandbox<wasm::compiled, strict_policy>>);
+// Not vacuous: the escape hatch, named as one, does reach it.
+static_assert(requires(sandbox<wasm::interpreter, strict_policy>& b) {
+    b.unsafe_backend_instance()->unsafe_engine().state().config.granted.insert("fs.write");
+});
+
 template <class Backend> class WasmBackend : public ::testing::Test {};
 using backends = ::testing::Types<wasm::interpreter, wasm::compiled>;
 TYPED_TEST_SUITE(WasmBackend, backends);

@@ -69,7 +69,7 @@ TEST(CompiledLinked, PolicyLimitsHold) {
 
     sandbox<wasm::compiled, small_memory> bomb{compiled_module("memory_bomb").value()};
     ASSERT_TRUE(bomb.ok()) << bomb.status().error().message();
-    auto grown = bomb.backend_instance()->run_main();
+    auto grown = bomb.run_main();
     ASSERT_FALSE(grown);
     EXPECT_EQ(grown.error().kind(), error_kind::memory_limit);
 }

@@ -11,16 +11,36 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
 
 namespace cordon {
 
+/// What one call through a backend used, as far as the backend measured it. The facade times
+/// the call itself; a backend fills in only what it gets from its mechanism.
+struct call_usage {
+    std::optional<std::uint64_t> wall_ns{};  // when the backend timed the call itself (a child's run)
+    std::optional<std::uint64_t> cpu_ns{};   // when the backend read it (its cpu limit, or for free)
+    std::uint64_t fuel = 0;                  // instructions counted by metering
+    std::uint64_t peak_memory_bytes = 0;
+};
+
+/// What a backend returns for one call: the guest's result or fault, and the call's usage.
+template <class T> struct call_outcome {
+    result<T> value;
+    call_usage used{};
+};
+
 /// A backend B is a plain class with these members:
 ///
 ///  - `static constexpr std::string_view name`: how reports and errors name it ("none",
 ///    "wasm interpreter", "process").
+///  - `static constexpr bool stops_running_calls`: whether the backend's mechanism interrupts a
+///    call at its deadline and at cancel() (fuel slices, killing a child). When false, the
+///    facade checks the time limits after the call and the guest sees cancel() only by polling
+///    `host::context::cancelled()`.
 ///  - `using payload = ...`: what a sandbox of this backend runs (a wasm module, a native
 ///    plugin, a host function, a set of C++ callables for `none`). Copyable or cheap to move;
 ///    one payload may serve many sandboxes.
@@ -40,19 +60,26 @@ namespace cordon {
 ///        resolves an export once and checks it against Sig (a C++ function type over int32_t,
 ///        uint32_t, int64_t, uint64_t, float, double, bool). A mismatch is `invalid_argument`
 ///        naming both signatures. The bound function is callable as
-///        `result<R> operator()(Args...)` until the instance is destroyed.
-///      * `result<std::vector<std::byte>> call_bytes(std::string_view export_name,
+///        `call_outcome<R> operator()(Args...)` until the instance is destroyed, and stays
+///        valid when the instance is moved.
+///      * `call_outcome<std::vector<std::byte>> call_bytes(std::string_view export_name,
 ///        std::span<const std::byte> input)`: the bytes-in/bytes-out convention.
-///      * optional: `result<std::vector<value>> call_values(std::string_view export_name,
+///      * optional: `call_outcome<std::vector<value>> call_values(std::string_view export_name,
 ///        std::span<const value> args)`: a call whose signature is known only at run time; the
-///        facade offers `call_values` when the backend has it.
+///        facade offers `call_values` when the backend has it. Likewise `run_main(...)` returning
+///        `call_outcome<int>`: a program's main, offered as `sandbox::run_main`.
 ///      * `enforcement_report enforcement() const`: which mechanism enforces each element here.
-///      * `void cancel() noexcept`: stops a running call from another thread (`timeout`).
-///    Every call reports its usage through the context (begin_call / end_call), turns guest
-///    faults into error values, and leaves the host intact whatever the guest did.
+///      * `void cancel() noexcept`: stops a running call from another thread, if the mechanism
+///        can; the facade ends a call during which cancel() was called as `timeout` either way.
+///    A call does only the backend's mechanism: it runs the guest, turns guest faults into error
+///    values, leaves the host intact whatever the guest did, and hands guest requests (host
+///    calls, output, violations) to the context. The facade does the rest of the protocol
+///    around every call, bound functions included: begin_call, the clocks, cancel, time limits
+///    a backend cannot interrupt, pending errors (violations, output floods) and end_call.
 template <class B, class Policy = policy<isolation::minimal>>
 concept backend = requires {
     { B::name } -> std::convertible_to<std::string_view>;
+    { B::stops_running_calls } -> std::convertible_to<bool>;
     typename B::payload;
     typename B::template instance<Policy>;
     B::template check_policy<Policy>();
@@ -63,7 +90,8 @@ concept backend = requires {
         B::template instance<Policy>::create(payload, ctx, functions)
     } -> std::same_as<result<typename B::template instance<Policy>>>;
     { inst.template bind<std::int32_t(std::int32_t)>(name) };
-    { inst.call_bytes(name, bytes) } -> std::same_as<result<std::vector<std::byte>>>;
+    { (*inst.template bind<std::int32_t(std::int32_t)>(name))(std::int32_t{}) } -> std::same_as<call_outcome<std::int32_t>>;
+    { inst.call_bytes(name, bytes) } -> std::same_as<call_outcome<std::vector<std::byte>>>;
     { cinst.enforcement() } -> std::same_as<enforcement_report>;
     { inst.cancel() } noexcept;
 };

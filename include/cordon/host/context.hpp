@@ -25,9 +25,11 @@ enum class violation_action : std::uint8_t {
 };
 
 /// How much a sandbox measures per call. Reading clocks costs more than a small guest call
-/// (about 40 ns for the monotonic clock and 450 ns for the thread CPU clock on a typical VM).
+/// (about 8 ns for the coarse monotonic clock, 40 ns for the precise one and 400 ns for the
+/// thread CPU clock on a typical VM).
 enum class telemetry_detail : std::uint8_t {
-    timed,    // wall time per call; CPU time where a cpu limit needs it or the backend reads it cheaply
+    timed,    // wall time per call from the coarse clock (see clocks::wall_ns); CPU time where a
+              // cpu limit needs it or the backend reads it for free, else the wall time
     counted,  // no clock reads on the call path: calls, fuel, host calls, violations and errors only
 };
 

@@ -143,44 +143,21 @@ struct backend {
                       "cordon: limit::net_connections cannot be enforced by the none backend; use process::backend");
     }
 
+    /// It cannot stop a running callable: the facade checks time limits after the call, and the
+    /// guest sees cancel() by polling its context.
+    static constexpr bool stops_running_calls = false;
+
     /// What a call needs, by stable pointers: bound functions outlive moves of the sandbox.
     struct session {
         std::shared_ptr<const none::program> code;
         host::context* context;
         const host::functions* functions;
 
-        template <class F> result<void> run(F&& body) const {
-            context->begin_call();
+        /// Runs a callable as the guest. The whole mechanism of this backend: the facade does
+        /// the call's bookkeeping, and none measures nothing the facade does not.
+        template <class T, class F> call_outcome<T> run(F&& body) const {
             guest g{*context, *functions};
-            // The wall clock is read in timed mode; the dear thread CPU clock only when a cpu limit
-            // must be checked. Otherwise the call is charged its wall time as CPU time.
-            const bool timed = context->detail == telemetry_detail::timed;
-            const limit_set limits = timed ? context->policy().limits() : limit_set{};
-            const bool cpu_limited = limits.has(limit::kind::cpu_time_ms);
-            const stopwatch watch{timed, cpu_limited};
-            auto r = body(g);
-            usage measured;
-            measured.wall_ns = watch.wall_ns();
-            measured.cpu_ns = cpu_limited ? watch.cpu_ns() : measured.wall_ns;
-            auto time = r && timed ? check_time(limits, measured) : result<void>{};
-            auto pending = context->end_call(measured, !r || !time);
-            if (!r) return r;
-            if (!time) return time;
-            return pending;
-        }
-
-        /// Time limits, checked after the fact: the none backend cannot stop a running callable.
-        static result<void> check_time(const limit_set& limits, const usage& measured) {
-            auto over = [&](limit::kind k, std::uint64_t used_ns, error_kind kind) -> std::optional<error> {
-                const auto ms = limits.get(k);
-                if (!ms || used_ns <= *ms * 1'000'000) return std::nullopt;
-                error_info info{std::string(limit::name(k)) + " limit " + std::to_string(*ms) + " ms exceeded"};
-                info.limit = limit_detail{std::string(limit::name(k)), *ms, used_ns / 1'000'000};
-                return error{kind, std::move(info)};
-            };
-            if (auto e = over(limit::kind::cpu_time_ms, measured.cpu_ns, error_kind::cpu_limit)) return *e;
-            if (auto e = over(limit::kind::wall_time_ms, measured.wall_ns, error_kind::timeout)) return *e;
-            return {};
+            return {body(g), {}};
         }
     };
 
@@ -191,15 +168,15 @@ struct backend {
         template <class R, class... Args> class bound_function<R(Args...)> {
         public:
             bound_function(session s, const program::entry* e) noexcept : session_{std::move(s)}, entry_{e} {}
-            result<R> operator()(Args... args) const {
-                std::array<value, sizeof...(Args)> in{value::of(args)...};
-                std::array<value, 1> out{};
-                auto r = session_.run([&](guest& g) {
-                    return entry_->call(g, in, std::span<value>(out.data(), entry_->sig.results.size()));
+            call_outcome<R> operator()(Args... args) const {
+                return session_.template run<R>([&](guest& g) -> result<R> {
+                    const std::array<value, sizeof...(Args)> in{value::of(args)...};
+                    std::array<value, 1> out{};
+                    auto r = entry_->call(g, in, std::span<value>(out.data(), entry_->sig.results.size()));
+                    if (!r) return r.error();
+                    if constexpr (std::is_void_v<R>) return {};
+                    else return out[0].template as<R>();
                 });
-                if (!r) return r.error();
-                if constexpr (std::is_void_v<R>) return {};
-                else return out[0].template as<R>();
             }
 
         private:
@@ -222,33 +199,26 @@ struct backend {
             return bound_function<Sig>{session_, e};
         }
 
-        result<std::vector<value>> call_values(std::string_view name, std::span<const value> args) {
+        call_outcome<std::vector<value>> call_values(std::string_view name, std::span<const value> args) {
             const auto* e = session_.code->find(name);
-            if (!e) return fail(error_kind::invalid_argument, "no export named '" + std::string(name) + "'");
+            if (!e) return {fail(error_kind::invalid_argument, "no export named '" + std::string(name) + "'")};
             host::signature given{{}, e->sig.results};
             for (const auto& a : args) given.params.push_back(a.type);
             if (given.params != e->sig.params)
-                return fail(error_kind::invalid_argument, "export '" + std::string(name) + "' has signature " +
-                                                              host::to_string(e->sig) + ", called with " +
-                                                              host::to_string(given));
-            std::vector<value> out(e->sig.results.size());
-            auto r = session_.run([&](guest& g) { return e->call(g, args, out); });
-            if (!r) return r.error();
-            return out;
+                return {fail(error_kind::invalid_argument, "export '" + std::string(name) + "' has signature " +
+                                                               host::to_string(e->sig) + ", called with " +
+                                                               host::to_string(given))};
+            return session_.template run<std::vector<value>>([&](guest& g) -> result<std::vector<value>> {
+                std::vector<value> out(e->sig.results.size());
+                if (auto r = e->call(g, args, out); !r) return r.error();
+                return out;
+            });
         }
 
-        result<std::vector<std::byte>> call_bytes(std::string_view name, std::span<const std::byte> input) {
+        call_outcome<std::vector<std::byte>> call_bytes(std::string_view name, std::span<const std::byte> input) {
             const auto* f = session_.code->find_bytes(name);
-            if (!f) return fail(error_kind::invalid_argument, "no bytes export named '" + std::string(name) + "'");
-            std::vector<std::byte> output;
-            auto r = session_.run([&](guest& g) -> result<void> {
-                auto o = (*f)(g, input);
-                if (!o) return o.error();
-                output = std::move(*o);
-                return {};
-            });
-            if (!r) return r.error();
-            return output;
+            if (!f) return {fail(error_kind::invalid_argument, "no bytes export named '" + std::string(name) + "'")};
+            return session_.template run<std::vector<std::byte>>([&](guest& g) { return (*f)(g, input); });
         }
 
         [[nodiscard]] enforcement_report enforcement() const {
@@ -269,7 +239,9 @@ struct backend {
             return report;
         }
 
-        void cancel() noexcept {}  // a C++ guest cannot be interrupted; context().cancelled() is visible to it
+        /// A C++ guest cannot be interrupted; it sees context().cancelled(), and the facade ends the
+        /// call as timeout whatever the guest returns.
+        void cancel() noexcept {}
 
     private:
         explicit instance(session s) noexcept : session_{std::move(s)} {}

@@ -7,7 +7,9 @@
 #include <cordon/policy/set.hpp>
 
 #include <concepts>
+#include <cstdint>
 #include <string_view>
+#include <type_traits>
 
 namespace cordon::isolation {
 
@@ -75,5 +77,15 @@ concept preset = requires {
     { T::default_limits } -> std::convertible_to<limit_set>;
     { T::required } -> std::convertible_to<mechanism_set>;
 };
+
+/// Which built-in preset a preset is, by type (never by name: a custom preset may call itself
+/// anything); `custom` for every other preset, whatever it derives from.
+enum class builtin : std::uint8_t { custom, minimal, standard, strict, maximum };
+
+template <class P> inline constexpr builtin builtin_of = std::is_same_v<P, minimal>    ? builtin::minimal
+                                                         : std::is_same_v<P, standard> ? builtin::standard
+                                                         : std::is_same_v<P, strict>   ? builtin::strict
+                                                         : std::is_same_v<P, maximum>  ? builtin::maximum
+                                                                                       : builtin::custom;
 
 } // namespace cordon::isolation

@@ -189,7 +189,7 @@ public:
     /// The same policy as a runtime value: what the runtime view, reports and printing use.
     static const policy_spec& spec() {
         static const policy_spec instance = detail::make_spec<ceiling, default_grants>(
-            preset::name, limits, required_mechanisms, is_best_effort);
+            preset::name, isolation::builtin_of<preset>, limits, required_mechanisms, is_best_effort);
         return instance;
     }
 

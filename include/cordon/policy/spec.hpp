@@ -2,6 +2,7 @@
 // scope constraints, initial grants, limits, mechanisms) for the runtime view, reports and printing.
 #pragma once
 
+#include <cordon/policy/isolation.hpp>
 #include <cordon/policy/limit.hpp>
 #include <cordon/policy/mechanism.hpp>
 #include <cordon/policy/set.hpp>
@@ -38,6 +39,7 @@ struct grant_entry {
 
 struct policy_spec {
     std::string preset;
+    isolation::builtin preset_kind = isolation::builtin::custom;  // which built-in preset, by type
     std::vector<ceiling_entry> ceiling;
     bool admits_unlisted = false;       // user-defined kinds not listed above are admitted, unscoped
     std::vector<std::string> denied;    // kinds removed by deny<>
@@ -95,9 +97,11 @@ inline bool within_limits(const ceiling_entry& e, std::string_view scope) {
 }
 
 template <class Ceiling, class Grants>
-policy_spec make_spec(std::string_view preset, limit_set limits, mechanism_set required, bool best_effort) {
+policy_spec make_spec(std::string_view preset, isolation::builtin preset_kind, limit_set limits, mechanism_set required,
+                      bool best_effort) {
     policy_spec spec;
     spec.preset = std::string(preset);
+    spec.preset_kind = preset_kind;
     spec.limits = limits;
     spec.required = required;
     spec.best_effort = best_effort;

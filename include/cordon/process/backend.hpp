@@ -92,64 +92,52 @@ public:
         return child_.get();
     }
 
-    /// One call into the child with the context's bookkeeping around it.
-    result<std::vector<std::byte>> call(std::uint64_t entry, std::span<const std::byte> request) {
-        ctx_->begin_call();
-        const auto started = now_ns();
-        cancelled_.store(false, std::memory_order_relaxed);
+    /// One call into the child; the facade does the call's bookkeeping around it.
+    call_outcome<std::vector<std::byte>> call(std::uint64_t entry, std::span<const std::byte> request) {
+        // A round trip to the child costs tens of microseconds: the precise clock is cheap beside
+        // it, and keeps the wall time comparable to the child's own CPU time.
+        const auto started = process::detail::now_ns();
         auto live = child();
         result<std::vector<std::byte>> answer =
             live ? (*live)->call(entry, request, broker_) : result<std::vector<std::byte>>{live.error()};
         if (std::holds_alternative<native_plugin>(code_)) answer = check_output(std::move(answer));
-        usage measured;
-        measured.wall_ns = now_ns() - started;
-        // CPU time is read only where a cpu limit needs it; otherwise the call is charged its
-        // wall time, as the none backend does.
-        measured.cpu_ns = measured.wall_ns;
+        call_usage measured;
+        measured.wall_ns = process::detail::now_ns() - started;
         if (live && answer) {
+            // The child reports its CPU time with each answer: free here.
             if (const auto cpu = (*live)->last_call_cpu_ns(); cpu != 0) measured.cpu_ns = cpu;
             measured.peak_memory_bytes = (*live)->usage().peak_memory_bytes;
         }
         if (!answer) answer = settle(answer.error());
-        auto pending = ctx_->end_call(measured, !answer);
-        if (!answer) return answer;
-        if (!pending) return pending.error();
-        return answer;
+        return {std::move(answer), measured};
     }
 
     /// Runs the executable payload once: input on stdin, stdout returned.
-    result<std::vector<std::byte>> run(std::span<const std::byte> input) {
+    call_outcome<std::vector<std::byte>> run(std::span<const std::byte> input) {
         const auto* program = std::get_if<executable>(&code_);
-        if (program == nullptr) return fail(error_kind::invalid_argument, "this sandbox's payload is not an executable");
-        ctx_->begin_call();
+        if (program == nullptr) return {fail(error_kind::invalid_argument, "this sandbox's payload is not an executable")};
         exec_request request{program->path, program->args, program->env,
                              std::string(reinterpret_cast<const char*>(input.data()), input.size())};
         auto outcome = run_executable(current_confinement(), request);
-        usage measured;
-        if (!outcome) {
-            (void)ctx_->end_call(measured, true);
-            return outcome.error();
-        }
+        if (!outcome) return {outcome.error()};
+        call_usage measured;
         measured.wall_ns = outcome->usage.wall_ns;
         measured.cpu_ns = outcome->usage.cpu_ns != 0 ? outcome->usage.cpu_ns
                                                      : (outcome->usage.cpu_user_us + outcome->usage.cpu_system_us) * 1000;
         measured.peak_memory_bytes = outcome->usage.peak_memory_bytes;
         (void)ctx_->write(host::stream::err, outcome->stderr_bytes);
         last_exit_code_ = outcome->exit_code;
-        std::optional<error> failure = outcome->failure;
-        if (failure) failure = settle(*failure);
-        // A stopped program's stdout cannot be the call's result; it goes to the context's stdout
-        // so that what the program wrote before it was stopped reaches the host.
-        if (failure) (void)ctx_->write(host::stream::out, outcome->stdout_bytes);
-        auto pending = ctx_->end_call(measured, failure.has_value());
-        if (failure) return *failure;
-        if (!pending) return pending.error();
+        if (outcome->failure) {
+            // A stopped program's stdout cannot be the call's result; it goes to the context's
+            // stdout so that what the program wrote before it was stopped reaches the host.
+            (void)ctx_->write(host::stream::out, outcome->stdout_bytes);
+            return {settle(*outcome->failure), measured};
+        }
         const auto* bytes = reinterpret_cast<const std::byte*>(outcome->stdout_bytes.data());
-        return std::vector<std::byte>(bytes, bytes + outcome->stdout_bytes.size());
+        return {std::vector<std::byte>(bytes, bytes + outcome->stdout_bytes.size()), measured};
     }
 
     void cancel() noexcept {
-        cancelled_.store(true, std::memory_order_relaxed);
         std::lock_guard lock{cancel_mutex_};
         if (child_) child_->cancel();
     }
@@ -159,13 +147,10 @@ public:
     [[nodiscard]] host::context& context() const noexcept { return *ctx_; }
 
 private:
-    static std::uint64_t now_ns() { return process::detail::now_ns(); }
-
-    // A violation is recorded with the context (which keeps the list the host reads); a call
-    // stopped by cancel() ends as `timeout`, whatever the kill looked like from inside.
+    // A violation is recorded with the context (which keeps the list the host reads). A call
+    // stopped by cancel() is ended as `timeout` by the facade, whatever the kill looked like.
     error settle(const error& e) {
-        if (cancelled_.load(std::memory_order_relaxed)) return fail(error_kind::timeout, "the call was cancelled");
-        if (e.kind() == error_kind::violation) return ctx_->record_violation(e);
+        if (e.kind() == error_kind::violation && !ctx_->cancelled()) return ctx_->record_violation(e);
         return e;
     }
 
@@ -186,7 +171,6 @@ private:
     host_call_handler broker_;
     std::unique_ptr<persistent_child> child_;
     std::uint64_t generation_ = 0;
-    std::atomic<bool> cancelled_{false};
     std::mutex cancel_mutex_;
     int last_exit_code_ = -1;
 };
@@ -196,6 +180,8 @@ private:
 /// The forked-process backend (see cordon/backend/concept.hpp for the contract).
 struct backend {
     static constexpr std::string_view name = "process";
+    /// A call past its deadline or cancelled is stopped by killing the child.
+    static constexpr bool stops_running_calls = true;
     using payload = process::payload;
 
     template <class Policy> static constexpr void check_policy() {
@@ -218,9 +204,14 @@ struct backend {
             bound_function(std::shared_ptr<detail::sandbox_state> state, std::uint64_t entry) noexcept
                 : state_{std::move(state)}, entry_{entry} {}
 
-            result<R> operator()(Args... args) const {
+            call_outcome<R> operator()(Args... args) const {
                 const std::array<value, sizeof...(Args)> in{value::of(args)...};
                 auto answer = state_->call(entry_, std::as_bytes(std::span{in}));
+                return {decode(std::move(answer.value)), answer.used};
+            }
+
+        private:
+            static result<R> decode(result<std::vector<std::byte>> answer) {
                 if (!answer) return answer.error();
                 if constexpr (std::is_void_v<R>) {
                     if (!answer->empty()) return fail(error_kind::trap, "malformed result from the sandbox");
@@ -234,7 +225,6 @@ struct backend {
                 }
             }
 
-        private:
             std::shared_ptr<detail::sandbox_state> state_;
             std::uint64_t entry_;
         };
@@ -274,14 +264,14 @@ struct backend {
             return bound_function<Sig>{state_, entry->address};
         }
 
-        result<std::vector<std::byte>> call_bytes(std::string_view export_name, std::span<const std::byte> input) {
+        call_outcome<std::vector<std::byte>> call_bytes(std::string_view export_name, std::span<const std::byte> input) {
             const auto& code = state_->code();
             if (std::holds_alternative<executable>(code)) return state_->run(input);
             if (const auto* table = std::get_if<function_table>(&code)) {
                 const auto* entry = table->find(export_name);
                 if (entry == nullptr || !entry->bytes)
-                    return fail(error_kind::invalid_argument, "no exported function named " + std::string(export_name) +
-                                                                  (entry ? " for bytes calls (it is typed)" : ""));
+                    return {fail(error_kind::invalid_argument, "no exported function named " + std::string(export_name) +
+                                                                   (entry ? " for bytes calls (it is typed)" : ""))};
                 return state_->call(entry->address, input);
             }
             // A plugin request starts with the export's name; the child resolves it with dlsym.

@@ -13,13 +13,17 @@
 
 namespace cordon::process {
 
-/// The level a policy's preset stands for. A custom preset is placed by the mechanisms it
-/// requires, so it gets at least the confinement it asks for.
+/// The level a policy's preset stands for, by the preset's type. A custom preset (whatever it
+/// calls itself) is placed by the mechanisms it requires, so it gets at least the confinement
+/// it asks for.
 inline isolation_level level_of(const policy_spec& spec) {
-    if (spec.preset == "minimal") return isolation_level::minimal;
-    if (spec.preset == "standard") return isolation_level::standard;
-    if (spec.preset == "strict") return isolation_level::strict;
-    if (spec.preset == "maximum") return isolation_level::maximum;
+    switch (spec.preset_kind) {
+    case isolation::builtin::minimal: return isolation_level::minimal;
+    case isolation::builtin::standard: return isolation_level::standard;
+    case isolation::builtin::strict: return isolation_level::strict;
+    case isolation::builtin::maximum: return isolation_level::maximum;
+    case isolation::builtin::custom: break;
+    }
     const auto& r = spec.required;
     if (r.contains(mechanism::strict_syscalls)) return isolation_level::maximum;
     if (r.contains(mechanism::mount_namespace) || r.contains(mechanism::pid_namespace)) return isolation_level::strict;

@@ -2,7 +2,6 @@
 // by name, violations, restarts. Backends fill it; the facade hands out copies.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -44,34 +43,27 @@ struct telemetry {
     std::uint64_t restarts = 0;  // guest processes replaced after a crash (process backend)
 };
 
-/// Wall and thread-CPU stopwatch for in-process backends. Each clock is read only if asked for:
-/// the thread CPU clock is a system call, far dearer than a small guest call.
-class stopwatch {
-public:
-    explicit stopwatch(bool wall = true, bool cpu = true) noexcept
-        : wall_{wall}, cpu_{cpu}, wall_start_{wall ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{}},
-          cpu_start_{cpu ? thread_cpu_ns() : 0} {}
+/// The clocks a call is timed with.
+namespace clocks {
 
-    /// Nanoseconds since start, or 0 when the wall clock is not read.
-    [[nodiscard]] std::uint64_t wall_ns() const noexcept {
-        if (!wall_) return 0;
-        return static_cast<std::uint64_t>(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - wall_start_).count());
-    }
-    /// Thread CPU nanoseconds since start, or 0 when the CPU clock is not read.
-    [[nodiscard]] std::uint64_t cpu_ns() const noexcept { return cpu_ ? thread_cpu_ns() - cpu_start_ : 0; }
+/// The coarse monotonic clock: about 8 ns a read on this project's VMs against about 40 ns for
+/// the precise one, at the kernel tick's resolution (4 ms here). A call shorter than a tick
+/// reads as 0 or one tick; since where a call starts within a tick is uniform, the expected
+/// reading is its true duration, so totals over many calls stay right.
+inline std::uint64_t wall_ns() noexcept {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
 
-    static std::uint64_t thread_cpu_ns() noexcept {
-        timespec ts{};
-        ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-        return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
-    }
+/// The calling thread's CPU time: a system call (no vDSO), about 400 ns, read only where a cpu
+/// limit needs it.
+inline std::uint64_t thread_cpu_ns() noexcept {
+    timespec ts{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
 
-private:
-    bool wall_;
-    bool cpu_;
-    std::chrono::steady_clock::time_point wall_start_;
-    std::uint64_t cpu_start_;
-};
+} // namespace clocks
 
 } // namespace cordon

@@ -124,6 +124,8 @@ inline void apply_policy(const runtime_policy& policy, sandbox_config& config, b
 /// A wasm backend over an engine (interpreter_engine, compiled_engine).
 template <class Engine> struct basic_backend {
     static constexpr std::string_view name = Engine::backend_name;
+    /// Fuel slices check the deadline and cancel() while the guest runs.
+    static constexpr bool stops_running_calls = true;
     using payload = module;
 
     template <class Policy> static constexpr void check_policy() {
@@ -144,24 +146,23 @@ template <class Engine> struct basic_backend {
             host::context* context = nullptr;
             std::uint64_t generation = ~std::uint64_t{0};
 
-            template <class Run> auto run(Run&& body) {
-                context->begin_call();
+            /// Runs one engine call with the policy brought up to date, and hands what the guest
+            /// did to the context; the facade does the call's bookkeeping around it.
+            template <class T, class Run> call_outcome<T> run(Run&& body) {
                 if (context->policy().generation() != generation) {
                     sync_policy();
                     generation = context->policy().generation();
                 }
                 engine->state().config.stop_on_violation = context->on_violation == violation_action::trap;
-                auto outcome = body(*engine);
-                report(outcome ? std::nullopt : std::optional<error>{outcome.error()});
+                result<T> outcome = body(*engine);
+                report();
                 const usage& used = engine->last_call();
-                cordon::usage measured;
-                measured.wall_ns = static_cast<std::uint64_t>(used.wall.count());
-                measured.cpu_ns = static_cast<std::uint64_t>(used.cpu.count());
+                call_usage measured;
+                // The engine reads the thread CPU clock only for a cpu limit; then it is free here.
+                if (engine->state().config.cpu_time) measured.cpu_ns = static_cast<std::uint64_t>(used.cpu.count());
                 measured.fuel = used.fuel;
                 measured.peak_memory_bytes = used.peak_memory_bytes;
-                auto pending = context->end_call(measured, !outcome);
-                if (outcome && !pending) return decltype(outcome){pending.error()};
-                return outcome;
+                return {std::move(outcome), measured};
             }
 
             /// Brings grants, limits and filesystem scopes up to date with the runtime policy.
@@ -179,16 +180,12 @@ template <class Engine> struct basic_backend {
             }
 
             /// Hands what the guest wrote, called and was refused to the host context.
-            void report(const std::optional<error>&) {
+            void report() {
                 sandbox_state& state = engine->state();
                 if (!state.stdout_text.empty()) (void)context->write(host::stream::out, std::exchange(state.stdout_text, {}));
                 if (!state.stderr_text.empty()) (void)context->write(host::stream::err, std::exchange(state.stderr_text, {}));
                 for (const auto& [function, count] : engine->last_call().host_calls) context->count_host_call(function, count);
-                for (const auto& violation : engine->last_call().violations) {
-                    error_info info{violation};
-                    info.permission = violation.substr(0, violation.find(':'));
-                    context->record_violation(error{error_kind::violation, std::move(info)});
-                }
+                for (const error& violation : engine->last_call().violations) context->record_violation(violation);
             }
         };
 
@@ -197,8 +194,8 @@ template <class Engine> struct basic_backend {
         template <class R, class... Args> class bound_function<R(Args...)> {
         public:
             bound_function(session* s, std::string export_name) : session_{s}, name_{std::move(export_name)} {}
-            result<R> operator()(Args... args) const {
-                return session_->run([&](engine_instance& engine) {
+            call_outcome<R> operator()(Args... args) const {
+                return session_->template run<R>([&](engine_instance& engine) {
                     return engine.template call<R(Args...)>(name_, args...);
                 });
             }
@@ -244,32 +241,37 @@ template <class Engine> struct basic_backend {
             return bound_function<Sig>{session_.get(), std::string(export_name)};
         }
 
-        result<std::vector<std::byte>> call_bytes(std::string_view export_name, std::span<const std::byte> input) {
-            auto out = session_->run([&](engine_instance& engine) {
-                return engine.call_bytes(export_name, {reinterpret_cast<const std::uint8_t*>(input.data()), input.size()});
+        call_outcome<std::vector<std::byte>> call_bytes(std::string_view export_name, std::span<const std::byte> input) {
+            return session_->template run<std::vector<std::byte>>([&](engine_instance& engine) -> result<std::vector<std::byte>> {
+                auto out = engine.call_bytes(export_name, {reinterpret_cast<const std::uint8_t*>(input.data()), input.size()});
+                if (!out) return out.error();
+                std::vector<std::byte> bytes(out->size());
+                cordon::detail::copy_bytes(bytes.data(), out->data(), out->size());
+                return bytes;
             });
-            if (!out) return out.error();
-            std::vector<std::byte> bytes(out->size());
-            cordon::detail::copy_bytes(bytes.data(), out->data(), out->size());
-            return bytes;
         }
 
         /// A call whose signature is known only at run time (the command line's); the values
         /// are checked against the export's signature.
-        result<std::vector<cordon::value>> call_values(std::string_view export_name, std::span<const cordon::value> args) {
+        call_outcome<std::vector<cordon::value>> call_values(std::string_view export_name, std::span<const cordon::value> args) {
             std::vector<value> in;
             in.reserve(args.size());
             for (const auto& a : args) in.push_back(detail::from_core(a));
-            auto out = session_->run([&](engine_instance& engine) { return engine.call(export_name, in); });
-            if (!out) return out.error();
-            std::vector<cordon::value> values;
-            for (const auto& v : *out) values.push_back(detail::to_core(v));
-            return values;
+            return session_->template run<std::vector<cordon::value>>([&](engine_instance& engine) -> result<std::vector<cordon::value>> {
+                auto out = engine.call(export_name, in);
+                if (!out) return out.error();
+                std::vector<cordon::value> values;
+                for (const auto& v : *out) values.push_back(detail::to_core(v));
+                return values;
+            });
         }
 
-        /// Runs a WASI command's _start (main); returns its exit code.
-        result<int> run_main(std::span<const std::byte> stdin_bytes = {}) {
-            return session_->run([&](engine_instance& engine) {
+        /// Runs a WASI command's _start (main); returns its exit code. `argv` replaces the
+        /// program's arguments, argv[0] included (by default: the module's name alone).
+        /// Offered by the facade as sandbox::run_main.
+        call_outcome<int> run_main(std::span<const std::byte> stdin_bytes = {}, std::vector<std::string> argv = {}) {
+            if (!argv.empty()) session_->engine->state().config.args = std::move(argv);
+            return session_->template run<int>([&](engine_instance& engine) {
                 return engine.run_start({reinterpret_cast<const std::uint8_t*>(stdin_bytes.data()), stdin_bytes.size()});
             });
         }
@@ -299,8 +301,14 @@ template <class Engine> struct basic_backend {
 
         void cancel() noexcept { session_->engine->cancel(); }
 
-        /// The engine underneath, for what the generic facade does not cover (stdout, WASI runs).
-        [[nodiscard]] engine_instance& engine() noexcept { return *session_->engine; }
+        /// The engine underneath, read-only, for what the facade does not report.
+        [[nodiscard]] const engine_instance& engine() const noexcept { return *session_->engine; }
+
+        /// The engine underneath, mutable: an escape hatch past the facade and the policy. The
+        /// engine's configuration is a copy of the runtime policy made for its mechanism; the
+        /// caller must not change it (a grant or scope added there is never checked against the
+        /// ceiling) and must not call the engine while a facade call runs.
+        [[nodiscard]] engine_instance& unsafe_engine() noexcept { return *session_->engine; }
 
     private:
         explicit instance(std::unique_ptr<session> s) : session_{std::move(s)} {}

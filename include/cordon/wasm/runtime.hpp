@@ -77,7 +77,9 @@ struct usage {
     std::uint64_t fuel = 0;
     std::uint64_t peak_memory_bytes = 0;
     std::map<std::string, std::uint64_t, std::less<>> host_calls;
-    std::vector<std::string> violations;  // "fs.read: path_open /etc/passwd"
+    /// The calls the guest was refused, as violations naming their permission. Only the current
+    /// call's are kept: the host context keeps the sandbox's, capped.
+    std::vector<error> violations;
 
     void add(const usage& call) {
         wall += call.wall;
@@ -85,7 +87,6 @@ struct usage {
         fuel += call.fuel;
         peak_memory_bytes = std::max(peak_memory_bytes, call.peak_memory_bytes);
         for (const auto& [name, count] : call.host_calls) host_calls[name] += count;
-        violations.insert(violations.end(), call.violations.begin(), call.violations.end());
     }
 };
 

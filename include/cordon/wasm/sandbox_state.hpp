@@ -140,7 +140,9 @@ struct sandbox_state {
     }
 
     void record_violation(std::string_view permission, std::string_view what) {
-        current.violations.push_back(std::string(permission) + ": " + std::string(what));
+        error_info info{std::string(permission) + ": " + std::string(what)};
+        info.permission = std::string(permission);
+        current.violations.emplace_back(error_kind::violation, std::move(info));
     }
 };
 

@@ -161,10 +161,9 @@ int run_wasm_on(const run_options& opts, const std::string& path, const std::vec
         outcome out;
         if (runs_command(*module, function)) {
             // argv[0] is the module's file name, as a shell gives a program the name it was run by.
-            auto& argv = box.backend_instance()->engine().state().config.args;
-            argv = {std::filesystem::path(path).filename().string()};
+            std::vector<std::string> argv{std::filesystem::path(path).filename().string()};
             if (!rest.empty()) argv.insert(argv.end(), rest.begin() + 1, rest.end());
-            auto code = box.backend_instance()->run_main(*input);
+            auto code = box.run_main(*input, std::move(argv));
             out = detail::collect(box, code ? std::nullopt : std::optional<error>{code.error()});
             if (code) {
                 out.result = nlohmann::json::array({*code});
