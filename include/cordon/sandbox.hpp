@@ -2,6 +2,7 @@
 // narrow or grant inside the ceiling at run time, and returns every guest fault as a value.
 #pragma once
 
+#include <cordon/backend/capabilities.hpp>
 #include <cordon/backend/concept.hpp>
 #include <cordon/host/context.hpp>
 #include <cordon/host/function.hpp>
@@ -42,7 +43,7 @@ template <class Backend, policy_type Policy> class sandbox {
     static_assert(backend<Backend, Policy>,
                   "cordon: sandbox<Backend, Policy> needs a Backend that meets cordon::backend "
                   "(see cordon/backend/concept.hpp; cordon::none::backend is the reference)");
-    static_assert((Backend::template check_policy<Policy>(), true));
+    static_assert(enforces_policy<Backend, Policy>());
 
     using instance_type = typename Backend::template instance<Policy>;
 
@@ -142,9 +143,13 @@ public:
 
     [[nodiscard]] cordon::telemetry telemetry() const { return context_->telemetry(); }
     [[nodiscard]] std::vector<error> violations() const { return context_->violations(); }
+    /// Which mechanism enforces each element here: the backend's capability table, with the
+    /// limits now in force and what the live instance found on this machine.
     [[nodiscard]] enforcement_report enforcement() const {
-        if (instance_) return instance_->enforcement();
-        return {std::string(Backend::name), {}};
+        if (!instance_) return {std::string(Backend::name), {}};
+        std::vector<enforcement_entry> facts;
+        if constexpr (requires { instance_->enforcement_facts(); }) facts = instance_->enforcement_facts();
+        return report_from_table<Backend>(context_->policy().limits(), facts);
     }
     [[nodiscard]] std::string take_stdout() { return context_->take_stdout(); }
     [[nodiscard]] std::string take_stderr() { return context_->take_stderr(); }

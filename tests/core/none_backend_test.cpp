@@ -195,11 +195,19 @@ TEST(NoneBackend, TelemetryAndEnforcementReport) {
     EXPECT_EQ(t.total.errors, 0u);
     const auto report = box.enforcement();
     EXPECT_EQ(report.backend, "none");
-    ASSERT_NE(report.find("isolation"), nullptr);
-    EXPECT_EQ(report.find("isolation")->level, enforcement_level::not_enforced);
-    ASSERT_NE(report.find("memory"), nullptr);
-    EXPECT_EQ(report.find("memory")->level, enforcement_level::not_enforced);
-    EXPECT_EQ(report.find("output_bytes")->level, enforcement_level::enforced);
+    ASSERT_NE(report.find(element::isolation), nullptr);
+    EXPECT_EQ(report.find(element::isolation)->level, enforcement_level::not_enforced);
+    // The preset's memory and open_files limits stay accepted, reported with why nothing enforces them.
+    ASSERT_NE(report.find(element::memory), nullptr);
+    EXPECT_EQ(report.find(element::memory)->level, enforcement_level::not_enforced);
+    EXPECT_NE(report.find(element::memory)->mechanism.find("heap"), std::string::npos);
+    ASSERT_NE(report.find(element::open_files), nullptr);
+    EXPECT_EQ(report.find(element::open_files)->level, enforcement_level::not_enforced);
+    EXPECT_EQ(report.find(element::output_bytes)->level, enforcement_level::enforced);
+    EXPECT_EQ(report.find(element::call_depth), nullptr);  // no such limit in force
+    // Each entry is the table's row, word for word.
+    for (const auto& entry : report.entries)
+        EXPECT_EQ(entry.mechanism, find_capability(none::backend::capabilities, entry.element)->mechanism);
 }
 
 } // namespace

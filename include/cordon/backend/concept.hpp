@@ -2,6 +2,7 @@
 // cordon/none/backend.hpp is the smallest complete backend and the living example of it.
 #pragma once
 
+#include <cordon/backend/capabilities.hpp>
 #include <cordon/host/context.hpp>
 #include <cordon/host/function.hpp>
 #include <cordon/policy/policy.hpp>
@@ -24,11 +25,14 @@ namespace cordon {
 ///  - `using payload = ...`: what a sandbox of this backend runs (a wasm module, a native
 ///    plugin, a host function, a set of C++ callables for `none`). Copyable or cheap to move;
 ///    one payload may serve many sandboxes.
-///  - `template <class Policy> static constexpr void check_policy()`: called once per policy at
-///    compile time by the facade. It static_asserts on every explicit policy element the
-///    backend cannot enforce, with a message that names the element and the backend and says
-///    what to use instead. Elements a preset sets by default are not rejected: the backend
-///    reports them as not enforced (or fails creation when the level requires them).
+///  - `static constexpr std::array<capability, N> capabilities`: what the backend enforces,
+///    one row per element (see cordon/backend/capabilities.hpp): the mechanism's wording, the
+///    level, when the report shows it, and for an element it cannot enforce what to use
+///    instead. Every limit kind has a row. The facade derives from it both the compile-time
+///    rejection (a refused element set explicitly by the policy fails to compile, naming the
+///    element, the backend and the alternative) and the enforcement report. Elements a preset
+///    sets by default are not rejected: the report shows them as not enforced (or creation
+///    fails when the level requires them).
 ///  - `template <class Policy> class instance`: one live sandbox. Only the code paths for
 ///    permissions inside Policy's ceiling need be instantiated. Members:
 ///      * `static result<instance> create(const payload&, host::context&, const host::functions&)`:
@@ -46,7 +50,9 @@ namespace cordon {
 ///      * optional: `result<std::vector<value>> call_values(std::string_view export_name,
 ///        std::span<const value> args)`: a call whose signature is known only at run time; the
 ///        facade offers `call_values` when the backend has it.
-///      * `enforcement_report enforcement() const`: which mechanism enforces each element here.
+///      * optional: `std::vector<enforcement_entry> enforcement_facts() const`: what only the
+///        live instance knows (a landlock ABI, a cgroup version, a clamp it applied); each fact
+///        replaces its element's row in the report (a fact without wording keeps the row's).
 ///      * `void cancel() noexcept`: stops a running call from another thread (`timeout`).
 ///    Every call reports its usage through the context (begin_call / end_call), turns guest
 ///    faults into error values, and leaves the host intact whatever the guest did.
@@ -55,8 +61,8 @@ concept backend = requires {
     { B::name } -> std::convertible_to<std::string_view>;
     typename B::payload;
     typename B::template instance<Policy>;
-    B::template check_policy<Policy>();
-} && requires(typename B::template instance<Policy>& inst, const typename B::template instance<Policy>& cinst,
+    { B::capabilities[0] } -> std::convertible_to<capability>;
+} && requires(typename B::template instance<Policy>& inst,
               const typename B::payload& payload, host::context& ctx, const host::functions& functions,
               std::string_view name, std::span<const std::byte> bytes) {
     {
@@ -64,7 +70,6 @@ concept backend = requires {
     } -> std::same_as<result<typename B::template instance<Policy>>>;
     { inst.template bind<std::int32_t(std::int32_t)>(name) };
     { inst.call_bytes(name, bytes) } -> std::same_as<result<std::vector<std::byte>>>;
-    { cinst.enforcement() } -> std::same_as<enforcement_report>;
     { inst.cancel() } noexcept;
 };
 

@@ -2,6 +2,7 @@
 // backend, with no isolation at all. It documents the contract and is the overhead baseline.
 #pragma once
 
+#include <cordon/backend/capabilities.hpp>
 #include <cordon/backend/concept.hpp>
 #include <cordon/host/api.hpp>
 #include <cordon/host/context.hpp>
@@ -130,18 +131,23 @@ struct backend {
     static constexpr std::string_view name = "none";
     using payload = program;
 
-    template <class Policy> static constexpr void check_policy() {
-        static_assert(!Policy::sets_explicitly(limit::kind::fuel),
-                      "cordon: limit::fuel cannot be enforced by the none backend (it runs C++ and counts no "
-                      "instructions); use wasm::interpreter or wasm::compiled, or limit::wall_time_ms");
-        static_assert(!Policy::sets_explicitly(limit::kind::memory),
-                      "cordon: limit::memory cannot be enforced by the none backend (guest code shares the "
-                      "host's heap); use a wasm or process backend, or leave the limit to the preset");
-        static_assert(!Policy::sets_explicitly(limit::kind::processes),
-                      "cordon: limit::processes cannot be enforced by the none backend; use process::backend");
-        static_assert(!Policy::sets_explicitly(limit::kind::net_connections),
-                      "cordon: limit::net_connections cannot be enforced by the none backend; use process::backend");
-    }
+    /// What this backend enforces and how (see cordon/backend/capabilities.hpp). The host API
+    /// checks grants and caps output; the guest is trusted C++, so the checks show behaviour,
+    /// not isolation, and nothing interrupts, counts instructions or accounts memory.
+    static constexpr std::array capabilities{
+        enforces(element::isolation, "none: the guest is C++ running in the host process", enforcement_level::not_enforced),
+        enforces(element::permissions, "host API checks (guest code could bypass them)", enforcement_level::best_effort),
+        refuses(element::memory, "none: guest code shares the host's heap", instead::a_wasm_or_process_backend),
+        limits(element::cpu_time, "measured after the call; cannot interrupt", enforcement_level::best_effort),
+        limits(element::wall_time, "measured after the call; cannot interrupt", enforcement_level::best_effort),
+        refuses(element::fuel, "none: a C++ guest counts no instructions", instead::a_wasm_backend_or_wall_time_ms),
+        refuses(element::open_files, "none: the guest opens files through the host's own descriptors",
+                instead::a_wasm_or_process_backend),
+        refuses(element::processes, "none: the guest runs in the host's process", instead::process_backend),
+        refuses(element::net_connections, "none: the guest uses the host's sockets", instead::process_backend),
+        limits(element::output_bytes, "host API output cap"),
+        refuses(element::call_depth, "none: native calls are not counted", instead::a_wasm_backend),
+    };
 
     /// What a call needs, by stable pointers: bound functions outlive moves of the sandbox.
     struct session {
@@ -249,24 +255,6 @@ struct backend {
             });
             if (!r) return r.error();
             return output;
-        }
-
-        [[nodiscard]] enforcement_report enforcement() const {
-            enforcement_report report{std::string(name), {}};
-            report.add("isolation", "none: the guest is C++ running in the host process", enforcement_level::not_enforced);
-            report.add("permissions", "host API checks (guest code could bypass them)", enforcement_level::best_effort);
-            const auto limits = session_.context->policy().limits();
-            for (auto k : limit::all_kinds) {
-                if (!limits.has(k)) continue;
-                if (k == limit::kind::output_bytes)
-                    report.add(std::string(limit::name(k)), "host API output cap", enforcement_level::enforced);
-                else if (k == limit::kind::wall_time_ms || k == limit::kind::cpu_time_ms)
-                    report.add(std::string(limit::name(k)), "measured after the call; cannot interrupt",
-                               enforcement_level::best_effort);
-                else
-                    report.add(std::string(limit::name(k)), "none", enforcement_level::not_enforced);
-            }
-            return report;
         }
 
         void cancel() noexcept {}  // a C++ guest cannot be interrupted; context().cancelled() is visible to it

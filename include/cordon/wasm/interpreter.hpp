@@ -2,6 +2,7 @@
 // with host functions linked by permission, limits enforced and traps turned into errors.
 #pragma once
 
+#include <cordon/backend/capabilities.hpp>
 #include <cordon/result.hpp>
 #include <cordon/wasm/engine_common.hpp>
 #include <cordon/wasm/host_function.hpp>
@@ -562,10 +563,13 @@ struct interpreter_engine {
     using instance = interpreter_instance;
     static constexpr std::string_view name = "WABT interpreter";
     static constexpr std::string_view backend_name = "wasm interpreter";
-    static constexpr std::string_view memory_mechanism = "bounds checked by the interpreter";
-    static constexpr std::string_view stack_mechanism =
-        "call depth bounded by WABT's call stack and, through an injected depth counter, by the value stack's "
-        "share of the memory limit";
+    /// This engine's rows of the wasm backend's capability table.
+    static constexpr std::array capabilities{
+        enforces(element::isolation, "WebAssembly linear memory, in process (WABT interpreter)"),
+        enforces(element::memory, "bounds checked by the interpreter"),
+        enforces(element::stack, "call depth bounded by WABT's call stack and, through an injected depth counter, by "
+                                 "the value stack's share of the memory limit"),
+    };
 };
 
 } // namespace cordon::wasm

@@ -3,6 +3,7 @@
 // host API, WASI subset, limits and telemetry as the interpreter.
 #pragma once
 
+#include <cordon/backend/capabilities.hpp>
 #include <cordon/result.hpp>
 #include <cordon/wasm/compiled/abi.h>
 #include <cordon/wasm/compiled/registry.hpp>
@@ -431,8 +432,12 @@ struct compiled_engine {
     using instance = compiled_instance;
     static constexpr std::string_view name = "wasm2c, compiled to native code";
     static constexpr std::string_view backend_name = "wasm compiled";
-    static constexpr std::string_view memory_mechanism =
-        "8 GiB PROT_NONE reservation per memory, faults become traps (guard pages); stack overflow caught on an alternate signal stack";
+    /// This engine's rows of the wasm backend's capability table.
+    static constexpr std::array capabilities{
+        enforces(element::isolation, "WebAssembly linear memory, in process (wasm2c, compiled to native code)"),
+        enforces(element::memory, "8 GiB PROT_NONE reservation per memory, faults become traps (guard pages); stack "
+                                  "overflow caught on an alternate signal stack"),
+    };
 };
 
 } // namespace cordon::wasm
