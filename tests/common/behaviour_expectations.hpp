@@ -53,6 +53,32 @@ template <class Box> void signature_mismatch_is_an_error_value(Box& box) {
     EXPECT_EQ(*box.template call<std::int32_t(std::int32_t, std::int32_t)>("add", 1, 1), 2);
 }
 
+/// The same words on every backend for a missing export, a signature mismatch and a wall-time
+/// limit, with the export's name and the limit's detail attached. `run_too_long` makes a call
+/// on `box` that outlasts its policy's wall_time limit of `wall_ms`.
+template <class Box, class Call> void errors_are_worded_alike(Box& box, std::uint64_t wall_ms, Call run_too_long) {
+    auto missing = box.template call<std::int32_t(std::int32_t, std::int32_t)>("no_such_export", 1, 2);
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().kind(), error_kind::invalid_argument);
+    EXPECT_EQ(missing.error().message(), "no exported function named no_such_export");
+    EXPECT_EQ(missing.error().info().function, "no_such_export");
+    auto wrong = box.template call<double(double)>("add", 1.0);
+    ASSERT_FALSE(wrong);
+    EXPECT_EQ(wrong.error().kind(), error_kind::invalid_argument);
+    EXPECT_EQ(wrong.error().message(), "export add has signature (i32, i32) -> i32, called as (f64) -> f64");
+    EXPECT_EQ(wrong.error().info().function, "add");
+    const error slow = run_too_long(box);
+    EXPECT_EQ(slow.kind(), error_kind::timeout) << slow.message();
+    EXPECT_THAT(slow.message(), ::testing::StartsWith("wall_time limit of " + std::to_string(wall_ms) + " ms exceeded"));
+    ASSERT_TRUE(slow.info().limit) << slow.message();
+    EXPECT_EQ(slow.info().limit->name, "wall_time");
+    EXPECT_EQ(slow.info().limit->limit, wall_ms);
+    ASSERT_TRUE(slow.info().limit->observed) << slow.message();
+    EXPECT_GE(*slow.info().limit->observed, wall_ms);
+    // The sandbox is still usable afterwards.
+    EXPECT_EQ(*box.template call<std::int32_t(std::int32_t, std::int32_t)>("add", 1, 1), 2);
+}
+
 template <class Box> void bytes_in_bytes_out(Box& box) {
     auto out = box.call_bytes("reverse", bytes_of("stressed"));
     ASSERT_TRUE(out) << out.error().message();

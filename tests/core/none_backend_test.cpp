@@ -1,5 +1,7 @@
 // The facade over the none backend: typed calls, signature checks, the host API's permission
 // checks, violations, output caps, user host functions, telemetry and the enforcement report.
+#include "../common/behaviour_expectations.hpp"
+
 #include <cordon/cordon.hpp>
 
 #include <gtest/gtest.h>
@@ -183,6 +185,11 @@ TEST(NoneBackend, CancelIsVisibleToTheGuest) {
     (void)box.call<void(std::int32_t)>("spin", 20000);
     canceller.join();
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+TEST(NoneBackend, ErrorsAreWordedAsOnEveryBackend) {
+    sandbox<none::backend, policy<isolation::strict, limit::wall_time_ms<20>>> box{demo()};
+    behaviour::errors_are_worded_alike(box, 20, [](auto& b) { return b.template call<void(std::int32_t)>("spin", 60).error(); });
 }
 
 TEST(NoneBackend, TelemetryAndEnforcementReport) {

@@ -100,6 +100,12 @@ TEST(ProcessBehaviour, WallTimeStopsAnEndlessCall) {
     expect::spin_hits_the_limit(box, error_kind::timeout);
 }
 
+TEST(ProcessBehaviour, ErrorsAreWordedAsOnEveryBackend) {
+    process_box<walled> box{guest()};
+    ASSERT_TRUE(box.ok()) << box.status().error().message();
+    expect::errors_are_worded_alike(box, 200, [](auto& b) { return b.template call<void()>("spin").error(); });
+}
+
 TEST(ProcessBehaviour, CpuTimeStopsAnEndlessCall) {
     process_box<cpu_capped> box{guest()};
     ASSERT_TRUE(box.ok());

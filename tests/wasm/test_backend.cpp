@@ -1,6 +1,7 @@
 // sandbox<Engine, Policy> for both wasm engines (interpreter and compiled): the wasm backend
 // through the core's facade, with permissions and limits coming from compile-time policies and
 // runtime grants.
+#include "../common/behaviour_expectations.hpp"
 #include "test_support.hpp"
 
 #include <cordon/cordon.hpp>
@@ -52,6 +53,15 @@ TYPED_TEST(WasmBackend, CallsWithRunTimeSignatures) {
     auto bad = box.call_values("add64", wrong);
     ASSERT_FALSE(bad);
     EXPECT_EQ(bad.error().kind(), error_kind::invalid_argument);
+}
+
+TYPED_TEST(WasmBackend, ErrorsAreWordedAsOnEveryBackend) {
+    // The compiled engine compiles the module within the wall time limit: the tight limit comes
+    // once the sandbox stands.
+    sandbox<TypeParam, strict_policy> box{load("basic")};
+    ASSERT_TRUE(box.ok()) << box.status().error().message();
+    ASSERT_TRUE(box.tighten(limit::kind::wall_time_ms, 200));
+    behaviour::errors_are_worded_alike(box, 200, [](auto& b) { return b.template call<void()>("spin").error(); });
 }
 
 TYPED_TEST(WasmBackend, SignatureMismatchAtBind) {

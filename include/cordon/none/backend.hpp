@@ -4,6 +4,7 @@
 
 #include <cordon/backend/capabilities.hpp>
 #include <cordon/backend/concept.hpp>
+#include <cordon/errors.hpp>
 #include <cordon/host/api.hpp>
 #include <cordon/host/context.hpp>
 #include <cordon/host/function.hpp>
@@ -49,11 +50,10 @@ public:
         using R = typename host::signature_traits<Sig>::ret;
         using out_t = result<R>;
         const auto* fn = find(name);
-        if (!fn) return out_t{fail(error_kind::invalid_argument, "no host function named '" + std::string(name) + "'")};
+        if (!fn) return out_t{fail(error_kind::invalid_argument, "no host function named " + std::string(name))};
         if (fn->sig != host::signature_of<Sig>())
-            return out_t{fail(error_kind::invalid_argument, "host function '" + std::string(name) + "' has signature " +
-                                                                host::to_string(fn->sig) + ", called as " +
-                                                                host::to_string(host::signature_of<Sig>()))};
+            return out_t{signature_mismatch(name, host::to_string(fn->sig), host::to_string(host::signature_of<Sig>()),
+                                            "host function")};
         ctx_->count_host_call(name);
         if (!fn->permission.empty())
             if (auto r = ctx_->require(fn->permission, name); !r) return out_t{r.error()};
@@ -177,15 +177,13 @@ struct backend {
 
         /// Time limits, checked after the fact: the none backend cannot stop a running callable.
         static result<void> check_time(const limit_set& limits, const usage& measured) {
-            auto over = [&](limit::kind k, std::uint64_t used_ns, error_kind kind) -> std::optional<error> {
+            auto over = [&](limit::kind k, std::uint64_t used_ns) -> std::optional<error> {
                 const auto ms = limits.get(k);
                 if (!ms || used_ns <= *ms * 1'000'000) return std::nullopt;
-                error_info info{std::string(limit::name(k)) + " limit " + std::to_string(*ms) + " ms exceeded"};
-                info.limit = limit_detail{std::string(limit::name(k)), *ms, used_ns / 1'000'000};
-                return error{kind, std::move(info)};
+                return limit_exceeded(k, *ms, used_ns / 1'000'000);
             };
-            if (auto e = over(limit::kind::cpu_time_ms, measured.cpu_ns, error_kind::cpu_limit)) return *e;
-            if (auto e = over(limit::kind::wall_time_ms, measured.wall_ns, error_kind::timeout)) return *e;
+            if (auto e = over(limit::kind::cpu_time_ms, measured.cpu_ns)) return *e;
+            if (auto e = over(limit::kind::wall_time_ms, measured.wall_ns)) return *e;
             return {};
         }
     };
@@ -219,24 +217,18 @@ struct backend {
 
         template <class Sig> result<bound_function<Sig>> bind(std::string_view name) {
             const auto* e = session_.code->find(name);
-            if (!e) return fail(error_kind::invalid_argument, "no export named '" + std::string(name) + "'");
+            if (!e) return no_export(name, session_.code->find_bytes(name) ? "it takes bytes; use call_bytes" : "");
             const auto wanted = host::signature_of<Sig>();
-            if (e->sig != wanted)
-                return fail(error_kind::invalid_argument, "export '" + std::string(name) + "' has signature " +
-                                                              host::to_string(e->sig) + ", called as " +
-                                                              host::to_string(wanted));
+            if (e->sig != wanted) return signature_mismatch(name, host::to_string(e->sig), host::to_string(wanted));
             return bound_function<Sig>{session_, e};
         }
 
         result<std::vector<value>> call_values(std::string_view name, std::span<const value> args) {
             const auto* e = session_.code->find(name);
-            if (!e) return fail(error_kind::invalid_argument, "no export named '" + std::string(name) + "'");
+            if (!e) return no_export(name, session_.code->find_bytes(name) ? "it takes bytes; use call_bytes" : "");
             host::signature given{{}, e->sig.results};
             for (const auto& a : args) given.params.push_back(a.type);
-            if (given.params != e->sig.params)
-                return fail(error_kind::invalid_argument, "export '" + std::string(name) + "' has signature " +
-                                                              host::to_string(e->sig) + ", called with " +
-                                                              host::to_string(given));
+            if (given.params != e->sig.params) return signature_mismatch(name, host::to_string(e->sig), host::to_string(given));
             std::vector<value> out(e->sig.results.size());
             auto r = session_.run([&](guest& g) { return e->call(g, args, out); });
             if (!r) return r.error();
@@ -245,7 +237,7 @@ struct backend {
 
         result<std::vector<std::byte>> call_bytes(std::string_view name, std::span<const std::byte> input) {
             const auto* f = session_.code->find_bytes(name);
-            if (!f) return fail(error_kind::invalid_argument, "no bytes export named '" + std::string(name) + "'");
+            if (!f) return no_export(name, session_.code->find(name) ? "it is typed; use call" : "");
             std::vector<std::byte> output;
             auto r = session_.run([&](guest& g) -> result<void> {
                 auto o = (*f)(g, input);

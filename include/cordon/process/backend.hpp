@@ -4,6 +4,7 @@
 
 #include <cordon/backend/capabilities.hpp>
 #include <cordon/backend/concept.hpp>
+#include <cordon/errors.hpp>
 #include <cordon/host/context.hpp>
 #include <cordon/host/function.hpp>
 #include <cordon/host/value.hpp>
@@ -177,9 +178,8 @@ private:
         const bool over = answer ? cap && answer->size() > *cap : answer.error().kind() == error_kind::output_limit;
         if (!over) return answer;
         const std::uint64_t limit = cap.value_or(channel::default_capacity);
-        error_info info{"output limit of " + std::to_string(limit) + " bytes exceeded"};
-        info.limit = limit_detail{"output_bytes", limit, answer ? std::optional<std::uint64_t>{answer->size()} : std::nullopt};
-        return error{error_kind::output_limit, std::move(info)};
+        return limit_exceeded(limit::kind::output_bytes, limit,
+                              answer ? std::optional<std::uint64_t>{answer->size()} : std::nullopt);
     }
 
     payload code_;
@@ -285,13 +285,9 @@ struct backend {
                             "call_bytes()");
             const auto* entry = table->find(export_name);
             if (entry == nullptr || entry->bytes)
-                return fail(error_kind::invalid_argument, "no exported function named " + std::string(export_name) +
-                                                              (entry ? " for typed calls (it takes bytes)" : ""));
+                return no_export(export_name, entry ? "it takes bytes; use call_bytes" : "");
             const auto wanted = host::signature_of<Sig>();
-            if (entry->sig != wanted)
-                return fail(error_kind::invalid_argument, "export " + std::string(export_name) + " has type " +
-                                                              host::to_string(entry->sig) + ", called as " +
-                                                              host::to_string(wanted));
+            if (entry->sig != wanted) return signature_mismatch(export_name, host::to_string(entry->sig), host::to_string(wanted));
             return bound_function<Sig>{state_, entry->address};
         }
 
@@ -301,8 +297,7 @@ struct backend {
             if (const auto* table = std::get_if<function_table>(&code)) {
                 const auto* entry = table->find(export_name);
                 if (entry == nullptr || !entry->bytes)
-                    return fail(error_kind::invalid_argument, "no exported function named " + std::string(export_name) +
-                                                                  (entry ? " for bytes calls (it is typed)" : ""));
+                    return no_export(export_name, entry ? "it is typed; use call" : "");
                 return state_->call(entry->address, input);
             }
             // A plugin request starts with the export's name; the child resolves it with dlsym.

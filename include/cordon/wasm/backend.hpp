@@ -5,6 +5,7 @@
 #include <cordon/detail/bytes.hpp>
 #include <cordon/backend/capabilities.hpp>
 #include <cordon/backend/concept.hpp>
+#include <cordon/errors.hpp>
 #include <cordon/host/api.hpp>
 #include <cordon/host/context.hpp>
 #include <cordon/host/function.hpp>
@@ -245,7 +246,7 @@ template <class Engine> struct basic_backend {
         template <class Sig> result<bound_function<Sig>> bind(std::string_view export_name) {
             const export_info* e = session_->engine->source().find_export(export_name);
             if (!e || e->kind != extern_kind::function)
-                return fail(error_kind::invalid_argument, "module has no exported function named " + std::string(export_name));
+                return no_export(export_name);
             const signature wanted = signature_for<Sig>();
             if (*e->func_signature != wanted)
                 return detail::called_as_mismatch(export_name, *e->func_signature, wanted);

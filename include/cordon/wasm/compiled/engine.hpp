@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cordon/backend/capabilities.hpp>
+#include <cordon/errors.hpp>
 #include <cordon/result.hpp>
 #include <cordon/wasm/compiled/abi.h>
 #include <cordon/wasm/compiled/registry.hpp>
@@ -250,7 +251,7 @@ private:
 
     result<const export_function*> find_function(std::string_view name) {
         if (auto it = exports_.find(name); it != exports_.end()) return &it->second;
-        return fail(error_kind::invalid_argument, "module has no exported function named " + std::string(name));
+        return no_export(name);
     }
 
     template <class R, class... Params, class... Args>
@@ -338,9 +339,8 @@ private:
             }
             case 1: accounting_.grow_failed = true; return true;
             default: {
-                error_info info{"call_depth limit of " + std::to_string(state_.config.depth_limit()) + " exceeded"};
-                info.limit = limit_detail{"call_depth", std::uint64_t(state_.config.depth_limit()), std::uint64_t(state_.config.depth_limit()) + 1};
-                return stop(error{error_kind::trap, std::move(info)});
+                const std::uint64_t depth = state_.config.depth_limit();
+                return stop(limit_exceeded(limit::kind::call_depth, depth, depth + 1));
             }
             }
         }
