@@ -25,7 +25,7 @@ function(cordon_add_test name)
 endfunction()
 
 # cordon_add_compile_fail_tests(DIRECTORY dir [LABELS ...]): every dir/*.cpp must fail to compile
-# with the text of its "// expect:" line, and compile with CORDON_COMPILE_FAIL_CONTROL defined
+# with every text of its "// expect:" lines, and compile with CORDON_COMPILE_FAIL_CONTROL defined
 # (tests/compile_fail/run_compile_fail.cmake runs both).
 function(cordon_add_compile_fail_tests)
   cmake_parse_arguments(arg "" "DIRECTORY" "LABELS" ${ARGN})

@@ -114,7 +114,7 @@ template <> struct fmt::formatter<cordon::enforcement_report> : fmt::formatter<s
     auto format(const cordon::enforcement_report& r, format_context& ctx) const {
         std::string text = fmt::format("enforcement ({}):", r.backend);
         for (const auto& e : r.entries)
-            text += fmt::format("\n  {:<16} {}{}", e.element + ":", e.mechanism,
+            text += fmt::format("\n  {:<16} {}{}", std::string(cordon::to_string(e.element)) + ":", e.mechanism,
                                 e.level == cordon::enforcement_level::enforced ? ""
                                                                                : fmt::format(" [{}]", cordon::to_string(e.level)));
         return fmt::formatter<std::string_view>::format(text, ctx);

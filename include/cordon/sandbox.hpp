@@ -2,7 +2,9 @@
 // narrow or grant inside the ceiling at run time, and returns every guest fault as a value.
 #pragma once
 
+#include <cordon/backend/capabilities.hpp>
 #include <cordon/backend/concept.hpp>
+#include <cordon/errors.hpp>
 #include <cordon/host/context.hpp>
 #include <cordon/host/function.hpp>
 #include <cordon/policy/policy.hpp>
@@ -89,15 +91,12 @@ private:
     }
 
     [[nodiscard]] std::optional<error> time_limit_error(const usage& measured) const {
-        auto over = [](limit::kind k, std::optional<std::uint64_t> ms, std::uint64_t used_ns,
-                       error_kind kind) -> std::optional<error> {
+        auto over = [](limit::kind k, std::optional<std::uint64_t> ms, std::uint64_t used_ns) -> std::optional<error> {
             if (!ms || used_ns <= *ms * 1'000'000) return std::nullopt;
-            error_info info{std::string(limit::name(k)) + " limit of " + std::to_string(*ms) + " ms exceeded"};
-            info.limit = limit_detail{std::string(limit::name(k)), *ms, used_ns / 1'000'000};
-            return error{kind, std::move(info)};
+            return limit_exceeded(k, *ms, used_ns / 1'000'000);
         };
-        if (auto e = over(limit::kind::cpu_time_ms, cpu_limit_ms_, measured.cpu_ns, error_kind::cpu_limit)) return e;
-        return over(limit::kind::wall_time_ms, wall_limit_ms_, measured.wall_ns, error_kind::timeout);
+        if (auto e = over(limit::kind::cpu_time_ms, cpu_limit_ms_, measured.cpu_ns)) return e;
+        return over(limit::kind::wall_time_ms, wall_limit_ms_, measured.wall_ns);
     }
 
     host::context* ctx_;
@@ -111,7 +110,7 @@ template <class Backend, policy_type Policy> class sandbox {
     static_assert(backend<Backend, Policy>,
                   "cordon: sandbox<Backend, Policy> needs a Backend that meets cordon::backend "
                   "(see cordon/backend/concept.hpp; cordon::none::backend is the reference)");
-    static_assert((Backend::template check_policy<Policy>(), true));
+    static_assert(enforces_policy<Backend, Policy>());
 
     using instance_type = typename Backend::template instance<Policy>;
     using protocol = detail::call_protocol<Backend::stops_running_calls>;
@@ -238,9 +237,13 @@ public:
 
     [[nodiscard]] cordon::telemetry telemetry() const { return context_->telemetry(); }
     [[nodiscard]] std::vector<error> violations() const { return context_->violations(); }
+    /// Which mechanism enforces each element here: the backend's capability table, with the
+    /// limits now in force and what the live instance found on this machine.
     [[nodiscard]] enforcement_report enforcement() const {
-        if (instance_) return instance_->enforcement();
-        return {std::string(Backend::name), {}};
+        if (!instance_) return {std::string(Backend::name), {}};
+        std::vector<enforcement_entry> facts;
+        if constexpr (requires { instance_->enforcement_facts(); }) facts = instance_->enforcement_facts();
+        return report_from_table<Backend>(context_->policy().limits(), facts);
     }
     [[nodiscard]] std::string take_stdout() { return context_->take_stdout(); }
     [[nodiscard]] std::string take_stderr() { return context_->take_stderr(); }

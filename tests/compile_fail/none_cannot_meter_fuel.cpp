@@ -1,5 +1,6 @@
 // The none backend counts no instructions, so a fuel limit on it is refused.
-// expect: limit::fuel cannot be enforced by the none backend
+// expect: cordon: the policy sets an element this backend cannot enforce
+// expect: unenforceable<cordon::element::fuel, cordon::none::backend, cordon::instead::a_wasm_backend_or_wall_time_ms>
 #include <cordon/cordon.hpp>
 #ifdef CORDON_COMPILE_FAIL_CONTROL
 using p = cordon::policy<cordon::isolation::standard, cordon::limit::wall_time_ms<100>>;

@@ -9,8 +9,9 @@
 
 namespace cordon::conformance {
 
-/// Whether a kind can express a family of cases. A known gap is behaviour issue 12 fixes: the
-/// case is written with the real expectation, and flipping the flag is all the fix must do.
+/// Whether a kind can express a family of cases. A known gap is behaviour the contract promises
+/// and this kind does not deliver yet: the case is written with the real expectation, and
+/// flipping the flag is all the fix must do.
 struct capability {
     bool supported = true;
     std::string_view reason{};
@@ -27,7 +28,7 @@ constexpr capability known_gap(std::string_view why) { return {false, why, true}
 #endif
 
 inline std::string skip_reason(std::string_view kind, const capability& c) {
-    return std::string(c.known_gap ? "known gap (issue 12) on " : "not expressible on ") + std::string(kind) + ": " +
+    return std::string(c.known_gap ? "known gap on " : "not expressible on ") + std::string(kind) + ": " +
            std::string(c.reason);
 }
 

@@ -64,12 +64,12 @@ TYPED_TEST_P(Conformance, EnforcementReportNamesTheElements) {
     EXPECT_EQ(report.backend, TypeParam::backend::name);
     ASSERT_FALSE(report.entries.empty());
     for (const auto& entry : report.entries) {
-        EXPECT_FALSE(entry.element.empty());
-        EXPECT_FALSE(entry.mechanism.empty()) << entry.element;
+        EXPECT_FALSE(to_string(entry.element).empty());
+        EXPECT_FALSE(entry.mechanism.empty()) << to_string(entry.element);
     }
     // Every limit the policy sets is reported, with its mechanism and whether it holds.
-    for (const char* element : {"wall_time", "output_bytes"})
-        EXPECT_NE(report.find(element), nullptr) << element;
+    for (const auto e : {element::wall_time, element::output_bytes})
+        EXPECT_NE(report.find(e), nullptr) << to_string(e);
 }
 
 } // namespace cordon::conformance

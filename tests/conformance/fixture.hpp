@@ -109,10 +109,12 @@ template <class R>
 void expect_limit(const result<R>& r, error_kind kind, std::string_view limit) {
     ASSERT_FALSE(r) << "the call was not stopped";
     EXPECT_EQ(r.error().kind(), kind) << r.error().message();
-    EXPECT_THAT(r.error().message(), HasSubstr(std::string(limit)));
-    if (r.error().info().limit) {
-        EXPECT_EQ(r.error().info().limit->name, std::string(limit));
-    }
+    // One wording on every backend: "<limit> limit of N <unit> exceeded", with the limit's
+    // name, value and what was observed attached.
+    EXPECT_THAT(r.error().message(), HasSubstr(std::string(limit) + " limit of ")) << r.error().message();
+    ASSERT_TRUE(r.error().info().limit) << r.error().message();
+    EXPECT_EQ(r.error().info().limit->name, std::string(limit));
+    EXPECT_GT(r.error().info().limit->limit, 0U);
 }
 
 template <class K>

@@ -86,19 +86,17 @@ struct none_functions : expressible {
 
     static constexpr capability interrupts =
         cannot("a C++ callable cannot be interrupted; time limits are checked after the call");
-    static constexpr capability cancel =
-        known_gap("none's cancel() does nothing: a cancelled call returns success (item 1: cancel -> timeout)");
     static constexpr capability memory_limit = cannot("the guest shares the host's heap (compile-time rejection)");
     static constexpr capability fuel = cannot("C++ counts no instructions (compile-time rejection)");
     static constexpr capability open_files =
-        cannot("none cannot count open files (item 3: a compile-time rejection, as concept.hpp promises)");
+        cannot("none cannot count open files (a compile-time rejection, as concept.hpp promises)");
     static constexpr capability call_depth =
-        cannot("native stacks are not instrumented (item 3: a compile-time rejection)");
+        cannot("native stacks are not instrumented (a compile-time rejection)");
     static constexpr capability processes = cannot("none cannot count processes (compile-time rejection)");
     static constexpr capability files = cannot("none::guest offers no file API: the guest is host C++");
     static constexpr capability refuses_reentry =
-        known_gap("none lets a host function call back into its own sandbox (item 1: the facade's call "
-                  "protocol refuses re-entry on every backend)");
+        known_gap("none lets a host function call back into its own sandbox (the facade's call protocol "
+                  "is to refuse re-entry on every backend)");
     static constexpr capability trap_stops_guest =
         cannot("a C++ callable cannot be stopped inside a host call; it sees the refusal");
 };

@@ -112,10 +112,10 @@ struct process_kind : expressible {
     static constexpr capability fuel = cannot("native code counts no instructions (compile-time rejection)");
     static constexpr capability call_depth = cannot("native stacks are not instrumented (compile-time rejection)");
     static constexpr capability host_functions =
-        known_gap("process::backend refuses user host functions with `unsupported` (item 4: brokered; the "
-                  "payloads then gain use_mix and use_beep through the guest side of the broker)");
+        known_gap("process::backend refuses user host functions with `unsupported` (once they are brokered, the "
+                  "payloads gain use_mix and use_beep through the guest side of the broker)");
     static constexpr capability refuses_reentry =
-        known_gap("process::backend refuses user host functions, so none can call back (item 4)");
+        known_gap("process::backend refuses user host functions, so none can call back");
 };
 
 struct process_functions : process_kind {
@@ -138,7 +138,7 @@ struct process_native_plugin : process_kind {
     static constexpr capability environment = cannot("cordon.h offers a native plugin no environment call");
     static constexpr capability trap_stops_guest =
         known_gap("the broker answers a refused host call with CORDON_ERR_DENIED whatever violation_action says, "
-                  "so the plugin runs on (item 1: violation_action owned by the facade)");
+                  "so the plugin runs on (violation_action is to be owned by the facade)");
 };
 
 using kinds = ::testing::Types<process_functions, process_native_plugin>;

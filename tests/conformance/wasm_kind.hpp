@@ -31,7 +31,7 @@ struct wasm_module_kind : expressible {
     static constexpr capability processes = cannot("a wasm guest cannot start processes (compile-time rejection)");
     static constexpr capability open_ceiling =
         known_gap("the wasm linker checks a copy of the ceiling's listed kinds, so a custom permission that "
-                  "isolation::standard admits unlisted cannot link (item 2: one policy state)");
+                  "isolation::standard admits unlisted cannot link (the engines are to read the one policy state)");
     static constexpr capability system = cannot("the wasm host API offers no system information import");
 };
 

@@ -40,8 +40,8 @@ TEST(Format, TelemetryAndReport) {
     t.total = t.last_call;
     EXPECT_EQ(fmt::format("{}", t.last_call), "calls 1 wall 1.500 ms cpu 0.000 ms fuel 42 host calls 0 violations 0");
     enforcement_report report{"process", {}};
-    report.add("memory", "cgroup v1 memory.limit_in_bytes");
-    report.add("fs", "landlock ABI 7", enforcement_level::best_effort);
+    report.add(element::memory, "cgroup v1 memory.limit_in_bytes");
+    report.add(element::fs, "landlock ABI 7", enforcement_level::best_effort);
     EXPECT_EQ(fmt::format("{}", report),
               "enforcement (process):\n  memory:          cgroup v1 memory.limit_in_bytes\n  fs:              landlock ABI 7 [best effort]");
 }

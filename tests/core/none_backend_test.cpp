@@ -1,7 +1,9 @@
 // The facade over the none backend: typed calls, signature checks, the host API's permission
 // checks, violations, output caps, user host functions, telemetry and the enforcement report.
+
 #include <cordon/cordon.hpp>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <thread>
@@ -244,6 +246,22 @@ TEST(NoneBackend, CountedTelemetryReadsNoClock) {
     EXPECT_EQ(box.telemetry().total.calls, 1u);
 }
 
+
+TEST(NoneBackend, AfterTheFactWallTimeIsWordedAsOnEveryBackend) {
+    // none cannot stop the callable, so the facade finds the limit passed once it returns; the
+    // error reads and carries its detail as every backend's wall-time stop does.
+    sandbox<none::backend, policy<isolation::strict, limit::wall_time_ms<20>>> box{demo()};
+    auto slow = box.call<void(std::int32_t)>("spin", 60);
+    ASSERT_FALSE(slow);
+    EXPECT_EQ(slow.error().kind(), error_kind::timeout);
+    EXPECT_THAT(slow.error().message(), ::testing::StartsWith("wall_time limit of 20 ms exceeded"));
+    ASSERT_TRUE(slow.error().info().limit);
+    EXPECT_EQ(slow.error().info().limit->name, "wall_time");
+    EXPECT_EQ(slow.error().info().limit->limit, 20u);
+    ASSERT_TRUE(slow.error().info().limit->observed);
+    EXPECT_GE(*slow.error().info().limit->observed, 20u);
+}
+
 TEST(NoneBackend, TelemetryAndEnforcementReport) {
     sandbox<none::backend, strict_clock> box{demo()};
     for (int i = 0; i < 3; ++i) ASSERT_TRUE(box.call<std::uint64_t()>("now"));
@@ -254,11 +272,19 @@ TEST(NoneBackend, TelemetryAndEnforcementReport) {
     EXPECT_EQ(t.total.errors, 0u);
     const auto report = box.enforcement();
     EXPECT_EQ(report.backend, "none");
-    ASSERT_NE(report.find("isolation"), nullptr);
-    EXPECT_EQ(report.find("isolation")->level, enforcement_level::not_enforced);
-    ASSERT_NE(report.find("memory"), nullptr);
-    EXPECT_EQ(report.find("memory")->level, enforcement_level::not_enforced);
-    EXPECT_EQ(report.find("output_bytes")->level, enforcement_level::enforced);
+    ASSERT_NE(report.find(element::isolation), nullptr);
+    EXPECT_EQ(report.find(element::isolation)->level, enforcement_level::not_enforced);
+    // The preset's memory and open_files limits stay accepted, reported with why nothing enforces them.
+    ASSERT_NE(report.find(element::memory), nullptr);
+    EXPECT_EQ(report.find(element::memory)->level, enforcement_level::not_enforced);
+    EXPECT_NE(report.find(element::memory)->mechanism.find("heap"), std::string::npos);
+    ASSERT_NE(report.find(element::open_files), nullptr);
+    EXPECT_EQ(report.find(element::open_files)->level, enforcement_level::not_enforced);
+    EXPECT_EQ(report.find(element::output_bytes)->level, enforcement_level::enforced);
+    EXPECT_EQ(report.find(element::call_depth), nullptr);  // no such limit in force
+    // Each entry is the table's row, word for word.
+    for (const auto& entry : report.entries)
+        EXPECT_EQ(entry.mechanism, find_capability(none::backend::capabilities, entry.element)->mechanism);
 }
 
 } // namespace

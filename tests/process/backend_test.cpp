@@ -189,14 +189,21 @@ TEST(ProcessBackend, TheEnforcementReportNamesTheMechanisms) {
     sandbox<process::backend, strict_policy> box{functions()};
     const auto report = box.enforcement();
     EXPECT_EQ(report.backend, "process");
-    ASSERT_NE(report.find("syscalls"), nullptr);
-    EXPECT_NE(report.find("syscalls")->mechanism.find("seccomp"), std::string::npos);
-    ASSERT_NE(report.find("fs"), nullptr);
-    EXPECT_NE(report.find("fs")->mechanism.find("landlock"), std::string::npos);
-    ASSERT_NE(report.find("memory"), nullptr);
-    EXPECT_NE(report.find("memory")->mechanism.find("cgroup"), std::string::npos);
-    ASSERT_NE(report.find("namespaces"), nullptr);
-    EXPECT_NE(report.find("namespaces")->mechanism.find("mount"), std::string::npos);
+    ASSERT_NE(report.find(element::syscalls), nullptr);
+    EXPECT_NE(report.find(element::syscalls)->mechanism.find("seccomp"), std::string::npos);
+    ASSERT_NE(report.find(element::fs), nullptr);
+    EXPECT_NE(report.find(element::fs)->mechanism.find("landlock"), std::string::npos);
+    ASSERT_NE(report.find(element::memory), nullptr);
+    EXPECT_NE(report.find(element::memory)->mechanism.find("cgroup"), std::string::npos);
+    ASSERT_NE(report.find(element::namespaces), nullptr);
+    EXPECT_NE(report.find(element::namespaces)->mechanism.find("mount"), std::string::npos);
+    // Every fact the confinement found stands in the report, under its row of the table.
+    const auto facts = process::enforcement_of(process::default_confinement<strict_policy>(functions()));
+    for (const auto& fact : facts) {
+        EXPECT_NE(find_capability(process::backend::capabilities, fact.element), nullptr) << to_string(fact.element);
+        ASSERT_NE(report.find(fact.element), nullptr) << to_string(fact.element);
+        EXPECT_EQ(report.find(fact.element)->mechanism, fact.mechanism);
+    }
 }
 
 TEST(ProcessBackend, HostFunctionsAreRefusedUntilTheyCanBeBrokered) {

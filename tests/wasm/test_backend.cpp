@@ -109,7 +109,7 @@ TYPED_TEST(WasmBackend, MaximumNeedsTwoLayersOrBestEffort) {
     EXPECT_EQ(strictest.status().error().kind(), error_kind::unsupported);
     sandbox<TypeParam, cordon::policy<isolation::maximum, best_effort>> one_layer{load("basic")};
     EXPECT_TRUE(one_layer.ok());
-    EXPECT_EQ(one_layer.enforcement().find("two_layers")->level, enforcement_level::best_effort);
+    EXPECT_EQ(one_layer.enforcement().find(element::two_layers)->level, enforcement_level::best_effort);
 }
 
 TYPED_TEST(WasmBackend, FuelLimitFromThePolicy) {
@@ -214,9 +214,9 @@ TYPED_TEST(WasmBackend, EnforcementReportNamesMechanisms) {
     sandbox<TypeParam, strict_policy> box{load("basic")};
     const auto report = box.enforcement();
     EXPECT_EQ(report.backend, TypeParam::name);
-    ASSERT_NE(report.find("fuel"), nullptr);
-    EXPECT_THAT(report.find("memory")->mechanism, HasSubstr("pages"));
-    EXPECT_THAT(report.find("fs")->mechanism, HasSubstr("RESOLVE_BENEATH"));
+    ASSERT_NE(report.find(element::fuel), nullptr);
+    EXPECT_THAT(report.find(element::memory)->mechanism, HasSubstr("pages"));
+    EXPECT_THAT(report.find(element::fs)->mechanism, HasSubstr("RESOLVE_BENEATH"));
 }
 
 } // namespace

@@ -80,7 +80,7 @@ TEST(WasmInterpreterAttacks, TheEnforcementReportSaysHowStacksAreBounded) {
     sandbox<wasm::interpreter, cordon::policy<isolation::strict>> box{load("basic")};
     ASSERT_TRUE(box.ok());
     const auto report = box.enforcement();
-    const auto* stack = report.find("stack");
+    const auto* stack = report.find(element::stack);
     ASSERT_NE(stack, nullptr);
     EXPECT_THAT(stack->mechanism, HasSubstr("memory limit"));
 }

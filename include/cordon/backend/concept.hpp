@@ -2,6 +2,7 @@
 // cordon/none/backend.hpp is the smallest complete backend and the living example of it.
 #pragma once
 
+#include <cordon/backend/capabilities.hpp>
 #include <cordon/host/context.hpp>
 #include <cordon/host/function.hpp>
 #include <cordon/policy/policy.hpp>
@@ -44,11 +45,14 @@ template <class T> struct call_outcome {
 ///  - `using payload = ...`: what a sandbox of this backend runs (a wasm module, a native
 ///    plugin, a host function, a set of C++ callables for `none`). Copyable or cheap to move;
 ///    one payload may serve many sandboxes.
-///  - `template <class Policy> static constexpr void check_policy()`: called once per policy at
-///    compile time by the facade. It static_asserts on every explicit policy element the
-///    backend cannot enforce, with a message that names the element and the backend and says
-///    what to use instead. Elements a preset sets by default are not rejected: the backend
-///    reports them as not enforced (or fails creation when the level requires them).
+///  - `static constexpr std::array<capability, N> capabilities`: what the backend enforces,
+///    one row per element (see cordon/backend/capabilities.hpp): the mechanism's wording, the
+///    level, when the report shows it, and for an element it cannot enforce what to use
+///    instead. Every limit kind has a row. The facade derives from it both the compile-time
+///    rejection (a refused element set explicitly by the policy fails to compile, naming the
+///    element, the backend and the alternative) and the enforcement report. Elements a preset
+///    sets by default are not rejected: the report shows them as not enforced (or creation
+///    fails when the level requires them).
 ///  - `template <class Policy> class instance`: one live sandbox. Only the code paths for
 ///    permissions inside Policy's ceiling need be instantiated. Members:
 ///      * `static result<instance> create(const payload&, host::context&, const host::functions&)`:
@@ -68,7 +72,9 @@ template <class T> struct call_outcome {
 ///        std::span<const value> args)`: a call whose signature is known only at run time; the
 ///        facade offers `call_values` when the backend has it. Likewise `run_main(...)` returning
 ///        `call_outcome<int>`: a program's main, offered as `sandbox::run_main`.
-///      * `enforcement_report enforcement() const`: which mechanism enforces each element here.
+///      * optional: `std::vector<enforcement_entry> enforcement_facts() const`: what only the
+///        live instance knows (a landlock ABI, a cgroup version, a clamp it applied); each fact
+///        replaces its element's row in the report (a fact without wording keeps the row's).
 ///      * `void cancel() noexcept`: stops a running call from another thread, if the mechanism
 ///        can; the facade ends a call during which cancel() was called as `timeout` either way.
 ///    A call does only the backend's mechanism: it runs the guest, turns guest faults into error
@@ -82,8 +88,8 @@ concept backend = requires {
     { B::stops_running_calls } -> std::convertible_to<bool>;
     typename B::payload;
     typename B::template instance<Policy>;
-    B::template check_policy<Policy>();
-} && requires(typename B::template instance<Policy>& inst, const typename B::template instance<Policy>& cinst,
+    { B::capabilities[0] } -> std::convertible_to<capability>;
+} && requires(typename B::template instance<Policy>& inst,
               const typename B::payload& payload, host::context& ctx, const host::functions& functions,
               std::string_view name, std::span<const std::byte> bytes) {
     {
@@ -92,7 +98,6 @@ concept backend = requires {
     { inst.template bind<std::int32_t(std::int32_t)>(name) };
     { (*inst.template bind<std::int32_t(std::int32_t)>(name))(std::int32_t{}) } -> std::same_as<call_outcome<std::int32_t>>;
     { inst.call_bytes(name, bytes) } -> std::same_as<call_outcome<std::vector<std::byte>>>;
-    { cinst.enforcement() } -> std::same_as<enforcement_report>;
     { inst.cancel() } noexcept;
 };
 

@@ -2,6 +2,7 @@
 // its violations and its cancel flag. Every backend hands guest requests to this one object.
 #pragma once
 
+#include <cordon/errors.hpp>
 #include <cordon/policy/runtime.hpp>
 #include <cordon/result.hpp>
 #include <cordon/telemetry/usage.hpp>
@@ -182,9 +183,7 @@ private:
         buffer.append(bytes.substr(0, take_n));
         written_ += take_n;
         if (take_n == bytes.size()) return {};
-        error_info info{"output limit of " + std::to_string(cap) + " bytes exceeded"};
-        info.limit = limit_detail{"output_bytes", cap, written_ + (bytes.size() - take_n)};
-        error e{error_kind::output_limit, std::move(info)};
+        error e = limit_exceeded(limit::kind::output_bytes, cap, written_ + (bytes.size() - take_n));
         set_pending_locked(e);
         return e;
     }

@@ -2,7 +2,9 @@
 // backend, with no isolation at all. It documents the contract and is the overhead baseline.
 #pragma once
 
+#include <cordon/backend/capabilities.hpp>
 #include <cordon/backend/concept.hpp>
+#include <cordon/errors.hpp>
 #include <cordon/host/api.hpp>
 #include <cordon/host/context.hpp>
 #include <cordon/host/function.hpp>
@@ -48,11 +50,10 @@ public:
         using R = typename host::signature_traits<Sig>::ret;
         using out_t = result<R>;
         const auto* fn = find(name);
-        if (!fn) return out_t{fail(error_kind::invalid_argument, "no host function named '" + std::string(name) + "'")};
+        if (!fn) return out_t{fail(error_kind::invalid_argument, "no host function named " + std::string(name))};
         if (fn->sig != host::signature_of<Sig>())
-            return out_t{fail(error_kind::invalid_argument, "host function '" + std::string(name) + "' has signature " +
-                                                                host::to_string(fn->sig) + ", called as " +
-                                                                host::to_string(host::signature_of<Sig>()))};
+            return out_t{signature_mismatch(name, host::to_string(fn->sig), host::to_string(host::signature_of<Sig>()),
+                                            "host function")};
         ctx_->count_host_call(name);
         if (!fn->permission.empty())
             if (auto r = ctx_->require(fn->permission, name); !r) return out_t{r.error()};
@@ -130,18 +131,23 @@ struct backend {
     static constexpr std::string_view name = "none";
     using payload = program;
 
-    template <class Policy> static constexpr void check_policy() {
-        static_assert(!Policy::sets_explicitly(limit::kind::fuel),
-                      "cordon: limit::fuel cannot be enforced by the none backend (it runs C++ and counts no "
-                      "instructions); use wasm::interpreter or wasm::compiled, or limit::wall_time_ms");
-        static_assert(!Policy::sets_explicitly(limit::kind::memory),
-                      "cordon: limit::memory cannot be enforced by the none backend (guest code shares the "
-                      "host's heap); use a wasm or process backend, or leave the limit to the preset");
-        static_assert(!Policy::sets_explicitly(limit::kind::processes),
-                      "cordon: limit::processes cannot be enforced by the none backend; use process::backend");
-        static_assert(!Policy::sets_explicitly(limit::kind::net_connections),
-                      "cordon: limit::net_connections cannot be enforced by the none backend; use process::backend");
-    }
+    /// What this backend enforces and how (see cordon/backend/capabilities.hpp). The host API
+    /// checks grants and caps output; the guest is trusted C++, so the checks show behaviour,
+    /// not isolation, and nothing interrupts, counts instructions or accounts memory.
+    static constexpr std::array capabilities{
+        enforces(element::isolation, "none: the guest is C++ running in the host process", enforcement_level::not_enforced),
+        enforces(element::permissions, "host API checks (guest code could bypass them)", enforcement_level::best_effort),
+        refuses(element::memory, "none: guest code shares the host's heap", instead::a_wasm_or_process_backend),
+        limits(element::cpu_time, "measured after the call; cannot interrupt", enforcement_level::best_effort),
+        limits(element::wall_time, "measured after the call; cannot interrupt", enforcement_level::best_effort),
+        refuses(element::fuel, "none: a C++ guest counts no instructions", instead::a_wasm_backend_or_wall_time_ms),
+        refuses(element::open_files, "none: the guest opens files through the host's own descriptors",
+                instead::a_wasm_or_process_backend),
+        refuses(element::processes, "none: the guest runs in the host's process", instead::process_backend),
+        refuses(element::net_connections, "none: the guest uses the host's sockets", instead::process_backend),
+        limits(element::output_bytes, "host API output cap"),
+        refuses(element::call_depth, "none: native calls are not counted", instead::a_wasm_backend),
+    };
 
     /// It cannot stop a running callable: the facade checks time limits after the call, and the
     /// guest sees cancel() by polling its context.
@@ -190,24 +196,19 @@ struct backend {
 
         template <class Sig> result<bound_function<Sig>> bind(std::string_view name) {
             const auto* e = session_.code->find(name);
-            if (!e) return fail(error_kind::invalid_argument, "no export named '" + std::string(name) + "'");
+            if (!e) return no_export(name, session_.code->find_bytes(name) ? "it takes bytes; use call_bytes" : "");
             const auto wanted = host::signature_of<Sig>();
-            if (e->sig != wanted)
-                return fail(error_kind::invalid_argument, "export '" + std::string(name) + "' has signature " +
-                                                              host::to_string(e->sig) + ", called as " +
-                                                              host::to_string(wanted));
+            if (e->sig != wanted) return signature_mismatch(name, host::to_string(e->sig), host::to_string(wanted));
             return bound_function<Sig>{session_, e};
         }
 
         call_outcome<std::vector<value>> call_values(std::string_view name, std::span<const value> args) {
             const auto* e = session_.code->find(name);
-            if (!e) return {fail(error_kind::invalid_argument, "no export named '" + std::string(name) + "'")};
+            if (!e) return {no_export(name, session_.code->find_bytes(name) ? "it takes bytes; use call_bytes" : "")};
             host::signature given{{}, e->sig.results};
             for (const auto& a : args) given.params.push_back(a.type);
             if (given.params != e->sig.params)
-                return {fail(error_kind::invalid_argument, "export '" + std::string(name) + "' has signature " +
-                                                               host::to_string(e->sig) + ", called with " +
-                                                               host::to_string(given))};
+                return {signature_mismatch(name, host::to_string(e->sig), host::to_string(given))};
             return session_.template run<std::vector<value>>([&](guest& g) -> result<std::vector<value>> {
                 std::vector<value> out(e->sig.results.size());
                 if (auto r = e->call(g, args, out); !r) return r.error();
@@ -217,26 +218,8 @@ struct backend {
 
         call_outcome<std::vector<std::byte>> call_bytes(std::string_view name, std::span<const std::byte> input) {
             const auto* f = session_.code->find_bytes(name);
-            if (!f) return {fail(error_kind::invalid_argument, "no bytes export named '" + std::string(name) + "'")};
+            if (!f) return {no_export(name, session_.code->find(name) ? "it is typed; use call" : "")};
             return session_.template run<std::vector<std::byte>>([&](guest& g) { return (*f)(g, input); });
-        }
-
-        [[nodiscard]] enforcement_report enforcement() const {
-            enforcement_report report{std::string(name), {}};
-            report.add("isolation", "none: the guest is C++ running in the host process", enforcement_level::not_enforced);
-            report.add("permissions", "host API checks (guest code could bypass them)", enforcement_level::best_effort);
-            const auto limits = session_.context->policy().limits();
-            for (auto k : limit::all_kinds) {
-                if (!limits.has(k)) continue;
-                if (k == limit::kind::output_bytes)
-                    report.add(std::string(limit::name(k)), "host API output cap", enforcement_level::enforced);
-                else if (k == limit::kind::wall_time_ms || k == limit::kind::cpu_time_ms)
-                    report.add(std::string(limit::name(k)), "measured after the call; cannot interrupt",
-                               enforcement_level::best_effort);
-                else
-                    report.add(std::string(limit::name(k)), "none", enforcement_level::not_enforced);
-            }
-            return report;
         }
 
         /// A C++ guest cannot be interrupted; it sees context().cancelled(), and the facade ends the

@@ -2,7 +2,9 @@
 // owns a persistent confined child (functions, native plugins) or runs its executable per call.
 #pragma once
 
+#include <cordon/backend/capabilities.hpp>
 #include <cordon/backend/concept.hpp>
+#include <cordon/errors.hpp>
 #include <cordon/host/context.hpp>
 #include <cordon/host/function.hpp>
 #include <cordon/host/value.hpp>
@@ -161,9 +163,8 @@ private:
         const bool over = answer ? cap && answer->size() > *cap : answer.error().kind() == error_kind::output_limit;
         if (!over) return answer;
         const std::uint64_t limit = cap.value_or(channel::default_capacity);
-        error_info info{"output limit of " + std::to_string(limit) + " bytes exceeded"};
-        info.limit = limit_detail{"output_bytes", limit, answer ? std::optional<std::uint64_t>{answer->size()} : std::nullopt};
-        return error{error_kind::output_limit, std::move(info)};
+        return limit_exceeded(limit::kind::output_bytes, limit,
+                              answer ? std::optional<std::uint64_t>{answer->size()} : std::nullopt);
     }
 
     payload code_;
@@ -184,17 +185,37 @@ struct backend {
     static constexpr bool stops_running_calls = true;
     using payload = process::payload;
 
-    template <class Policy> static constexpr void check_policy() {
-        static_assert(!Policy::sets_explicitly(limit::kind::fuel),
-                      "cordon: limit::fuel cannot be enforced by process::backend (native code counts no "
-                      "instructions); use wasm::interpreter or wasm::compiled, or limit::cpu_time_ms");
-        static_assert(!Policy::sets_explicitly(limit::kind::net_connections),
-                      "cordon: limit::net_connections cannot be enforced by process::backend (no kernel "
-                      "mechanism counts a process's connections); drop it, or deny perm::net");
-        static_assert(!Policy::sets_explicitly(limit::kind::call_depth),
-                      "cordon: limit::call_depth cannot be enforced by process::backend (native stacks are "
-                      "not instrumented); use a wasm backend, or limit::memory to bound the stack");
-    }
+    /// What this backend enforces and how (see cordon/backend/capabilities.hpp). Which of these
+    /// mechanisms a sandbox gets depends on its level and on this machine's kernel: its report
+    /// carries what the live confinement found (landlock ABI, cgroup version, namespaces).
+    static constexpr std::array capabilities{
+        enforces(element::isolation, "forked process from a single-threaded zygote"),
+        enforces(element::syscalls, "seccomp-bpf allow-list, i386 and x32 ABIs denied, violations named"),
+        enforces(element::namespaces, "user, pid, net, mount, ipc and uts namespaces as the level requires"),
+        enforces(element::root, "empty read-only tmpfs with read-only binds of granted paths", enforcement_level::enforced,
+                 shown::when_observed),
+        enforces(element::fs, "landlock path rules"),
+        enforces(element::net, "socket() denied unless granted; landlock TCP port rules where the kernel has them"),
+        enforces(element::ipc, "landlock scoping of abstract unix sockets and signals, else seccomp kill() to self only",
+                 enforcement_level::enforced, shown::when_observed),
+        limits(element::memory, "cgroup memory limit, else RLIMIT_AS"),
+        limits(element::cpu_time, "supervisor reading the child's CPU clock (ms), RLIMIT_CPU backstop"),
+        limits(element::wall_time, "supervisor wall timer, SIGKILL of the whole tree"),
+        refuses(element::fuel, "native code counts no instructions", instead::a_wasm_backend_or_cpu_time_ms),
+        limits(element::open_files, "RLIMIT_NOFILE above stdin, stdout and stderr (further opens fail with EMFILE)"),
+        limits(element::processes, "cgroup pids.max, else RLIMIT_NPROC in the user namespace"),
+        refuses(element::net_connections, "no kernel mechanism counts a process's connections",
+                instead::dropping_it_or_denying_net),
+        limits(element::output_bytes, "host-side cap on captured output"),
+        refuses(element::call_depth, "native stacks are not instrumented", instead::a_wasm_backend_or_memory_limit),
+        enforces(element::clock, "seccomp: sleeping denied unless granted"),
+        enforces(element::random, "getrandom allowed to native programs, which read RDRAND regardless; the host API's "
+                                  "random_fill needs the grant",
+                 enforcement_level::best_effort, shown::when_observed),
+        enforces(element::process, "seccomp: fork and clone of processes denied unless granted"),
+        enforces(element::system, "seccomp: host information (uname, sysinfo) refused with EPERM unless granted"),
+        enforces(element::plugin, "no plugin bus: bus calls answer unsupported"),
+    };
 
     template <class Policy> class instance {
     public:
@@ -254,13 +275,9 @@ struct backend {
                             "call_bytes()");
             const auto* entry = table->find(export_name);
             if (entry == nullptr || entry->bytes)
-                return fail(error_kind::invalid_argument, "no exported function named " + std::string(export_name) +
-                                                              (entry ? " for typed calls (it takes bytes)" : ""));
+                return no_export(export_name, entry ? "it takes bytes; use call_bytes" : "");
             const auto wanted = host::signature_of<Sig>();
-            if (entry->sig != wanted)
-                return fail(error_kind::invalid_argument, "export " + std::string(export_name) + " has type " +
-                                                              host::to_string(entry->sig) + ", called as " +
-                                                              host::to_string(wanted));
+            if (entry->sig != wanted) return signature_mismatch(export_name, host::to_string(entry->sig), host::to_string(wanted));
             return bound_function<Sig>{state_, entry->address};
         }
 
@@ -270,8 +287,7 @@ struct backend {
             if (const auto* table = std::get_if<function_table>(&code)) {
                 const auto* entry = table->find(export_name);
                 if (entry == nullptr || !entry->bytes)
-                    return {fail(error_kind::invalid_argument, "no exported function named " + std::string(export_name) +
-                                                                   (entry ? " for bytes calls (it is typed)" : ""))};
+                    return {no_export(export_name, entry ? "it is typed; use call" : "")};
                 return state_->call(entry->address, input);
             }
             // A plugin request starts with the export's name; the child resolves it with dlsym.
@@ -282,8 +298,9 @@ struct backend {
             return state_->call(0, bytes);
         }
 
-        [[nodiscard]] enforcement_report enforcement() const {
-            return enforcement_of(state_->current_confinement(), std::string(name));
+        /// What the confinement of this sandbox gets on this machine.
+        [[nodiscard]] std::vector<enforcement_entry> enforcement_facts() const {
+            return enforcement_of(state_->current_confinement());
         }
 
         void cancel() noexcept { state_->cancel(); }

@@ -2,6 +2,7 @@
 // it for, what it reported (violation, set-up error), turned into cordon errors and telemetry.
 #pragma once
 
+#include <cordon/errors.hpp>
 #include <cordon/process/descriptors.hpp>
 #include <cordon/process/limits.hpp>
 #include <cordon/process/protocol.hpp>
@@ -46,13 +47,6 @@ struct child_reports {
 
 namespace detail {
 
-inline error limit_error(error_kind kind, std::string name, std::uint64_t limit, std::optional<std::uint64_t> seen,
-                         std::string message) {
-    error_info info{std::move(message)};
-    info.limit = limit_detail{std::move(name), limit, seen};
-    return {kind, std::move(info)};
-}
-
 inline std::string signal_name(int sig) {
     const char* abbrev = ::sigabbrev_np(sig);
     return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
@@ -76,7 +70,6 @@ inline void account(telemetry& t, const exit_record& record) {
 inline std::optional<error> classify_end(const exit_record& record, stop_reason stopped, const child_reports& reports,
                                          const resource_limits& limits, bool expected_to_live,
                                          std::uint64_t cpu_used_ns = 0, std::uint64_t wall_used_ns = 0) {
-    using detail::limit_error;
     if (reports.setup_error) return *reports.setup_error;
     if (reports.violation) {
         const auto& v = *reports.violation;
@@ -92,38 +85,31 @@ inline std::optional<error> classify_end(const exit_record& record, stop_reason 
     // A fork bomb that hit pids.max usually spins on until a time limit stops it: the process
     // limit is the cause worth reporting.
     if (abnormal && record.usage.process_limit_hit)
-        return limit_error(error_kind::process_limit, "processes", limits.processes, std::nullopt,
-                           "process limit " + std::to_string(limits.processes) + " reached");
+        return limit_exceeded(limit::kind::processes, limits.processes, std::nullopt);
     // A child at its memory limit spends its CPU in reclaim and page faults until the OOM
     // killer picks it, and the CPU check can come first (a soak saw 2 of 426 memory bombs end
     // as cpu_limit). The group's evidence of a failed charge names the cause.
     const bool memory_failed = abnormal && record.usage.memory_limit_hit;
     const auto memory_error = [&] {
-        return limit_error(error_kind::memory_limit, "memory", limits.memory_bytes, record.usage.peak_memory_bytes,
-                           "memory limit " + std::to_string(limits.memory_bytes) + " bytes exceeded");
+        return limit_exceeded(limit::kind::memory, limits.memory_bytes, record.usage.peak_memory_bytes);
     };
     if (memory_failed && stopped == stop_reason::cpu_time) return memory_error();
     switch (stopped) {
     case stop_reason::cpu_time:
-        return limit_error(error_kind::cpu_limit, "cpu_time", limits.cpu_time_ms, cpu_used_ns / 1000000,
-                           "cpu_time limit " + std::to_string(limits.cpu_time_ms) + " ms exceeded");
+        return limit_exceeded(limit::kind::cpu_time_ms, limits.cpu_time_ms, cpu_used_ns / 1000000);
     case stop_reason::wall_time:
-        return limit_error(error_kind::timeout, "wall_time", limits.wall_time_ms, wall_used_ns / 1000000,
-                           "wall_time limit " + std::to_string(limits.wall_time_ms) + " ms exceeded");
+        return limit_exceeded(limit::kind::wall_time_ms, limits.wall_time_ms, wall_used_ns / 1000000);
     case stop_reason::output:
-        return limit_error(error_kind::output_limit, "output_bytes", limits.output_bytes, std::nullopt,
-                           "output limit of " + std::to_string(limits.output_bytes) + " bytes exceeded");
+        return limit_exceeded(limit::kind::output_bytes, limits.output_bytes, std::nullopt);
     case stop_reason::none: break;
     }
     if (memory_failed) return memory_error();
     if (WIFSIGNALED(status)) {
         const int sig = WTERMSIG(status);
         if (sig == SIGXCPU)
-            return limit_error(error_kind::cpu_limit, "cpu_time", limits.cpu_time_ms, std::nullopt,
-                               "cpu_time backstop (RLIMIT_CPU) reached");
+            return limit_exceeded(limit::kind::cpu_time_ms, limits.cpu_time_ms, std::nullopt, "(RLIMIT_CPU backstop)");
         if (sig == SIGXFSZ)
-            return limit_error(error_kind::file_limit, "file_size", limits.file_size_bytes, std::nullopt,
-                               "file size limit " + std::to_string(limits.file_size_bytes) + " bytes exceeded");
+            return limit_exceeded(error_kind::file_limit, "file_size", "bytes", limits.file_size_bytes, std::nullopt);
         if (sig == SIGSYS) {
             error_info info{"killed by SIGSYS: a denied system call whose number was not reported"};
             info.signal = sig;

@@ -10,6 +10,7 @@
 #include <cordon/telemetry/enforcement.hpp>
 
 #include <string>
+#include <vector>
 
 namespace cordon::process {
 
@@ -65,9 +66,10 @@ inline resource_limits limits_of(const runtime_policy& policy) {
     return l;
 }
 
-/// Which mechanism enforces each element of a confinement on this machine.
-inline enforcement_report enforcement_of(const confinement& c, std::string backend_name) {
-    enforcement_report report{std::move(backend_name), {}};
+/// Which mechanism enforces each element of a confinement on this machine: the facts that
+/// replace the generic wording of process::backend's capability table.
+inline std::vector<enforcement_entry> enforcement_of(const confinement& c) {
+    enforcement_report report;
     const auto groups = cgroup_set::probe();
     const auto version_name = [](cgroup_support::version v) {
         return v == cgroup_support::version::v2 ? std::string("cgroup v2 ") : std::string("cgroup v1 ");
@@ -76,8 +78,8 @@ inline enforcement_report enforcement_of(const confinement& c, std::string backe
     const bool confined = c.level != isolation_level::minimal;
     using lvl = enforcement_level;
 
-    report.add("isolation", "forked process from a single-threaded zygote, level " + std::string(to_string(c.level)));
-    report.add("syscalls",
+    report.add(element::isolation, "forked process from a single-threaded zygote, level " + std::string(to_string(c.level)));
+    report.add(element::syscalls,
                std::string("seccomp-bpf allow-list (") + (c.syscalls.strictest ? "strictest set" : "from the grants") +
                    "), i386 and x32 ABIs denied, violations named");
     std::string spaces;
@@ -85,49 +87,49 @@ inline enforcement_report enforcement_of(const confinement& c, std::string backe
     for (auto [on, name] : {std::pair{n.user, "user"}, {n.pid, "pid"}, {n.net, "net"}, {n.mount, "mount"},
                             {n.ipc, "ipc"}, {n.uts, "uts"}})
         if (on) spaces += (spaces.empty() ? "" : ", ") + std::string(name);
-    report.add("namespaces", spaces.empty() ? "none" : spaces, spaces.empty() ? lvl::not_enforced : lvl::enforced);
-    if (c.minimal_root) report.add("root", "empty read-only tmpfs with read-only binds of granted paths");
+    report.add(element::namespaces, spaces.empty() ? "none" : spaces, spaces.empty() ? lvl::not_enforced : lvl::enforced);
+    if (c.minimal_root) report.add(element::root, "empty read-only tmpfs with read-only binds of granted paths");
     if (confined && abi >= 1)
-        report.add("fs", "landlock ABI " + std::to_string(abi) + " path rules");
+        report.add(element::fs, "landlock ABI " + std::to_string(abi) + " path rules");
     else
-        report.add("fs", confined ? "no landlock on this kernel" : "not confined at level minimal",
+        report.add(element::fs, confined ? "no landlock on this kernel" : "not confined at level minimal",
                    confined ? lvl::best_effort : lvl::not_enforced);
     if (!c.syscalls.net)
-        report.add("net", n.net ? "network namespace without interfaces, socket() denied" : "socket() denied");
+        report.add(element::net, n.net ? "network namespace without interfaces, socket() denied" : "socket() denied");
     else if (!c.landlock.connect_ports.empty())
-        report.add("net", abi >= 4 ? "IP sockets only (unix sockets refused by seccomp); landlock ABI " +
+        report.add(element::net, abi >= 4 ? "IP sockets only (unix sockets refused by seccomp); landlock ABI " +
                                          std::to_string(abi) + " TCP port rules (hosts and UDP not filtered)"
                                    : "IP sockets only (unix sockets refused by seccomp); ports not filterable on "
                                      "this kernel",
                    abi >= 4 ? lvl::best_effort : lvl::not_enforced);
     else
-        report.add("net", "IP sockets only, every host and port; unix sockets refused by seccomp");
+        report.add(element::net, "IP sockets only, every host and port; unix sockets refused by seccomp");
     if (confined)
-        report.add("ipc", abi >= 6 ? "landlock scoping of abstract unix sockets and signals" : "seccomp kill() to self only",
+        report.add(element::ipc, abi >= 6 ? "landlock scoping of abstract unix sockets and signals" : "seccomp kill() to self only",
                    abi >= 6 ? lvl::enforced : lvl::best_effort);
     const auto& l = c.limits;
     if (l.memory_bytes != 0)
-        report.add("memory", groups.memory != cgroup_support::version::none
+        report.add(element::memory, groups.memory != cgroup_support::version::none
                                  ? version_name(groups.memory) + "memory limit"
                                  : "RLIMIT_AS");
     if (l.cpu_time_ms != 0)
-        report.add("cpu_time", "supervisor reading the child's CPU clock (ms), RLIMIT_CPU backstop");
-    if (l.wall_time_ms != 0) report.add("wall_time", "supervisor wall timer, SIGKILL of the whole tree");
+        report.add(element::cpu_time, "supervisor reading the child's CPU clock (ms), RLIMIT_CPU backstop");
+    if (l.wall_time_ms != 0) report.add(element::wall_time, "supervisor wall timer, SIGKILL of the whole tree");
     if (l.open_files != 0)
-        report.add("open_files", "RLIMIT_NOFILE above stdin, stdout and stderr (further opens fail with EMFILE)");
+        report.add(element::open_files, "RLIMIT_NOFILE above stdin, stdout and stderr (further opens fail with EMFILE)");
     if (l.processes != 0)
-        report.add("processes", groups.pids != cgroup_support::version::none ? version_name(groups.pids) + "pids.max"
+        report.add(element::processes, groups.pids != cgroup_support::version::none ? version_name(groups.pids) + "pids.max"
                                 : n.user                                  ? "RLIMIT_NPROC in the user namespace"
                                                                           : "seccomp (no fork without process)",
                    groups.pids != cgroup_support::version::none || n.user ? lvl::enforced : lvl::best_effort);
-    if (l.output_bytes != 0) report.add("output_bytes", "host-side cap on captured output");
-    report.add("clock", c.syscalls.clock ? "granted" : "sleeping denied by seccomp; reading the clock (vDSO or system call) is not",
+    if (l.output_bytes != 0) report.add(element::output_bytes, "host-side cap on captured output");
+    report.add(element::clock, c.syscalls.clock ? "granted" : "sleeping denied by seccomp; reading the clock (vDSO or system call) is not",
                c.syscalls.clock ? lvl::enforced : lvl::best_effort);
     if (!c.syscalls.random && c.syscalls.loader)
-        report.add("random", "getrandom allowed to native programs, which read RDRAND regardless; the host API's "
+        report.add(element::random, "getrandom allowed to native programs, which read RDRAND regardless; the host API's "
                              "random_fill needs the grant",
                    lvl::best_effort);
-    return report;
+    return std::move(report.entries);
 }
 
 } // namespace cordon::process

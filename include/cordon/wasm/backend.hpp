@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cordon/detail/bytes.hpp>
+#include <cordon/backend/capabilities.hpp>
 #include <cordon/backend/concept.hpp>
+#include <cordon/errors.hpp>
 #include <cordon/host/api.hpp>
 #include <cordon/host/context.hpp>
 #include <cordon/host/function.hpp>
@@ -128,15 +130,27 @@ template <class Engine> struct basic_backend {
     static constexpr bool stops_running_calls = true;
     using payload = module;
 
-    template <class Policy> static constexpr void check_policy() {
-        static_assert(!Policy::sets_explicitly(limit::kind::processes),
-                      "cordon: limit::processes does not apply to the wasm backends (a wasm guest cannot "
-                      "start processes at all); drop the limit, or use process::backend");
-        static_assert(!Policy::sets_explicitly(limit::kind::net_connections),
-                      "cordon: limit::net_connections cannot be enforced by the wasm backends (they offer no "
-                      "network API to count); drop the limit, or use process::backend");
-    }
-
+    /// What the wasm backends enforce and how (see cordon/backend/capabilities.hpp): the engine's
+    /// rows (isolation, memory, stack) and those every engine shares.
+    static constexpr auto capabilities = join(Engine::capabilities, std::array{
+        enforces(element::permissions, "imports linked by ceiling at load; runtime grant checked on each host call"),
+        enforces(element::fs, "scopes opened as directories; paths resolved with openat2(RESOLVE_BENEATH)"),
+        enforces(element::net, "no network API offered to wasm guests"),
+        enforces(element::process, "no process API offered to wasm guests"),
+        enforces(element::clock, "host import; the grant is checked on each call"),
+        enforces(element::random, "host import; the grant is checked on each call"),
+        enforces(element::env, "host import; the grant is checked on each call"),
+        enforces(element::cpu_time, "fuel slices: counters at function entries and loop headers, thread CPU clock checked per slice"),
+        enforces(element::wall_time, "fuel slices: steady clock checked per slice; cancel() flag"),
+        enforces(element::fuel, "injected counters, exact and deterministic"),
+        enforces(element::open_files, "host-side handle table"),
+        refuses(element::processes, "a wasm guest cannot start processes at all", instead::dropping_it_or_process_backend),
+        refuses(element::net_connections, "no network API offered to count", instead::dropping_it_or_process_backend),
+        enforces(element::output_bytes, "host-side capture with a cap"),
+        limits(element::call_depth, "injected depth counter"),
+        enforces(element::two_layers, "not available in process; one layer only", enforcement_level::best_effort,
+                 shown::when_observed),
+    });
     template <class Policy> class instance {
         using engine_instance = typename Engine::instance;
 
@@ -234,7 +248,7 @@ template <class Engine> struct basic_backend {
         template <class Sig> result<bound_function<Sig>> bind(std::string_view export_name) {
             const export_info* e = session_->engine->source().find_export(export_name);
             if (!e || e->kind != extern_kind::function)
-                return fail(error_kind::invalid_argument, "module has no exported function named " + std::string(export_name));
+                return no_export(export_name);
             const signature wanted = signature_for<Sig>();
             if (*e->func_signature != wanted)
                 return detail::called_as_mismatch(export_name, *e->func_signature, wanted);
@@ -276,27 +290,17 @@ template <class Engine> struct basic_backend {
             });
         }
 
-        [[nodiscard]] enforcement_report enforcement() const {
-            enforcement_report report{std::string(name), {}};
+        /// What only the live engine knows: the clamps it applied to memory and tables.
+        [[nodiscard]] std::vector<enforcement_entry> enforcement_facts() const {
             const auto& config = session_->engine->state().config;
-            report.add("isolation", "WebAssembly linear memory, in process (" + std::string(Engine::name) + ")");
-            report.add("permissions", "imports linked by ceiling at load; runtime grant checked on each host call");
-            report.add("fs", "scopes opened as directories; paths resolved with openat2(RESOLVE_BENEATH)");
-            report.add("net", "no network API offered to wasm guests");
-            report.add("process", "no process API offered to wasm guests");
-            report.add("memory", std::string(Engine::memory_mechanism) + "; maximum clamped to " +
-                                     std::to_string(config.memory_bytes / 65536) + " pages; tables to " +
-                                     std::to_string(config.max_table_elements) + " elements");
-            report.add("cpu_time", "fuel slices: counters at function entries and loop headers, thread CPU clock checked per slice");
-            report.add("wall_time", "fuel slices: steady clock checked per slice; cancel() flag");
-            report.add("fuel", "injected counters, exact and deterministic");
-            if (config.call_depth) report.add("call_depth", "injected depth counter");
-            if constexpr (requires { Engine::stack_mechanism; }) report.add("stack", std::string(Engine::stack_mechanism));
-            report.add("open_files", "host-side handle table");
-            report.add("output_bytes", "host-side capture with a cap");
+            std::vector<enforcement_entry> facts;
+            facts.push_back({element::memory,
+                             std::string(find_capability(capabilities, element::memory)->mechanism) +
+                                 "; maximum clamped to " + std::to_string(config.memory_bytes / 65536) + " pages; tables to " +
+                                 std::to_string(config.max_table_elements) + " elements"});
             if (Policy::required_mechanisms.contains(mechanism::two_layers))
-                report.add("two_layers", "not available in process; one layer only", enforcement_level::best_effort);
-            return report;
+                facts.push_back({element::two_layers, {}, enforcement_level::best_effort});
+            return facts;
         }
 
         void cancel() noexcept { session_->engine->cancel(); }

@@ -5,6 +5,7 @@
 // conventions built on an engine's typed call: bytes in/bytes out and WASI's _start.
 #pragma once
 
+#include <cordon/errors.hpp>
 #include <cordon/result.hpp>
 #include <cordon/wasm/module.hpp>
 #include <cordon/wasm/runtime.hpp>
@@ -28,14 +29,12 @@ inline error arguments_mismatch(std::string_view name, const signature& sig, std
     signature given;
     for (const auto& a : args) given.params.push_back(a.type);
     given.results = sig.results;
-    return fail(error_kind::invalid_argument,
-                "export " + std::string(name) + " has type " + sig.to_string() + ", called with " + given.to_string());
+    return signature_mismatch(name, sig.to_string(), given.to_string());
 }
 
 /// The error for a typed call whose C++ signature is not the export's.
 inline error called_as_mismatch(std::string_view name, const signature& sig, const signature& expected) {
-    return fail(error_kind::invalid_argument,
-                "export " + std::string(name) + " has type " + sig.to_string() + ", called as " + expected.to_string());
+    return signature_mismatch(name, sig.to_string(), expected.to_string());
 }
 
 } // namespace detail
@@ -96,10 +95,9 @@ public:
         }
         if (grow_failed) {
             // The guest asked for memory past the limit, was refused, and then faulted.
-            error_info info{"memory limit of " + std::to_string(state.config.memory_bytes) +
-                            " bytes reached (memory.grow refused), then: " + std::string(to_string(reason))};
-            info.limit = limit_detail{"memory", state.config.memory_bytes, memory_bytes};
-            return fault(error_kind::memory_limit, std::move(info));
+            const error e = limit_exceeded(limit::kind::memory, state.config.memory_bytes, memory_bytes,
+                                           "(memory.grow refused), then: " + std::string(to_string(reason)));
+            return fault(e.kind(), e.info());
         }
         error_info info{std::string(to_string(reason)) +
                         (reason == trap_reason::other && !engine_detail.empty() ? " (" + std::string(engine_detail) + ")" : "")};

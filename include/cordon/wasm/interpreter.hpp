@@ -2,6 +2,8 @@
 // with host functions linked by permission, limits enforced and traps turned into errors.
 #pragma once
 
+#include <cordon/backend/capabilities.hpp>
+#include <cordon/errors.hpp>
 #include <cordon/result.hpp>
 #include <cordon/wasm/engine_common.hpp>
 #include <cordon/wasm/host_function.hpp>
@@ -286,7 +288,7 @@ private:
             last_export_ = &*it;
             return &it->second;
         }
-        return fail(error_kind::invalid_argument, "module has no exported function named " + std::string(name));
+        return no_export(name);
     }
 
     /// Clamps memories and tables to the limits, links imports and runs the start function.
@@ -402,9 +404,7 @@ private:
         const std::uint64_t frames = guest_depth_.frames;
         switch (guest_depth_.by) {
         case interpreter_depth::bound::policy: {
-            error_info info{"call_depth limit of " + std::to_string(frames) + " exceeded"};
-            info.limit = limit_detail{"call_depth", frames, frames + 1};
-            return error{error_kind::trap, std::move(info)};
+            return limit_exceeded(limit::kind::call_depth, frames, frames + 1);
         }
         case interpreter_depth::bound::value_stack: {
             const std::uint64_t budget = interpreter_value_stack_bytes(state_.config);
@@ -562,10 +562,13 @@ struct interpreter_engine {
     using instance = interpreter_instance;
     static constexpr std::string_view name = "WABT interpreter";
     static constexpr std::string_view backend_name = "wasm interpreter";
-    static constexpr std::string_view memory_mechanism = "bounds checked by the interpreter";
-    static constexpr std::string_view stack_mechanism =
-        "call depth bounded by WABT's call stack and, through an injected depth counter, by the value stack's "
-        "share of the memory limit";
+    /// This engine's rows of the wasm backend's capability table.
+    static constexpr std::array capabilities{
+        enforces(element::isolation, "WebAssembly linear memory, in process (WABT interpreter)"),
+        enforces(element::memory, "bounds checked by the interpreter"),
+        enforces(element::stack, "call depth bounded by WABT's call stack and, through an injected depth counter, by "
+                                 "the value stack's share of the memory limit"),
+    };
 };
 
 } // namespace cordon::wasm

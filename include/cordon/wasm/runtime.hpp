@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cordon/detail/bytes.hpp>
+#include <cordon/errors.hpp>
 #include <cordon/result.hpp>
 
 #include <atomic>
@@ -112,6 +113,7 @@ public:
         budget_ = config.fuel;
         slice_ = config.fuel_slice;
         wall_deadline_ = config.wall_time ? std::optional{wall_now + *config.wall_time} : std::nullopt;
+        wall_limit_ = config.wall_time.value_or(std::chrono::nanoseconds{0});
         cpu_limit_ = config.cpu_time;
         cpu_start_ = cpu_now;
         handed_out_ = 0;
@@ -122,32 +124,22 @@ public:
     result<std::int64_t> refill(std::int64_t global) {
         if (cancel_requested_.exchange(false, std::memory_order_relaxed))
             return fail(error_kind::timeout, "call cancelled by the host");
-        if (budget_ && used(global) > *budget_) {
-            error_info info{"fuel limit of " + std::to_string(*budget_) + " instructions exhausted"};
-            info.limit = limit_detail{"fuel", *budget_, used(global)};
-            return error{error_kind::fuel_exhausted, std::move(info)};
-        }
-        if (wall_deadline_ && std::chrono::steady_clock::now() >= *wall_deadline_) {
-            error_info info{"wall_time limit exceeded"};
-            return error{error_kind::timeout, std::move(info)};
+        if (budget_ && used(global) > *budget_) return limit_exceeded(limit::kind::fuel, *budget_, used(global));
+        if (wall_deadline_) {
+            const auto now = std::chrono::steady_clock::now();
+            if (now >= *wall_deadline_) {
+                const auto spent = now - (*wall_deadline_ - wall_limit_);
+                return limit_exceeded(limit::kind::wall_time_ms, milliseconds_of(wall_limit_), milliseconds_of(spent));
+            }
         }
         if (cpu_limit_) {
             const auto spent = detail::thread_cpu_now() - cpu_start_;
-            if (spent >= *cpu_limit_) {
-                error_info info{"cpu_time limit of " + std::to_string(cpu_limit_->count() / 1'000'000) +
-                                " ms exceeded"};
-                info.limit = limit_detail{"cpu_time", static_cast<std::uint64_t>(cpu_limit_->count() / 1'000'000),
-                                          static_cast<std::uint64_t>(spent.count() / 1'000'000)};
-                return error{error_kind::cpu_limit, std::move(info)};
-            }
+            if (spent >= *cpu_limit_)
+                return limit_exceeded(limit::kind::cpu_time_ms, milliseconds_of(*cpu_limit_), milliseconds_of(spent));
         }
         // A budget is exact: the last slice is only as large as what is left of it.
         const std::uint64_t slice = next_slice_after(global);
-        if (slice == 0) {  // used == budget exactly and more work is asked for
-            error_info info{"fuel limit of " + std::to_string(*budget_) + " instructions exhausted"};
-            info.limit = limit_detail{"fuel", *budget_, used(global) + 1};
-            return error{error_kind::fuel_exhausted, std::move(info)};
-        }
+        if (slice == 0) return limit_exceeded(limit::kind::fuel, *budget_, used(global) + 1);  // used == budget, more asked
         return global + static_cast<std::int64_t>(slice);
     }
 
@@ -161,6 +153,9 @@ public:
     void clear_cancel() noexcept { cancel_requested_.store(false, std::memory_order_relaxed); }
 
 private:
+    static std::uint64_t milliseconds_of(std::chrono::nanoseconds d) noexcept {
+        return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+    }
     std::uint64_t next_slice() {
         std::uint64_t slice = slice_;
         if (budget_) slice = std::min(slice, *budget_ - std::min(*budget_, handed_out_));
@@ -182,6 +177,7 @@ private:
     std::uint64_t slice_ = 1u << 16;
     std::uint64_t handed_out_ = 0;
     std::optional<std::chrono::steady_clock::time_point> wall_deadline_{};
+    std::chrono::nanoseconds wall_limit_{0};
     std::optional<std::chrono::nanoseconds> cpu_limit_{};
     std::chrono::nanoseconds cpu_start_{0};
     std::atomic<bool> cancel_requested_{false};

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cordon/detail/unique_fd.hpp>
+#include <cordon/errors.hpp>
 #include <cordon/result.hpp>
 #include <cordon/wasm/runtime.hpp>
 
@@ -50,9 +51,7 @@ public:
     }
     result<std::uint32_t> add(handle_entry entry, std::uint32_t limit) {
         if (opened_ >= limit) {
-            error_info info{"open_files limit of " + std::to_string(limit) + " reached"};
-            info.limit = limit_detail{"open_files", limit, opened_ + 1};
-            return error{error_kind::file_limit, std::move(info)};
+            return limit_exceeded(limit::kind::open_files, limit, opened_ + 1);
         }
         ++opened_;
         for (std::size_t i = 0; i < entries_.size(); ++i) {
@@ -131,9 +130,7 @@ struct sandbox_state {
     /// Counts output against the cap; the error stops the guest.
     result<void> charge_output(std::uint64_t bytes) {
         if (bytes > config.output_bytes - std::min(config.output_bytes, output_used)) {
-            error_info info{"output_bytes limit of " + std::to_string(config.output_bytes) + " bytes exceeded"};
-            info.limit = limit_detail{"output_bytes", config.output_bytes, output_used + bytes};
-            return error{error_kind::output_limit, std::move(info)};
+            return limit_exceeded(limit::kind::output_bytes, config.output_bytes, output_used + bytes);
         }
         output_used += bytes;
         return {};

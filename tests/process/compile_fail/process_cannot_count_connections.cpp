@@ -1,5 +1,6 @@
 // No kernel mechanism counts a process's connections, so that limit is refused.
-// expect: limit::net_connections cannot be enforced by process::backend
+// expect: cordon: the policy sets an element this backend cannot enforce
+// expect: unenforceable<cordon::element::net_connections, cordon::process::backend, cordon::instead::dropping_it_or_denying_net>
 #include <cordon/process/backend.hpp>
 #include <cordon/sandbox.hpp>
 #ifdef CORDON_COMPILE_FAIL_CONTROL

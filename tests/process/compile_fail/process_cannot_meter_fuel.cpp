@@ -1,5 +1,6 @@
 // Native code counts no instructions, so a fuel limit on the process backend is refused.
-// expect: limit::fuel cannot be enforced by process::backend
+// expect: cordon: the policy sets an element this backend cannot enforce
+// expect: unenforceable<cordon::element::fuel, cordon::process::backend, cordon::instead::a_wasm_backend_or_cpu_time_ms>
 #include <cordon/process/backend.hpp>
 #include <cordon/sandbox.hpp>
 #ifdef CORDON_COMPILE_FAIL_CONTROL

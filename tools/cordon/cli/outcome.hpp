@@ -133,7 +133,7 @@ struct outcome {
         }
         nlohmann::json enforcement_json = nlohmann::json::object();
         for (const auto& e : enforcement.entries)
-            enforcement_json[e.element] = {{"mechanism", e.mechanism}, {"level", std::string(to_string(e.level))}};
+            enforcement_json[std::string(to_string(e.element))] = {{"mechanism", e.mechanism}, {"level", std::string(to_string(e.level))}};
         auto as_text = [](const std::string& bytes) { return nlohmann::json::parse(json_text(bytes)); };
         return {{"status", status()},
                 {"result", result},

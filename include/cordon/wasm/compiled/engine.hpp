@@ -3,6 +3,8 @@
 // host API, WASI subset, limits and telemetry as the interpreter.
 #pragma once
 
+#include <cordon/backend/capabilities.hpp>
+#include <cordon/errors.hpp>
 #include <cordon/result.hpp>
 #include <cordon/wasm/compiled/abi.hpp>
 #include <cordon/wasm/compiled/registry.hpp>
@@ -249,7 +251,7 @@ private:
 
     result<const export_function*> find_function(std::string_view name) {
         if (auto it = exports_.find(name); it != exports_.end()) return &it->second;
-        return fail(error_kind::invalid_argument, "module has no exported function named " + std::string(name));
+        return no_export(name);
     }
 
     template <class R, class... Params, class... Args>
@@ -337,9 +339,8 @@ private:
             }
             case 1: accounting_.grow_failed = true; return true;
             default: {
-                error_info info{"call_depth limit of " + std::to_string(state_.config.depth_limit()) + " exceeded"};
-                info.limit = limit_detail{"call_depth", std::uint64_t(state_.config.depth_limit()), std::uint64_t(state_.config.depth_limit()) + 1};
-                return stop(error{error_kind::trap, std::move(info)});
+                const std::uint64_t depth = state_.config.depth_limit();
+                return stop(limit_exceeded(limit::kind::call_depth, depth, depth + 1));
             }
             }
         }
@@ -431,8 +432,12 @@ struct compiled_engine {
     using instance = compiled_instance;
     static constexpr std::string_view name = "wasm2c, compiled to native code";
     static constexpr std::string_view backend_name = "wasm compiled";
-    static constexpr std::string_view memory_mechanism =
-        "8 GiB PROT_NONE reservation per memory, faults become traps (guard pages); stack overflow caught on an alternate signal stack";
+    /// This engine's rows of the wasm backend's capability table.
+    static constexpr std::array capabilities{
+        enforces(element::isolation, "WebAssembly linear memory, in process (wasm2c, compiled to native code)"),
+        enforces(element::memory, "8 GiB PROT_NONE reservation per memory, faults become traps (guard pages); stack "
+                                  "overflow caught on an alternate signal stack"),
+    };
 };
 
 } // namespace cordon::wasm

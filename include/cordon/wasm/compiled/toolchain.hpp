@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cordon/detail/sha256.hpp>
+#include <cordon/errors.hpp>
 #include <cordon/result.hpp>
 #include <cordon/version.hpp>
 #include <cordon/wasm/compiled/abi.hpp>
@@ -160,10 +161,10 @@ inline error compile_timeout(const tool_budget& budget, std::chrono::steady_cloc
     using std::chrono::milliseconds;
     const auto limit = budget.deadline ? duration_cast<milliseconds>(*budget.deadline - started) : milliseconds{0};
     const auto spent = duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
-    error_info info{"wall_time limit of " + std::to_string(limit.count()) + " ms exceeded while " + std::string(step) +
-                    " (the compiled engine compiles a module before it runs; the interpreter engine starts at once)"};
-    info.limit = limit_detail{"wall_time", static_cast<std::uint64_t>(limit.count()), static_cast<std::uint64_t>(spent.count())};
-    return error{error_kind::timeout, std::move(info)};
+    return limit_exceeded(limit::kind::wall_time_ms, static_cast<std::uint64_t>(limit.count()),
+                          static_cast<std::uint64_t>(spent.count()),
+                          "while " + std::string(step) +
+                              " (the compiled engine compiles a module before it runs; the interpreter engine starts at once)");
 }
 
 /// The error for a toolchain program that did not succeed, with the end of what it said.
