@@ -99,6 +99,8 @@ inline confinement make_confinement(isolation_level level, const grants& given, 
     s.fs_read = !given.read_paths.empty();
     s.fs_write = !given.write_paths.empty();
     s.net = given.net;
+    s.net_by_port = given.net && (!given.connect_ports.empty() || !given.bind_ports.empty());
+    s.net_listen = !given.bind_ports.empty();
     s.process = given.process;
     s.clock = given.clock;
     s.random = given.random;
@@ -149,9 +151,9 @@ namespace detail {
 // are indeterminate, and two equal confinements must encode alike (the warm pool compares
 // encodings; clang left different bytes there than g++ did).
 template <class Permissions, class Visit> void visit_fields(Permissions& p, Visit&& visit) {
-    visit(p.fs_read), visit(p.fs_write), visit(p.net), visit(p.process), visit(p.clock), visit(p.random);
-    visit(p.system), visit(p.threads), visit(p.loader), visit(p.strictest), visit(p.self_pid);
-    visit(p.reserve_limit_signals);
+    visit(p.fs_read), visit(p.fs_write), visit(p.net), visit(p.net_by_port), visit(p.net_listen), visit(p.process);
+    visit(p.clock), visit(p.random), visit(p.system), visit(p.threads), visit(p.loader), visit(p.strictest);
+    visit(p.self_pid), visit(p.reserve_limit_signals);
 }
 static_assert(sizeof(syscall_permissions) == 20, "a field was added to syscall_permissions: add it to visit_fields");
 
