@@ -83,6 +83,20 @@ std::int32_t listen_anywhere(std::int32_t) {
     return fd < 0 ? -errno : result_of(::listen(fd, 1));
 }
 
+// How many descriptors of the child are datagram sockets (SO_TYPE answers only for sockets);
+// -1 if it sees no socket at all, not even the sandbox's own control socket.
+std::int32_t datagram_descriptors(std::int32_t) {
+    std::int32_t sockets = 0, datagrams = 0;
+    for (int fd = 0; fd < 1100; ++fd) {
+        int type = 0;
+        socklen_t size = sizeof type;
+        if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) != 0) continue;
+        ++sockets;
+        if (type == SOCK_DGRAM) ++datagrams;
+    }
+    return sockets == 0 ? -1 : datagrams;
+}
+
 process::function_table net_functions() {
     return process::function_table{}
         .add<&udp_send>("udp_send")
@@ -91,7 +105,8 @@ process::function_table net_functions() {
         .add<&mptcp_socket>("mptcp_socket")
         .add<&tcp_connect>("tcp_connect")
         .add<&fast_open>("fast_open")
-        .add<&listen_anywhere>("listen_anywhere");
+        .add<&listen_anywhere>("listen_anywhere")
+        .add<&datagram_descriptors>("datagram_descriptors");
 }
 
 std::vector<std::byte> bytes_of(std::string_view text) {
@@ -207,4 +222,18 @@ TEST(ScopedNet, TheReportSaysHostsAreNotFiltered) {
     EXPECT_NE(line.find("TCP stream sockets only"), std::string::npos) << line;
     EXPECT_NE(line.find("hosts not filtered"), std::string::npos) << line;
     EXPECT_EQ(line.find("UDP not filtered"), std::string::npos) << line;
+}
+
+// A datagram socket the host holds (not close-on-exec) does not reach the child, where a
+// scoped grant could no longer refuse it.
+TEST(ScopedNet, NoHostSocketReachesTheChild) {
+    const int host_socket = ::socket(AF_INET, SOCK_DGRAM, 0);
+    ASSERT_GE(host_socket, 0);
+    sandbox<process::backend, policy<isolation::standard>> box{net_functions()};
+    ASSERT_TRUE(box.ok()) << box.status().error().message();
+    ASSERT_TRUE(box.grant(perm::net{"*:443"}));
+    auto found = box.call<std::int32_t(std::int32_t)>("datagram_descriptors", 0);
+    ::close(host_socket);
+    ASSERT_TRUE(found) << found.error().message();
+    EXPECT_EQ(*found, 0);
 }
