@@ -391,6 +391,25 @@ TEST(SeccompFilter, APortScopedNetGrantMakesOnlyTcpStreams) {
     }
 }
 
+// x86_64 has no socketcall, but the i386 ABI has both it (102) and socket (359): a 32-bit call
+// would make a UDP socket past the 64-bit rules if the ABI check did not come first.
+TEST(SeccompFilter, TheI386SocketCallsAreRefusedUnderAScopedGrant) {
+    cp::syscall_permissions scoped;
+    scoped.net = scoped.net_by_port = true;
+    for (long nr : {102L, 359L}) {
+        auto outcome = run_in_child([&](int fd) {
+            if (!confine(fd, scoped)) return 1;
+            long result = nr;
+            const long domain_or_call = nr == 102 ? 1 : AF_INET;  // SYS_SOCKET for socketcall
+            asm volatile("int $0x80" : "+a"(result) : "b"(domain_or_call), "c"(SOCK_DGRAM), "d"(0) : "memory");
+            return 0;
+        });
+        ASSERT_TRUE(outcome.violation) << nr;
+        EXPECT_NE(outcome.violation->arch, static_cast<std::uint32_t>(AUDIT_ARCH_X86_64)) << nr;
+        EXPECT_EQ(outcome.violation->number, nr);
+    }
+}
+
 // Without ports the grant is every IP endpoint: datagrams and listening pass; families other
 // than IP, unix and netlink are violations, as they are without `net`.
 TEST(SeccompFilter, AnUnscopedNetGrantKeepsDatagrams) {
