@@ -3,7 +3,7 @@
 #include "fuzz_support.hpp"
 
 #include <cordon/process/broker.hpp>
-#include <cordon/process/confinement.hpp>
+#include <cordon/process/confinement_wire.hpp>
 #include <cordon/process/descriptors.hpp>
 #include <cordon/process/protocol.hpp>
 #include <cordon/process/seccomp.hpp>

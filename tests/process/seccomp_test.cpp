@@ -8,6 +8,7 @@
 
 #include <linux/sched.h>
 #include <sys/ptrace.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -64,7 +65,8 @@ TEST(SeccompFilter, DangerousCallsAreDeniedWithEveryGrant) {
     all.fs_read = all.fs_write = all.net = all.clock = all.random = all.system = true;
     for (long nr : {cp::syscall_nr("setuid"), cp::syscall_nr("unshare"), cp::syscall_nr("mount"),
                     cp::syscall_nr("bpf"), cp::syscall_nr("keyctl"), cp::syscall_nr("ptrace"),
-                    cp::syscall_nr("setrlimit"), cp::syscall_nr("init_module"), cp::syscall_nr("reboot")}) {
+                    cp::syscall_nr("setrlimit"), cp::syscall_nr("init_module"), cp::syscall_nr("reboot"),
+                    cp::syscall_nr("io_uring_setup"), cp::syscall_nr("sendmmsg")}) {
         auto outcome = run_in_child([&](int fd) {
             if (!confine(fd, all)) return 1;
             ::syscall(nr, 0, 0, 0, 0, 0);
@@ -329,6 +331,106 @@ TEST(SeccompFilter, NetGrantsNoUnixSockets) {
     EXPECT_LT(got, 0) << "a datagram reached the host's unix socket";
     EXPECT_FALSE(outcome.violation);
     EXPECT_EQ(outcome.exit_code(), 10);
+}
+
+// A net grant with ports is checked by landlock's TCP rules alone, so the filter lets only TCP
+// streams be made: the type is compared without the flags the kernel strips, the protocol must
+// be TCP (MPTCP connects past the port rules), and the ways of connecting or binding that skip
+// connect() and bind() (fast open, listen's autobind) are violations.
+TEST(SeccompFilter, APortScopedNetGrantMakesOnlyTcpStreams) {
+    cp::syscall_permissions scoped;
+    scoped.net = scoped.net_by_port = true;
+    auto allowed = run_in_child([&](int fd) {
+        if (!confine(fd, scoped)) return 1;
+        if (::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0) < 0) return 2;
+        if (::socket(AF_INET6, SOCK_STREAM, IPPROTO_TCP) < 0) return 3;
+        if (::socket(AF_UNIX, SOCK_STREAM, 0) >= 0 || errno != EAFNOSUPPORT) return 4;
+        const int tcp = ::socket(AF_INET, SOCK_STREAM, 0);
+        return ::send(tcp, "x", 1, MSG_NOSIGNAL) < 0 ? 0 : 5;  // not fast open: not connected
+    });
+    EXPECT_FALSE(allowed.violation) << cp::describe_violation(*allowed.violation);
+    EXPECT_EQ(allowed.exit_code(), 0);
+
+    struct attempt {
+        const char* what;
+        long (*call)();
+        const char* syscall;
+    };
+    static const attempt attempts[] = {
+        {"udp", [] { return ::syscall(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); }, "socket"},
+        {"udp6", [] { return ::syscall(SYS_socket, AF_INET6, SOCK_DGRAM, IPPROTO_UDP); }, "socket"},
+        {"raw", [] { return ::syscall(SYS_socket, AF_INET, SOCK_RAW, IPPROTO_RAW); }, "socket"},
+        {"packet", [] { return ::syscall(SYS_socket, AF_PACKET, SOCK_DGRAM, 0); }, "socket"},
+        {"sctp", [] { return ::syscall(SYS_socket, AF_INET, SOCK_STREAM, IPPROTO_SCTP); }, "socket"},
+        {"mptcp", [] { return ::syscall(SYS_socket, AF_INET, SOCK_STREAM, 262); }, "socket"},
+        {"high half", [] { return ::syscall(SYS_socket, AF_INET, (1L << 32) | SOCK_DGRAM, 0); }, "socket"},
+        {"fast open", [] {
+             const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+             sockaddr_in to{};
+             to.sin_family = AF_INET;
+             to.sin_port = htons(9);
+             to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+             return static_cast<long>(
+                 ::sendto(fd, "x", 1, MSG_FASTOPEN, reinterpret_cast<sockaddr*>(&to), sizeof to));
+         }, "sendto"},
+        {"fast open message", [] {
+             const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+             msghdr message{};
+             return static_cast<long>(::sendmsg(fd, &message, MSG_FASTOPEN));
+         }, "sendmsg"},
+        {"listen", [] { return static_cast<long>(::listen(::socket(AF_INET, SOCK_STREAM, 0), 1)); }, "listen"},
+    };
+    for (const auto& a : attempts) {
+        auto outcome = run_in_child([&](int fd) {
+            if (!confine(fd, scoped)) return 1;
+            a.call();
+            return 0;
+        });
+        ASSERT_TRUE(outcome.violation) << a.what;
+        EXPECT_EQ(cp::syscall_name(outcome.violation->number), a.syscall) << a.what;
+    }
+}
+
+// x86_64 has no socketcall, but the i386 ABI has both it (102) and socket (359): a 32-bit call
+// would make a UDP socket past the 64-bit rules if the ABI check did not come first.
+TEST(SeccompFilter, TheI386SocketCallsAreRefusedUnderAScopedGrant) {
+    cp::syscall_permissions scoped;
+    scoped.net = scoped.net_by_port = true;
+    for (long nr : {102L, 359L}) {
+        auto outcome = run_in_child([&](int fd) {
+            if (!confine(fd, scoped)) return 1;
+            long result = nr;
+            const long domain_or_call = nr == 102 ? 1 : AF_INET;  // SYS_SOCKET for socketcall
+            asm volatile("int $0x80" : "+a"(result) : "b"(domain_or_call), "c"(SOCK_DGRAM), "d"(0) : "memory");
+            return 0;
+        });
+        ASSERT_TRUE(outcome.violation) << nr;
+        EXPECT_NE(outcome.violation->arch, static_cast<std::uint32_t>(AUDIT_ARCH_X86_64)) << nr;
+        EXPECT_EQ(outcome.violation->number, nr);
+    }
+}
+
+// Without ports the grant is every IP endpoint: datagrams and listening pass; families other
+// than IP, unix and netlink are violations, as they are without `net`.
+TEST(SeccompFilter, AnUnscopedNetGrantKeepsDatagrams) {
+    cp::syscall_permissions net;
+    net.net = true;
+    auto allowed = run_in_child([&](int fd) {
+        if (!confine(fd, net)) return 1;
+        if (::socket(AF_INET, SOCK_DGRAM, 0) < 0) return 2;
+        if (::listen(::socket(AF_INET6, SOCK_STREAM, 0), 1) != 0) return 3;
+        if (::socket(AF_NETLINK, SOCK_RAW, 0) >= 0 || errno != EAFNOSUPPORT) return 4;
+        return 0;
+    });
+    EXPECT_FALSE(allowed.violation) << cp::describe_violation(*allowed.violation);
+    EXPECT_EQ(allowed.exit_code(), 0);
+    auto packet = run_in_child([&](int fd) {
+        if (!confine(fd, net)) return 1;
+        ::socket(AF_PACKET, SOCK_RAW, 0);
+        return 0;
+    });
+    ASSERT_TRUE(packet.violation);
+    EXPECT_EQ(cp::syscall_name(packet.violation->number), "socket");
 }
 
 // Descriptor flags that send signals (F_SETOWN, F_SETSIG) would reach other processes.

@@ -5,6 +5,7 @@
 #include <cordon/process/cgroup.hpp>
 #include <cordon/process/channel.hpp>
 #include <cordon/process/child_server.hpp>
+#include <cordon/process/confine_self.hpp>
 #include <cordon/process/confinement.hpp>
 #include <cordon/process/descriptors.hpp>
 #include <cordon/process/protocol.hpp>

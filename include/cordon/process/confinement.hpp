@@ -1,17 +1,18 @@
 // What confines one sandboxed child (namespaces, minimal root, rlimits, cgroup limits,
-// landlock, seccomp), derived from an isolation level and grants, and applied in the child.
+// landlock, seccomp), derived from an isolation level and grants; the child's descriptor layout.
 #pragma once
 
-#include <cordon/process/cgroup.hpp>
 #include <cordon/process/landlock.hpp>
 #include <cordon/process/limits.hpp>
 #include <cordon/process/namespaces.hpp>
 #include <cordon/process/seccomp.hpp>
 #include <cordon/process/wire.hpp>
-#include <cordon/result.hpp>
+
+#include <unistd.h>
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -99,6 +100,8 @@ inline confinement make_confinement(isolation_level level, const grants& given, 
     s.fs_read = !given.read_paths.empty();
     s.fs_write = !given.write_paths.empty();
     s.net = given.net;
+    s.net_by_port = given.net && (!given.connect_ports.empty() || !given.bind_ports.empty());
+    s.net_listen = !given.bind_ports.empty();
     s.process = given.process;
     s.clock = given.clock;
     s.random = given.random;
@@ -143,101 +146,6 @@ inline confinement make_confinement(isolation_level level, const grants& given, 
     return c;
 }
 
-namespace detail {
-
-// The syscall permissions go on the wire field by field: the struct has padding, whose bytes
-// are indeterminate, and two equal confinements must encode alike (the warm pool compares
-// encodings; clang left different bytes there than g++ did).
-template <class Permissions, class Visit> void visit_fields(Permissions& p, Visit&& visit) {
-    visit(p.fs_read), visit(p.fs_write), visit(p.net), visit(p.process), visit(p.clock), visit(p.random);
-    visit(p.system), visit(p.threads), visit(p.loader), visit(p.strictest), visit(p.self_pid);
-    visit(p.reserve_limit_signals);
-}
-static_assert(sizeof(syscall_permissions) == 20, "a field was added to syscall_permissions: add it to visit_fields");
-
-template <class Namespaces, class Visit> void visit_fields_of_namespaces(Namespaces& n, Visit&& visit) {
-    visit(n.user), visit(n.pid), visit(n.net), visit(n.mount), visit(n.ipc), visit(n.uts);
-}
-static_assert(sizeof(namespace_set) == 6, "a field was added to namespace_set: add it to visit_fields_of_namespaces");
-
-} // namespace detail
-
-/// Encodes a confinement for the zygote.
-inline std::vector<std::byte> encode(const confinement& c) {
-    wire_writer w;
-    w.put(c.level);
-    w.put(c.payload);
-    detail::visit_fields(c.syscalls, [&](const auto& field) { w.put(field); });
-    w.put_strings(c.landlock.read_paths);
-    w.put_strings(c.landlock.write_paths);
-    w.put_strings(c.landlock.execute_paths);
-    w.put(c.landlock.restrict_tcp);
-    w.put(c.landlock.scope_ipc);
-    w.put(c.landlock.require_tcp);
-    w.put(c.landlock.require_scoping);
-    w.put(static_cast<std::uint64_t>(c.landlock.connect_ports.size()));
-    for (auto port : c.landlock.connect_ports) w.put(port);
-    w.put(static_cast<std::uint64_t>(c.landlock.bind_ports.size()));
-    for (auto port : c.landlock.bind_ports) w.put(port);
-    detail::visit_fields_of_namespaces(c.namespaces, [&](const auto& field) { w.put(field); });
-    w.put(c.minimal_root);
-    w.put(static_cast<std::uint64_t>(c.root.size()));
-    for (const auto& binding : c.root) {
-        w.put_string(binding.path);
-        w.put(binding.writable);
-    }
-    w.put(c.limits);
-    w.put(c.best_effort);
-    w.put(c.outside_uid);
-    w.put(c.outside_gid);
-    return std::move(w).bytes();
-}
-
-/// Decodes what encode() wrote; nullopt for anything malformed.
-inline std::optional<confinement> decode_confinement(std::span<const std::byte> bytes) {
-    wire_reader r{bytes};
-    confinement c;
-    const auto read_ports = [&](std::vector<std::uint16_t>& ports) {
-        const auto count = r.get<std::uint64_t>();
-        if (!count || *count > 65536) return false;
-        for (std::uint64_t i = 0; i < *count; ++i) {
-            const auto port = r.get<std::uint16_t>();
-            if (!port) return false;
-            ports.push_back(*port);
-        }
-        return true;
-    };
-    c.level = r.get<isolation_level>().value_or(isolation_level::maximum);
-    c.payload = r.get<payload_kind>().value_or(payload_kind::function);
-    detail::visit_fields(c.syscalls, [&](auto& field) {
-        field = r.get<std::remove_reference_t<decltype(field)>>().value_or(field);
-    });
-    c.landlock.read_paths = r.get_strings().value_or(std::vector<std::string>{});
-    c.landlock.write_paths = r.get_strings().value_or(std::vector<std::string>{});
-    c.landlock.execute_paths = r.get_strings().value_or(std::vector<std::string>{});
-    c.landlock.restrict_tcp = r.get<bool>().value_or(true);
-    c.landlock.scope_ipc = r.get<bool>().value_or(true);
-    c.landlock.require_tcp = r.get<bool>().value_or(true);
-    c.landlock.require_scoping = r.get<bool>().value_or(true);
-    if (!read_ports(c.landlock.connect_ports) || !read_ports(c.landlock.bind_ports)) return std::nullopt;
-    detail::visit_fields_of_namespaces(c.namespaces, [&](auto& field) { field = r.get<bool>().value_or(field); });
-    c.minimal_root = r.get<bool>().value_or(true);
-    const auto bindings = r.get<std::uint64_t>();
-    if (!bindings || *bindings > 4096) return std::nullopt;
-    for (std::uint64_t i = 0; i < *bindings; ++i) {
-        auto path = r.get_string();
-        auto writable = r.get<bool>();
-        if (!path || !writable) return std::nullopt;
-        c.root.push_back({std::move(*path), *writable});
-    }
-    c.limits = r.get<resource_limits>().value_or(resource_limits{});
-    c.best_effort = r.get<bool>().value_or(false);
-    c.outside_uid = r.get<uid_t>().value_or(65534);
-    c.outside_gid = r.get<gid_t>().value_or(65534);
-    if (!r.ok() || !r.at_end()) return std::nullopt;
-    return c;
-}
-
 /// The descriptor number at which an executable payload waits for its execveat. It is kept
 /// above every descriptor limit a sandbox gets, so the guest cannot recreate it after exec.
 inline constexpr int exec_fd_number = 1000;
@@ -250,49 +158,5 @@ inline constexpr int control_fd_number = exec_fd_number - 1;
 inline constexpr std::uint64_t sandbox_descriptor_ceiling = 512;
 static_assert(sandbox_descriptor_ceiling < static_cast<std::uint64_t>(control_fd_number),
               "the sandbox's own descriptors must stay out of the guest's reach");
-
-/// Applies, in the calling child, every layer after namespaces: minimal root, rlimits,
-/// landlock (which sets no_new_privs), the descriptor limit, then the seccomp filter last.
-/// Returns the seccomp notification listener for executables, else -1.
-inline result<int> confine_self(const confinement& c, const cgroup_set* groups, int report_fd) {
-    if (c.namespaces.uts) set_sandbox_hostname();
-    if (c.minimal_root) {
-        if (!c.namespaces.mount) return fail(error_kind::internal, "a minimal root needs a mount namespace");
-        if (auto entered = enter_minimal_root(c.root); !entered) return entered.error();
-    }
-    rlimit_plan plan;
-    plan.memory_by_address_space = groups == nullptr || !groups->limits_memory();
-    plan.processes_by_nproc = c.namespaces.user && (groups == nullptr || !groups->limits_processes());
-    plan.descriptor_ceiling = sandbox_descriptor_ceiling;
-    plan.standard_descriptors = 3;
-    plan.uncounted_processes = c.namespaces.pid ? 1 : 0;
-    if (auto limited = apply_rlimits(c.limits, plan); !limited) return limited.error();
-
-    const bool landlock_required = c.level != isolation_level::minimal && !c.best_effort;
-    if (c.level != isolation_level::minimal) {
-        auto landlocked = apply_landlock(c.landlock);
-        if (!landlocked && c.best_effort && landlocked.error().kind() == error_kind::unsupported) {
-            // Best effort gives up only what this kernel lacks (TCP rules, scoping): the path
-            // rules still apply wherever landlock exists at all.
-            landlock_rules degraded = c.landlock;
-            degraded.require_tcp = false;
-            degraded.require_scoping = false;
-            landlocked = apply_landlock(degraded);
-        }
-        if (!landlocked && (landlock_required || landlocked.error().kind() != error_kind::unsupported))
-            return landlocked.error();
-    }
-    // Landlock's rules open every granted path; only the seccomp listener is left, and it finds
-    // descriptor 3 free, as the sandbox's own descriptors live above every limit.
-    if (auto limited = apply_descriptor_limit(c.limits, plan); !limited) return limited.error();
-    auto syscalls = c.syscalls;
-    syscalls.self_pid = ::getpid();
-    syscalls.reserve_limit_signals = c.namespaces.pid && c.payload != payload_kind::executable;
-    const auto action =
-        c.payload == payload_kind::executable ? violation_action::notify : violation_action::trap;
-    if (action == violation_action::trap)
-        if (auto reporter = install_violation_reporter(report_fd); !reporter) return reporter.error();
-    return install_filter(syscall_rules(syscalls), action);
-}
 
 } // namespace cordon::process

@@ -2,9 +2,10 @@
 // captured up to a cap; violations named through a seccomp listener that survives execve.
 #pragma once
 
+#include <cordon/process/confinement.hpp>
 #include <cordon/process/descriptors.hpp>
 #include <cordon/process/outcome.hpp>
-#include <cordon/process/persistent_child.hpp>
+#include <cordon/process/supervisor.hpp>
 #include <cordon/process/zygote.hpp>
 #include <cordon/result.hpp>
 

@@ -96,13 +96,15 @@ inline std::vector<enforcement_entry> enforcement_of(const confinement& c) {
                    confined ? lvl::best_effort : lvl::not_enforced);
     if (!c.syscalls.net)
         report.add(element::net, n.net ? "network namespace without interfaces, socket() denied" : "socket() denied");
-    else if (!c.landlock.connect_ports.empty())
-        report.add(element::net, abi >= 4 ? "IP sockets only (unix sockets refused by seccomp); landlock ABI " +
-                                         std::to_string(abi) + " TCP port rules (hosts and UDP not filtered)"
-                                   : "IP sockets only (unix sockets refused by seccomp); ports not filterable on "
-                                     "this kernel",
-                   abi >= 4 ? lvl::best_effort : lvl::not_enforced);
-    else
+    else if (c.syscalls.net_by_port) {
+        const bool ports = confined && abi >= 4;
+        report.add(element::net, std::string("TCP stream sockets only (UDP, raw, MPTCP, fast open") +
+                              (c.syscalls.net_listen ? "" : ", listening") + " refused by seccomp); " +
+                              (ports ? "landlock ABI " + std::to_string(abi) + " TCP port rules; hosts not filtered"
+                               : confined ? "ports and hosts not filterable on this kernel"
+                                          : "ports and hosts not filtered at level minimal"),
+                   ports ? lvl::best_effort : lvl::not_enforced);
+    } else
         report.add(element::net, "IP sockets only, every host and port; unix sockets refused by seccomp");
     if (confined)
         report.add(element::ipc, abi >= 6 ? "landlock scoping of abstract unix sockets and signals" : "seccomp kill() to self only",

@@ -4,6 +4,7 @@
 
 #include <cordon/process/cgroup.hpp>
 #include <cordon/process/confinement.hpp>
+#include <cordon/process/confinement_wire.hpp>
 #include <cordon/process/wire.hpp>
 
 #include <cstddef>

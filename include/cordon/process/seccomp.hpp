@@ -10,6 +10,7 @@
 #include <asm/prctl.h>
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -30,6 +31,10 @@ struct syscall_permissions {
     bool fs_read = false;
     bool fs_write = false;
     bool net = false;
+    // The net grant names ports, which only landlock's TCP rules can check: every other kind
+    // of socket, and every way of connecting that those rules do not see, is refused.
+    bool net_by_port = false;
+    bool net_listen = false;  // with net_by_port: a bind port is granted, so listening is too
     bool process = false;    // fork, exec, wait, signals to other processes
     bool clock = false;      // sleeping; reading the clock goes through the vDSO regardless
     bool random = false;
@@ -97,7 +102,15 @@ inline std::vector<syscall_rule> syscall_rules(const syscall_permissions& p) {
                       syscall_nr("geteuid"), syscall_nr("getgid"), syscall_nr("getegid"), syscall_nr("poll"),
                       syscall_nr("ppoll"), syscall_nr("pselect6"), syscall_nr("dup"), syscall_nr("dup3"),
                       syscall_nr("dup2"), syscall_nr("pipe2"), syscall_nr("getrusage"),
-                      syscall_nr("sendmsg"), syscall_nr("recvmsg"), syscall_nr("sendto"), syscall_nr("recvfrom")});
+                      syscall_nr("recvmsg"), syscall_nr("recvfrom")});
+    if (p.net_by_port) {
+        // Data sent with MSG_FASTOPEN on an unconnected TCP socket connects it without the
+        // connect() that landlock checks: the port rules would not see the connection.
+        rules.push_back({syscall_nr("sendmsg"), rule_kind::allow_if_bits_clear, 2, {}, MSG_FASTOPEN});
+        rules.push_back({syscall_nr("sendto"), rule_kind::allow_if_bits_clear, 3, {}, MSG_FASTOPEN});
+    } else {
+        allow_all(rules, {syscall_nr("sendmsg"), syscall_nr("sendto")});
+    }
     // Descriptor commands, except those that make the kernel signal a chosen process (F_SETOWN,
     // F_SETOWN_EX, F_SETSIG) or watch files for it (F_NOTIFY, F_SETLEASE).
     rules.push_back({syscall_nr("fcntl"), rule_kind::allow_if_arg_in, 1, detail::fcntl_commands()});
@@ -176,15 +189,27 @@ inline std::vector<syscall_rule> syscall_rules(const syscall_permissions& p) {
     if (p.net) {
         // `net` means IP endpoints. A unix socket reaches path-named sockets of the host that no
         // file grant covers (landlock before ABI 9 does not see connect or sendto on them), so
-        // other families are refused as unsupported, which libc's callers (nscd, netlink
-        // lookups) handle. A socketpair is unnamed, but its datagram end can still send to any
+        // unix and netlink sockets are refused as unsupported, which libc's callers (nscd,
+        // netlink lookups) handle; any other family (packet, raw link layers) is a violation,
+        // as without `net`. A socketpair is unnamed, but its datagram end can still send to any
         // path: only stream and seqpacket pairs, which ignore a destination, are made.
-        rules.push_back({syscall_nr("socket"), rule_kind::allow_if_arg_in, 0, {AF_INET, AF_INET6}, 0, EAFNOSUPPORT});
+        syscall_rule socket{syscall_nr("socket"), rule_kind::allow_if_arg_in, 0,
+                            {AF_INET, AF_INET6, AF_UNIX, AF_NETLINK}};
+        socket.and_also.push_back({0, {AF_INET, AF_INET6}, 0, EAFNOSUPPORT});
+        if (p.net_by_port)
+            // Port rules see TCP only: a datagram or raw socket would reach any port, and an
+            // MPTCP or SCTP stream connects past them.
+            socket.and_also.insert(socket.and_also.end(),
+                                   {{1, {SOCK_STREAM}, SOCK_NONBLOCK | SOCK_CLOEXEC}, {2, {0, IPPROTO_TCP}}});
+        rules.push_back(std::move(socket));
         rules.push_back({syscall_nr("socketpair"), rule_kind::allow_if_arg_in, 1, detail::connected_socket_types(), 0,
                          EAFNOSUPPORT});
-        allow_all(rules, {syscall_nr("connect"), syscall_nr("bind"), syscall_nr("listen"), syscall_nr("accept"),
-                          syscall_nr("accept4"), syscall_nr("getsockopt"), syscall_nr("setsockopt"),
-                          syscall_nr("getsockname"), syscall_nr("getpeername"), syscall_nr("shutdown")});
+        allow_all(rules, {syscall_nr("connect"), syscall_nr("bind"), syscall_nr("accept"), syscall_nr("accept4"),
+                          syscall_nr("getsockopt"), syscall_nr("setsockopt"), syscall_nr("getsockname"),
+                          syscall_nr("getpeername"), syscall_nr("shutdown")});
+        // listen() binds an unbound socket to a free port without the bind() that landlock
+        // checks, so with ports it needs a bind port of its own.
+        if (!p.net_by_port || p.net_listen) rules.push_back({syscall_nr("listen"), rule_kind::allow});
     } else {
         // libc looks for nscd over a unix socket (getpwuid, python's start) and for interfaces
         // over netlink, and carries on without them: refused. An IP socket is a violation.
