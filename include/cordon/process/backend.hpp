@@ -195,7 +195,8 @@ struct backend {
         enforces(element::root, "empty read-only tmpfs with read-only binds of granted paths", enforcement_level::enforced,
                  shown::when_observed),
         enforces(element::fs, "landlock path rules"),
-        enforces(element::net, "socket() denied unless granted; a port-scoped grant allows TCP streams only (seccomp), to the granted ports (landlock, where the kernel has it)"),
+        enforces(element::net, "socket() denied unless granted; a port-scoped grant allows TCP streams only "
+                               "(seccomp), to the granted ports (landlock, where the kernel has it)"),
         enforces(element::ipc, "landlock scoping of abstract unix sockets and signals, else seccomp kill() to self only",
                  enforcement_level::enforced, shown::when_observed),
         limits(element::memory, "cgroup memory limit, else RLIMIT_AS"),
