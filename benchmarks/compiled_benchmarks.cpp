@@ -2,6 +2,7 @@
 // built natively by clang -O2, the module translated by plain wasm2c without metering, and the
 // engine's own variants (fuel only, frames and depth). The modules are compiled into this program
 // at build time (cordon_add_compiled_wasm_module) except where a variant or the cache is measured.
+// Calls into and out of the guest are measured with the other engines in call_path/.
 #include <cordon/cordon.hpp>
 #include <cordon/wasm/compiled.hpp>
 
@@ -16,19 +17,12 @@
 #include <string>
 
 #include "raw_fib.h"
-#include "raw_host_loop.h"
 #include "raw_sha256.h"
 
 extern "C" {
 std::int32_t native_fib(std::int32_t n);
 std::int64_t native_loop_sum(std::int32_t n);
 std::uint32_t native_sha256_rounds(std::int32_t rounds);
-
-// The host function of the plain translation of host_loop: what wasm2c's own users write.
-struct Z_app_instance_t {
-    int unused;
-};
-u32 Z_appZ_tick(struct Z_app_instance_t*, u32 v) { return v & 1; }
 }
 
 namespace {
@@ -50,12 +44,11 @@ compiled_options variant(bool track_frames, bool track_depth) {
 }
 
 /// A sandbox without per-call clocks, as a host making millions of tiny calls configures it.
-std::unique_ptr<compiled_instance> sandbox_for(const std::string& name, compiled_options options = {},
-                                               std::vector<host_function> functions = {}) {
+std::unique_ptr<compiled_instance> sandbox_for(const std::string& name, compiled_options options = {}) {
     sandbox_config config;
     config.measure_cpu = false;
     config.measure_wall = false;
-    return compiled_instance::create(load(name), config, std::move(functions), std::move(options)).value();
+    return compiled_instance::create(load(name), config, {}, std::move(options)).value();
 }
 
 /// Plain wasm2c instances, with no metering and no cordon in between.
@@ -77,70 +70,6 @@ struct raw_sha256 {
     }
     ~raw_sha256() { Z_raw_sha256_free(&instance); }
 };
-struct raw_host_loop {
-    Z_raw_host_loop_instance_t instance{};
-    Z_app_instance_t app{};
-    raw_host_loop() {
-        static const bool initialised = (Z_raw_host_loop_init_module(), true);
-        (void)initialised;
-        Z_raw_host_loop_instantiate(&instance, &app);
-    }
-    ~raw_host_loop() { Z_raw_host_loop_free(&instance); }
-};
-
-std::vector<host_function> tick() {
-    return {host_function::make<std::int32_t(std::int32_t)>("app", "tick", std::nullopt, [](std::int32_t v) { return v & 1; })};
-}
-
-// ---- host to guest calls --------------------------------------------------------------------
-
-void BM_HostToGuest_RawWasm2c(benchmark::State& state) {
-    raw_host_loop raw;
-    for (auto _ : state) benchmark::DoNotOptimize(Z_raw_host_loopZ_add(&raw.instance, 1, 2));
-}
-BENCHMARK(BM_HostToGuest_RawWasm2c);
-
-void BM_HostToGuest_CompiledBound(benchmark::State& state) {
-    auto box = sandbox_for("host_loop", {}, tick());
-    auto add = box->function<std::int32_t(std::int32_t, std::int32_t)>("add").value();
-    for (auto _ : state) benchmark::DoNotOptimize(add(1, 2));
-}
-BENCHMARK(BM_HostToGuest_CompiledBound);
-
-void BM_HostToGuest_CompiledByName(benchmark::State& state) {
-    auto box = sandbox_for("host_loop", {}, tick());
-    for (auto _ : state) benchmark::DoNotOptimize(box->call<std::int32_t(std::int32_t, std::int32_t)>("add", 1, 2));
-}
-BENCHMARK(BM_HostToGuest_CompiledByName);
-
-void BM_HostToGuest_Facade(benchmark::State& state) {
-    cordon::sandbox_options options;
-    options.functions.push_back(cordon::host::function("tick", [](std::int32_t v) { return v & 1; }, "app"));
-    cordon::sandbox<compiled, cordon::policy<cordon::isolation::strict>> box{load("host_loop"), options};
-    auto add = box.function<std::int32_t(std::int32_t, std::int32_t)>("add").value();
-    for (auto _ : state) benchmark::DoNotOptimize(add(1, 2));
-}
-BENCHMARK(BM_HostToGuest_Facade);
-
-// ---- guest to host calls (1000 per iteration) ----------------------------------------------
-
-void BM_GuestToHost_RawWasm2c(benchmark::State& state) {
-    raw_host_loop raw;
-    for (auto _ : state)
-        benchmark::DoNotOptimize(state.range(0) ? Z_raw_host_loopZ_call_host_n(&raw.instance, 1000)
-                                                : Z_raw_host_loopZ_loop_n(&raw.instance, 1000));
-    state.SetItemsProcessed(state.iterations() * 1000);
-}
-BENCHMARK(BM_GuestToHost_RawWasm2c)->Arg(0)->Arg(1);
-
-void BM_GuestToHost_Compiled(benchmark::State& state) {
-    auto box = sandbox_for("host_loop", {}, tick());
-    auto f = box->function<std::int32_t(std::int32_t)>(state.range(0) ? "call_host_n" : "loop_n").value();
-    for (auto _ : state) benchmark::DoNotOptimize(f(1000));
-    state.SetItemsProcessed(state.iterations() * 1000);
-}
-BENCHMARK(BM_GuestToHost_Compiled)->Arg(0)->Arg(1);
-
 // ---- instantiation from a loaded module ------------------------------------------------------
 
 void BM_Instantiate_RawWasm2c(benchmark::State& state) {
@@ -266,10 +195,6 @@ int main(int argc, char** argv) {
     return cordon_bench::run_with_ratios(
         argc, argv,
         {
-            {"BM_HostToGuest_CompiledBound", "BM_HostToGuest_RawWasm2c", "host to guest call, bound export (target <= 5 ns)"},
-            {"BM_HostToGuest_CompiledByName", "BM_HostToGuest_RawWasm2c", "same, export found by name each call"},
-            {"BM_HostToGuest_Facade", "BM_HostToGuest_RawWasm2c", "through sandbox<wasm::compiled, strict>"},
-            {"BM_GuestToHost_Compiled", "BM_GuestToHost_RawWasm2c", "1000 guest to host calls vs plain wasm2c"},
             {"BM_Instantiate_Compiled", "BM_Instantiate_RawWasm2c", "new sandbox from a loaded module"},
             {"BM_Fib_Compiled", "BM_Fib_Native", "compiled with metering vs native clang -O2 (target <= 1.25x)"},
             {"BM_Fib_Compiled", "BM_Fib_RawWasm2c", "metering on vs off (target <= 1.1x)"},
