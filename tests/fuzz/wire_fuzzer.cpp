@@ -91,7 +91,7 @@ void host_call(cordon::fuzz::input& in) {  // the host answers a child's host ca
     const auto status = reply.get<std::int64_t>();
     const auto payload = reply.get_bytes();
     require(status.has_value() && payload.has_value() && reply.at_end(), "the host's answer is well formed");
-    if (*status == CORDON_OK && !payload->empty())
+    if (*status == cordon::host::guest_status::ok && !payload->empty())
         require(payload->size() <= capacity, "the host's answer fits the channel");
 }
 
