@@ -181,7 +181,22 @@ inline void install_limit_signal_reporters() {
         // The supervisor holds the listener: a violation after exec still names its call.
         const int listener = *confined;
         const auto bytes = tagged(tag_listener);
-        send_with_fds(control, bytes, std::span<const int>(&listener, 1));
+        // Passing a descriptor counts against the sender's RLIMIT_NOFILE as the kernel tallies
+        // every descriptor in flight for this user (ETOOMANYREFS): under a small files limit,
+        // other sandboxes' passes can refuse ours for a moment. Only sendmsg is tried again
+        // (the filter is on; nothing else may be called here), and without the listener the
+        // program must not run: its exec would find no supervisor and fail with ENOSYS.
+        bool handed = false;
+        for (int attempt = 0; attempt < 1'000'000 && !handed; ++attempt) {
+            handed = send_with_fds(control, bytes, std::span<const int>(&listener, 1));
+            if (!handed && errno != ETOOMANYREFS) break;
+        }
+        if (!handed) {
+            send_control(control, tag_error,
+                         std::string("cannot hand the seccomp listener to the supervisor: ") + std::strerror(errno),
+                         error_kind::internal);
+            ::_exit(123);
+        }
         ::close(listener);
         std::vector<char*> argv, envp;
         for (auto& arg : message.payload.argv) argv.push_back(arg.data());
