@@ -200,5 +200,43 @@ TEST(WasmHostileModules, HostsMayTightenTheNestingBound) {
     EXPECT_TRUE(module::from_bytes(testing::one_function(testing::void_type, {}, testing::nested_blocks(10)), options));
 }
 
+// Data segment flags past 2 are not in the binary format. WABT reads 3 and 7 as a passive
+// segment with a memory index and then writes the segment back in a form it cannot read, so the
+// metering rewrite handed an engine broken bytes (found by the compiled fuzzer).
+TEST(WasmHostileModules, DataSegmentFlagsOutsideTheFormatAreLoadErrors) {
+    for (std::uint8_t flags : {3, 4, 7, 0x7f}) {
+        const bytes b = wasm_module({section(11, {0x01, flags, 0x00, 0x01, 0xAA})});
+        EXPECT_THAT(load_and_meter(b), HasSubstr("invalid flags")) << int{flags};
+    }
+    // The three forms the format has, with a memory for the active ones, load and meter.
+    const bytes memory = section(5, {0x01, 0x00, 0x01});
+    const bytes active = {0x00, 0x41, 0x00, 0x0B, 0x01, 0xAA};
+    const bytes passive = {0x01, 0x01, 0xBB};
+    const bytes indexed = {0x02, 0x00, 0x41, 0x08, 0x0B, 0x01, 0xCC};
+    bytes all{0x03};
+    testing::append(all, active);
+    testing::append(all, passive);
+    testing::append(all, indexed);
+    EXPECT_EQ(load_and_meter(wasm_module({memory, section(11, all)})), "");
+    EXPECT_THAT(load_and_meter(wasm_module({memory, section(11, {0x01, 0x00, 0x41, 0x00, 0x0B, 0x05, 0xAA})})),
+                HasSubstr("runs past the data section"));
+    EXPECT_THAT(load_and_meter(wasm_module({memory, section(11, {0x01, 0x00, 0x20, 0x00, 0x0B, 0x01, 0xAA})})),
+                HasSubstr("not a constant expression"));
+}
+
+// A custom section is a name and bytes; without a whole name, or with a name that is not UTF-8,
+// the binary is malformed (custom.wast, utf8-custom-section-id.wast).
+TEST(WasmHostileModules, CustomSectionsNeedAUtf8Name) {
+    EXPECT_THAT(load_and_meter(wasm_module({section(0, {})})), HasSubstr("custom section without a whole name"));
+    EXPECT_THAT(load_and_meter(wasm_module({section(0, {0x05, 'a', 'b'})})), HasSubstr("custom section without a whole name"));
+    for (const bytes& name : {bytes{0x80}, bytes{0xC0, 0x80}, bytes{0xED, 0xA0, 0x80}, bytes{0xF4, 0x90, 0x80, 0x80}, bytes{0xE2, 0x82}}) {
+        bytes body{static_cast<std::uint8_t>(name.size())};
+        testing::append(body, name);
+        EXPECT_THAT(load_and_meter(wasm_module({section(0, body)})), HasSubstr("not UTF-8"));
+    }
+    EXPECT_EQ(load_and_meter(wasm_module({section(0, {0x04, 'n', 'a', 'm', 'e'}), section(0, {0x03, 0xE2, 0x82, 0xAC, 0x01})})), "");
+    EXPECT_EQ(load_and_meter(wasm_module({section(0, {0x00})})), "") << "an empty name is a name";
+}
+
 } // namespace
 } // namespace cordon::wasm

@@ -64,6 +64,15 @@ public:
         }
         return std::nullopt;
     }
+    /// Skips a LEB128 number of at most `max_bytes` bytes (5 for 32 bits, 10 for 64).
+    bool skip_leb(int max_bytes) {
+        for (int i = 0; i < max_bytes; ++i) {
+            auto b = byte();
+            if (!b) return false;
+            if ((*b & 0x80u) == 0) return true;
+        }
+        return false;
+    }
     bool skip(std::size_t n) {
         if (n > remaining()) return false;
         pos_ += n;
@@ -140,6 +149,72 @@ inline result<void> check_code_section(byte_reader& section, const load_options&
     return {};
 }
 
+/// A custom section starts with its name: a length within the section, then valid UTF-8.
+inline result<void> check_custom_section(byte_reader& section) {
+    const std::size_t at = section.offset();
+    auto length = section.u32();
+    if (!length || *length > section.remaining()) return scan_error(at, "custom section without a whole name");
+    auto name = section.take(*length);
+    for (std::size_t i = 0; i < name.size();) {
+        const std::uint8_t lead = name[i];
+        const std::size_t n = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 0;
+        bool ok = n != 0 && i + n <= name.size();
+        std::uint32_t cp = n == 1 ? lead : n == 2 ? (lead & 0x1Fu) : n == 3 ? (lead & 0x0Fu) : (lead & 0x07u);
+        for (std::size_t k = 1; ok && k < n; ++k) {
+            ok = (name[i + k] & 0xC0u) == 0x80u;
+            cp = (cp << 6) | (name[i + k] & 0x3Fu);
+        }
+        // Overlong forms, surrogates and code points past U+10FFFF are not UTF-8.
+        static constexpr std::uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (!ok || cp < least[n] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+            return scan_error(at + 1 + i, "custom section name is not UTF-8");
+        i += n;
+    }
+    return {};
+}
+
+/// A data segment's offset: one constant instruction and `end`, as the spec allows them.
+inline result<void> skip_offset_expression(byte_reader& section) {
+    for (;;) {
+        const std::size_t at = section.offset();
+        auto op = section.byte();
+        bool ok = op.has_value();
+        if (ok) {
+            switch (*op) {
+            case 0x0B: return {};                        // end
+            case 0x41: ok = section.skip_leb(5); break;  // i32.const
+            case 0x42: ok = section.skip_leb(10); break; // i64.const
+            case 0x23: ok = section.u32().has_value(); break;  // global.get
+            default: return scan_error(at, "data segment offset is not a constant expression");
+            }
+        }
+        if (!ok) return scan_error(at, "truncated data segment offset");
+    }
+}
+
+/// Data segments: flags 0 (active, memory 0), 1 (passive) or 2 (active, memory index), each
+/// with its offset and bytes inside the section. Other flags WABT would read as a passive
+/// segment with a memory index, which it then writes back as bytes it cannot read.
+inline result<void> check_data_section(byte_reader& section, const load_options& options) {
+    std::uint32_t count = 0;
+    if (auto ok = check_count(section, 11, options.max_segments, &count); !ok) return ok;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        const std::size_t at = section.offset();
+        auto flags = section.u32();
+        if (!flags) return scan_error(at, "truncated data segment " + std::to_string(i));
+        if (*flags > 2) return scan_error(at, "data segment " + std::to_string(i) + " has invalid flags " + std::to_string(*flags));
+        if (*flags == 2 && !section.u32()) return scan_error(at, "truncated memory index in data segment " + std::to_string(i));
+        if (*flags != 1)
+            if (auto ok = skip_offset_expression(section); !ok) return ok;
+        const std::size_t size_at = section.offset();
+        auto size = section.u32();
+        if (!size || !section.skip(*size))
+            return scan_error(size_at, "data segment " + std::to_string(i) + " runs past the data section");
+    }
+    if (!section.at_end()) return scan_error(section.offset(), "junk after the last data segment");
+    return {};
+}
+
 /// Checks the outer structure of a module; the full parse and validation come after.
 inline result<void> scan_module(std::span<const std::uint8_t> bytes, const load_options& options) {
     if (bytes.size() > options.max_bytes)
@@ -186,8 +261,9 @@ inline result<void> scan_module(std::span<const std::uint8_t> bytes, const load_
         case 5:
         case 6: ok = check_count(section, id, options.max_globals); break;
         case 7: ok = check_count(section, id, options.max_exports); break;
-        case 9:
-        case 11: ok = check_count(section, id, options.max_segments); break;
+        case 0: ok = check_custom_section(section); break;
+        case 9: ok = check_count(section, id, options.max_segments); break;
+        case 11: ok = check_data_section(section, options); break;
         case 10: ok = check_code_section(section, options); break;
         default: break;
         }
