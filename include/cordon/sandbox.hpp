@@ -52,6 +52,16 @@ public:
     explicit call_protocol(host::context& ctx) noexcept : ctx_{&ctx} {}
 
     template <class T, class Call> result<T> run(Call&& call) {
+        // One call at a time: a host function calling back into its own sandbox would reset the
+        // call in progress (and, on a process backend, wait for a child that waits for it).
+        if (running_)
+            return fail(error_kind::invalid_argument,
+                        "sandbox is already running a call; calling it again from a host function is not supported");
+        running_ = true;
+        struct done_running {
+            bool& flag;
+            ~done_running() { flag = false; }
+        } guard{running_};
         host::context& ctx = *ctx_;
         ctx.begin_call();
         if (const auto g = ctx.policy().generation(); g != generation_) refresh(g);
@@ -100,6 +110,7 @@ private:
     }
 
     host::context* ctx_;
+    bool running_ = false;
     std::uint64_t generation_ = ~std::uint64_t{0};  // of the limits cached below
     std::optional<std::uint64_t> wall_limit_ms_{}, cpu_limit_ms_{};
 };

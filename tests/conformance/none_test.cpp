@@ -94,9 +94,6 @@ struct none_functions : expressible {
         cannot("native stacks are not instrumented (a compile-time rejection)");
     static constexpr capability processes = cannot("none cannot count processes (compile-time rejection)");
     static constexpr capability files = cannot("none::guest offers no file API: the guest is host C++");
-    static constexpr capability refuses_reentry =
-        known_gap("none lets a host function call back into its own sandbox (the facade's call protocol "
-                  "is to refuse re-entry on every backend)");
     static constexpr capability trap_stops_guest =
         cannot("a C++ callable cannot be stopped inside a host call; it sees the refusal");
 };
