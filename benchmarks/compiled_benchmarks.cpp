@@ -43,12 +43,23 @@ compiled_options variant(bool track_frames, bool track_depth) {
     return options;
 }
 
-/// A sandbox without per-call clocks, as a host making millions of tiny calls configures it.
-std::unique_ptr<compiled_instance> sandbox_for(const std::string& name, compiled_options options = {}) {
-    sandbox_config config;
+/// The policy the benchmarks run under (nothing granted, default limits); they run one sandbox
+/// at a time, so they may share the context that holds it.
+cordon::host::context& bench_context() {
+    static cordon::host::owned_context context{cordon::policy_spec{}};
+    return context;
+}
+
+/// Engine options without per-call clocks, as a host making millions of tiny calls sets them.
+engine_options no_clocks() {
+    engine_options config;
     config.measure_cpu = false;
     config.measure_wall = false;
-    return compiled_instance::create(load(name), config, {}, std::move(options)).value();
+    return config;
+}
+
+std::unique_ptr<compiled_instance> sandbox_for(const std::string& name, compiled_options options = {}) {
+    return compiled_instance::create(load(name), bench_context(), no_clocks(), {}, std::move(options)).value();
 }
 
 /// Plain wasm2c instances, with no metering and no cordon in between.
@@ -82,8 +93,7 @@ BENCHMARK(BM_Instantiate_RawWasm2c);
 
 void BM_Instantiate_Compiled(benchmark::State& state) {
     const module& m = load("fib");
-    sandbox_config config;
-    for (auto _ : state) benchmark::DoNotOptimize(compiled_instance::create(m, config));
+    for (auto _ : state) benchmark::DoNotOptimize(compiled_instance::create(m, bench_context()));
 }
 BENCHMARK(BM_Instantiate_Compiled);
 
@@ -110,11 +120,10 @@ void BM_Fib_CompiledFuelOnly(benchmark::State& state) {
 }
 void BM_Fib_CompiledDepthLimit(benchmark::State& state) {
     // A policy with a call_depth limit: depth counted on every call, so the limit is exact.
-    sandbox_config config;
-    config.measure_cpu = false;
-    config.measure_wall = false;
-    config.call_depth = 10'000;
-    auto box = compiled_instance::create(load("fib"), config).value();
+    cordon::policy_spec spec;
+    spec.limits.set(cordon::limit::kind::call_depth, 10'000);
+    cordon::host::owned_context context{std::move(spec)};
+    auto box = compiled_instance::create(load("fib"), context, no_clocks()).value();
     auto f = box->function<std::int32_t(std::int32_t)>("fib").value();
     compute(state, [&](std::int32_t n) { return *f(n); });
 }
@@ -173,7 +182,7 @@ void BM_Load_ColdCompile(benchmark::State& state) {
         compiled_options options = variant(false, false);  // not compiled into this program
         options.compile.cache_directory = dir;
         auto fresh = module::from_bytes(load("fib").bytes()).value();  // no per-module memo
-        benchmark::DoNotOptimize(compiled_instance::create(fresh, sandbox_config{}, {}, options).value());
+        benchmark::DoNotOptimize(compiled_instance::create(fresh, bench_context(), {}, {}, options).value());
     }
 }
 BENCHMARK(BM_Load_ColdCompile)->Unit(benchmark::kMillisecond)->Iterations(5);
@@ -181,10 +190,10 @@ BENCHMARK(BM_Load_ColdCompile)->Unit(benchmark::kMillisecond)->Iterations(5);
 void BM_Load_CacheHit(benchmark::State& state) {
     compiled_options options = variant(false, false);
     options.compile.cache_directory = std::filesystem::path(CORDON_BENCH_CACHE) / "warm";
-    (void)compiled_instance::create(module::from_bytes(load("fib").bytes()).value(), sandbox_config{}, {}, options).value();
+    (void)compiled_instance::create(module::from_bytes(load("fib").bytes()).value(), bench_context(), {}, {}, options).value();
     for (auto _ : state) {
         auto fresh = module::from_bytes(load("fib").bytes()).value();
-        benchmark::DoNotOptimize(compiled_instance::create(fresh, sandbox_config{}, {}, options).value());
+        benchmark::DoNotOptimize(compiled_instance::create(fresh, bench_context(), {}, {}, options).value());
     }
 }
 BENCHMARK(BM_Load_CacheHit)->Unit(benchmark::kMillisecond);

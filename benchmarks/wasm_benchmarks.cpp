@@ -45,13 +45,13 @@ const module& load(const std::string& name) {
 std::unique_ptr<cordon::wasm::interpreter_instance> sandbox_for(const std::string& name,
                                                                 std::vector<cordon::wasm::host_function> functions = {},
                                                                 bool measure_cpu = true, bool frame_counters = false) {
-    cordon::wasm::sandbox_config config;
+    // Benchmarks run one sandbox at a time: they may share the context that holds their policy.
+    static cordon::host::owned_context context{cordon::policy_spec{}.grant("bench")};
+    cordon::wasm::engine_options config;
     config.measure_cpu = measure_cpu;
-    config.ceiling = {"bench"};
-    config.granted = {"bench"};
     cordon::wasm::interpreter_options options;
     if (frame_counters) options.metering = cordon::wasm::metering_options{true, false};
-    return cordon::wasm::interpreter_instance::create(load(name), config, std::move(functions), options).value();
+    return cordon::wasm::interpreter_instance::create(load(name), context, config, std::move(functions), options).value();
 }
 
 // ---- instantiation from a loaded module ------------------------------------------------------
@@ -74,9 +74,9 @@ BENCHMARK(BM_Instantiate_RawWabt);
 
 void BM_Instantiate_Interpreter(benchmark::State& state) {
     const module& m = load("fib");
-    cordon::wasm::sandbox_config config;
-    (void)cordon::wasm::interpreter_instance::create(m, config);  // metering and compiling happen once per module
-    for (auto _ : state) benchmark::DoNotOptimize(cordon::wasm::interpreter_instance::create(m, config));
+    cordon::host::owned_context context{cordon::policy_spec{}};
+    (void)cordon::wasm::interpreter_instance::create(m, context);  // metering and compiling happen once per module
+    for (auto _ : state) benchmark::DoNotOptimize(cordon::wasm::interpreter_instance::create(m, context));
 }
 BENCHMARK(BM_Instantiate_Interpreter);
 

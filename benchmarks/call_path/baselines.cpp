@@ -30,9 +30,16 @@ using namespace cordon::wasm;
 
 constexpr std::int32_t loop_count = cordon_bench::guest_loop_iterations;
 
-/// The engine's configuration without per-call clocks, as a host making many tiny calls sets it.
-sandbox_config no_clocks() {
-    sandbox_config config;
+/// The policy the baselines run under: `bench` granted for the host function; one sandbox runs
+/// at a time, so they share the context.
+cordon::host::context& bench_context() {
+    static cordon::host::owned_context context{cordon::policy_spec{}.grant("bench")};
+    return context;
+}
+
+/// The engine's options without per-call clocks, as a host making many tiny calls sets them.
+engine_options no_clocks() {
+    engine_options config;
     config.measure_cpu = false;
     config.measure_wall = false;
     return config;
@@ -74,14 +81,14 @@ void raw_wasm2c_call(benchmark::State& state) {
 BENCHMARK(raw_wasm2c_call);
 
 void compiled_engine_bound(benchmark::State& state) {
-    auto box = compiled_instance::create(compiled_host_loop(), no_clocks(), tick()).value();
+    auto box = compiled_instance::create(compiled_host_loop(), bench_context(), no_clocks(), tick()).value();
     auto add = box->function<std::int32_t(std::int32_t, std::int32_t)>("add").value();
     for (auto _ : state) benchmark::DoNotOptimize(add(1, 2));
 }
 BENCHMARK(compiled_engine_bound);
 
 void compiled_engine_by_name(benchmark::State& state) {
-    auto box = compiled_instance::create(compiled_host_loop(), no_clocks(), tick()).value();
+    auto box = compiled_instance::create(compiled_host_loop(), bench_context(), no_clocks(), tick()).value();
     for (auto _ : state) benchmark::DoNotOptimize(box->call<std::int32_t(std::int32_t, std::int32_t)>("add", 1, 2));
 }
 BENCHMARK(compiled_engine_by_name);
@@ -101,7 +108,7 @@ void raw_wasm2c_guest_to_host(benchmark::State& state) {
 BENCHMARK(raw_wasm2c_guest_to_host);
 
 void compiled_engine_guest_loop(benchmark::State& state, const char* loop) {
-    auto box = compiled_instance::create(compiled_host_loop(), no_clocks(), tick()).value();
+    auto box = compiled_instance::create(compiled_host_loop(), bench_context(), no_clocks(), tick()).value();
     auto f = box->function<std::int32_t(std::int32_t)>(loop).value();
     for (auto _ : state) benchmark::DoNotOptimize(f(loop_count));
     state.SetItemsProcessed(state.iterations() * loop_count);
@@ -124,7 +131,7 @@ void raw_wabt_call(benchmark::State& state) {
 BENCHMARK(raw_wabt_call);
 
 void interpreter_engine_by_name(benchmark::State& state) {
-    auto box = interpreter_instance::create(interpreted_host_loop(), no_clocks(), tick()).value();
+    auto box = interpreter_instance::create(interpreted_host_loop(), bench_context(), no_clocks(), tick()).value();
     for (auto _ : state) benchmark::DoNotOptimize(box->call<std::int32_t(std::int32_t, std::int32_t)>("add", 1, 2));
 }
 BENCHMARK(interpreter_engine_by_name);

@@ -79,6 +79,13 @@ void grant_check(benchmark::State& state) {
 }
 BENCHMARK(grant_check);
 
+// What the backends do on each host call: the kind as an id, the grant as a bit.
+void grant_check_by_id(benchmark::State& state) {
+    auto box = checked_box();
+    for (auto _ : state) benchmark::DoNotOptimize(box.policy().granted(perm::id::clock));
+}
+BENCHMARK(grant_check_by_id);
+
 void scope_check(benchmark::State& state) {
     auto box = checked_box();
     for (auto _ : state) benchmark::DoNotOptimize(box.policy().check("fs.read", "/srv/data/images/a.png").has_value());
@@ -97,6 +104,12 @@ void context_require(benchmark::State& state) {
     for (auto _ : state) benchmark::DoNotOptimize(ctx->require("clock", "clock_now").has_value());
 }
 BENCHMARK(context_require);
+
+void context_require_by_id(benchmark::State& state) {
+    auto ctx = checked_context();
+    for (auto _ : state) benchmark::DoNotOptimize(ctx->require(perm::id::clock, "clock_now").has_value());
+}
+BENCHMARK(context_require_by_id);
 
 void context_require_scoped(benchmark::State& state) {
     auto ctx = checked_context();
@@ -124,8 +137,10 @@ int main(int argc, char** argv) {
              "interpreter, host to guest"},
             {"none_facade_bound", "direct_call", "none: facade bound call vs a noinline call (<= 10x)", 10, 0, "none, host to guest"},
             {"grant_check", "", "grant check: runtime_policy::check(\"clock\")", 0, 0, "grant check"},
+            {"grant_check_by_id", "", "grant check by id: runtime_policy::granted(perm::id::clock)", 0, 0, "grant check by id"},
             {"scope_check", "", "scope check: fs.read of a 4-component path", 0, 0, "scope check"},
             {"context_require", "", "host::context::require, unscoped"},
+            {"context_require_by_id", "", "host::context::require by id, unscoped"},
             {"context_require_scoped", "", "host::context::require, fs.read path"},
             // Where the time goes.
             {"compiled_facade_by_name", "compiled_engine_bound", "compiled: facade call by name vs the engine's bound call"},

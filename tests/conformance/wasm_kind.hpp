@@ -29,9 +29,6 @@ struct wasm_module_kind : expressible {
     static wasm::module payload(part p) { return wasm_guest(p); }
 
     static constexpr capability processes = cannot("a wasm guest cannot start processes (compile-time rejection)");
-    static constexpr capability open_ceiling =
-        known_gap("the wasm linker checks a copy of the ceiling's listed kinds, so a custom permission that "
-                  "isolation::standard admits unlisted cannot link (the engines are to read the one policy state)");
     static constexpr capability system = cannot("the wasm host API offers no system information import");
 };
 

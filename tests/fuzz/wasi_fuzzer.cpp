@@ -2,6 +2,7 @@
 // its memory is filled from the input, and the input picks the calls and their pointer arguments.
 #include "fuzz_support.hpp"
 
+#include <cordon/host/context.hpp>
 #include <cordon/wasm/interpreter.hpp>
 #include <cordon/wasm/wasi.hpp>
 
@@ -169,22 +170,28 @@ const std::filesystem::path& scratch() {
     return root;
 }
 
-wasm::sandbox_config fuzz_config() {
-    wasm::sandbox_config config;
-    for (const char* p : {"clock", "random", "env", "fs.read"}) {
-        config.ceiling.emplace(p);
-        config.granted.emplace(p);
-    }
-    config.ceiling.emplace("fs.write");  // inside the ceiling, not granted: writes are refused
-    config.preopens.push_back({scratch() / "allowed", "/data", false});
-    config.args = {"guest", "--flag", "value"};
-    config.env = {"HOME=/data", "LANG=C"};
-    config.memory_bytes = 4u << 20;
-    config.fuel = 100'000;
-    config.wall_time = std::chrono::seconds{2};
-    config.output_bytes = 64u << 10;
-    config.open_files = 8;
-    return config;
+/// The policy every input runs under: reading inside one scope, writes in the ceiling but not
+/// granted (refused), small limits.
+cordon::host::owned_context fuzz_context() {
+    cordon::policy_spec spec;
+    for (const char* p : {"clock", "random", "env"}) spec.grant(p);
+    spec.grant("fs.read", (scratch() / "allowed").string());
+    spec.admit("fs.write");  // inside the ceiling, not granted: writes are refused
+    using cordon::limit::kind;
+    spec.limits.set(kind::memory, 4u << 20);
+    spec.limits.set(kind::fuel, 100'000);
+    spec.limits.set(kind::wall_time_ms, 2000);
+    spec.limits.set(kind::output_bytes, 64u << 10);
+    spec.limits.set(kind::open_files, 8);
+    cordon::host::owned_context context{std::move(spec)};
+    context->environment = {{"HOME", (scratch() / "allowed").string()}, {"LANG", "C"}};
+    return context;
+}
+
+wasm::engine_options fuzz_options() {
+    wasm::engine_options options;
+    options.args = {"guest", "--flag", "value"};
+    return options;
 }
 
 inline constexpr std::size_t max_calls = 32;
@@ -204,7 +211,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t offset = in.take<std::uint16_t>();
     auto bytes = in.take_bytes(4096);
     bytes = bytes.first(std::min<std::size_t>(bytes.size(), 65536 - offset));
-    auto box = wasm::interpreter_instance::create(harness_module(), fuzz_config());
+    const cordon::host::owned_context context = fuzz_context();
+    auto box = wasm::interpreter_instance::create(harness_module(), context, fuzz_options());
     require(box.has_value(), "the harness's own module instantiates");
     if (!bytes.empty()) {
         std::vector<std::uint8_t> memory(offset, 0);

@@ -33,15 +33,15 @@ template <class Engine> class WasmBehaviour : public ::testing::Test {
 protected:
     using instance = typename Engine::instance;
 
-    static std::unique_ptr<instance> make(const std::string& name, sandbox_config config = strict_config(),
-                                          std::vector<host_function> functions = {}) {
-        auto created = instance::create(load(name), std::move(config), std::move(functions));
+    static test_sandbox<instance> make(const std::string& name, test_policy config = strict_config(),
+                                       std::vector<host_function> functions = {}) {
+        auto created = make_sandbox<instance>(load(name), std::move(config), std::move(functions));
         if (!created) ADD_FAILURE() << "cannot create sandbox for " << name << ": " << created.error().message();
-        return created ? std::move(*created) : nullptr;
+        return created ? std::move(*created) : test_sandbox<instance>{nullptr, nullptr};
     }
-    static error make_error(const std::string& name, sandbox_config config = strict_config(),
+    static error make_error(const std::string& name, test_policy config = strict_config(),
                             std::vector<host_function> functions = {}) {
-        auto created = instance::create(load(name), std::move(config), std::move(functions));
+        auto created = make_sandbox<instance>(load(name), std::move(config), std::move(functions));
         if (created) {
             ADD_FAILURE() << "sandbox for " << name << " was created but should not have been";
             return fail(error_kind::internal, "created");
@@ -124,7 +124,7 @@ TYPED_TEST_P(WasmBehaviour, UnboundedRecursionIsStopped) {
 
 TYPED_TEST_P(WasmBehaviour, StartFunctionIsMetered) {
     auto config = strict_config();
-    config.fuel = 100'000;
+    config.limit(limit::kind::fuel, 100'000);
     auto e = this->make_error("start_spin", config);
     EXPECT_EQ(e.kind(), error_kind::fuel_exhausted);
 }
@@ -133,7 +133,7 @@ TYPED_TEST_P(WasmBehaviour, StartFunctionIsMetered) {
 
 TYPED_TEST_P(WasmBehaviour, MemoryMaximumIsClampedEvenWithoutOne) {
     auto config = strict_config();
-    config.memory_bytes = 4 * 65536;
+    config.limit(limit::kind::memory, 4 * 65536);
     auto box = this->make("memory_nomax", config);
     ASSERT_TRUE(box);
     EXPECT_EQ(*box->template call<std::int32_t(std::int32_t)>("grow", 3), 1);
@@ -145,8 +145,8 @@ TYPED_TEST_P(WasmBehaviour, MemoryMaximumIsClampedEvenWithoutOne) {
 
 TYPED_TEST_P(WasmBehaviour, MemoryBombHitsTheLimit) {
     auto config = strict_config();
-    config.memory_bytes = 8u << 20;
-    config.args = {"memory_bomb"};
+    config.limit(limit::kind::memory, 8u << 20);
+    config.options.args = {"memory_bomb"};
     auto box = this->make("memory_bomb", config);
     ASSERT_TRUE(box);
     auto r = box->run_start();
@@ -196,81 +196,81 @@ TYPED_TEST_P(WasmBehaviour, UnknownOrMistypedImportIsLoadError) {
 TYPED_TEST_P(WasmBehaviour, HostApiFromC) {
     scratch_tree tree;
     auto config = allowing({"clock", "random", "fs.read"});
-    config.ceiling.insert("fs.write");  // imported by the plugin, never granted here
-    config.preopens.push_back({tree.allowed(), "/data", false});
+    config.admit("fs.write");  // imported by the plugin, never granted here
+    config.scope("fs.read", tree.allowed());
     config.config["greeting"] = "hi there";
     auto box = this->make("host_api", config);
     ASSERT_TRUE(box);
     EXPECT_EQ(*box->template call<std::int32_t()>("clock_ok"), 1);
     EXPECT_EQ(*box->template call<std::int32_t()>("random_status"), 0);
-    auto file = box->call_bytes("read_file", bytes_of("/data/data.txt"));
+    auto file = box->call_bytes("read_file", bytes_of(tree.in("/data.txt")));
     ASSERT_TRUE(file) << file.error().message();
     EXPECT_EQ(std::string(file->begin(), file->end()), "inside the scope\n");
     auto greeting = box->call_bytes("config_echo", {});
     ASSERT_TRUE(greeting);
     EXPECT_EQ(std::string(greeting->begin(), greeting->end()), "hi there");
-    EXPECT_THAT(box->state().stderr_text, HasSubstr("[info] hi there"));
+    EXPECT_THAT(box.logs(), HasSubstr("info: hi there"));
 }
 
 TYPED_TEST_P(WasmBehaviour, HostApiFilesStayInsideTheirScope) {
     scratch_tree tree;
     auto config = allowing({"fs.read", "fs.write"});
-    config.granted.erase("fs.write");  // in the ceiling, not granted
-    config.ceiling.insert({"clock", "random"});
-    config.preopens.push_back({tree.allowed(), "/data", false});
+    config.revoke("fs.write");  // in the ceiling, not granted
+    config.admit("clock").admit("random");
+    config.scope("fs.read", tree.allowed());
     auto box = this->make("host_api", config);
     ASSERT_TRUE(box);
-    for (const char* attack : {"/data/../secret.txt", "/data/escape", "/etc/passwd", "/data/sub/../../secret.txt", "/"}) {
+    for (const std::string& attack : std::vector<std::string>{tree.in("/../secret.txt"), tree.in("/escape"), "/etc/passwd", tree.in("/sub/../../secret.txt"), "/"}) {
         auto r = box->call_bytes("read_file", bytes_of(attack));
         ASSERT_FALSE(r) << attack << " was readable";
         EXPECT_THAT(r.error().message(), ::testing::AnyOf(HasSubstr("status -1"), HasSubstr("status -2"), HasSubstr("status -3")))
             << attack;
     }
-    auto write = box->call_bytes("write_file", bytes_of("/data/new.txt"));
+    auto write = box->call_bytes("write_file", bytes_of(tree.in("/new.txt")));
     ASSERT_FALSE(write);
     EXPECT_FALSE(std::filesystem::exists(tree.allowed() / "new.txt"));
-    EXPECT_FALSE(box->last_call().violations.empty());
+    EXPECT_FALSE(box.context().violations().empty());
 }
 
 // ---- WASI ------------------------------------------------------------------------------
 
 TYPED_TEST_P(WasmBehaviour, WasiHelloRunsStart) {
     auto config = strict_config();
-    config.args = {"hello", "cordon", "world"};
+    config.options.args = {"hello", "cordon", "world"};
     auto box = this->make("hello", config);
     ASSERT_TRUE(box);
     auto code = box->run_start();
     ASSERT_TRUE(code) << code.error().message();
     EXPECT_EQ(*code, 0);
-    EXPECT_EQ(box->state().stdout_text, "hello from wasm cordon world\n");
+    EXPECT_EQ(box.out(), "hello from wasm cordon world\n");
 }
 
 TYPED_TEST_P(WasmBehaviour, WasiFileReaderReadsInsideScope) {
     scratch_tree tree;
     auto config = allowing({"fs.read"});
-    config.preopens.push_back({tree.allowed(), "/data", false});
-    config.args = {"file_reader", "/data/data.txt"};
+    config.scope("fs.read", tree.allowed());
+    config.options.args = {"file_reader", tree.in("/data.txt")};
     auto box = this->make("file_reader", config);
     ASSERT_TRUE(box);
     auto code = box->run_start();
     ASSERT_TRUE(code) << code.error().message();
-    EXPECT_EQ(*code, 0) << box->state().stderr_text;
-    EXPECT_EQ(box->state().stdout_text, "inside the scope\n");
+    EXPECT_EQ(*code, 0) << box.err();
+    EXPECT_EQ(box.out(), "inside the scope\n");
 }
 
 TYPED_TEST_P(WasmBehaviour, WasiFileReaderCannotEscape) {
     scratch_tree tree;
-    for (const std::string& path : std::vector<std::string>{"/data/../secret.txt", "/data/escape", tree.root().string() + "/secret.txt", "/etc/passwd",
+    for (const std::string& path : std::vector<std::string>{tree.in("/../secret.txt"), tree.in("/escape"), tree.root().string() + "/secret.txt", "/etc/passwd",
                              "../secret.txt"}) {
         auto config = allowing({"fs.read"});
-        config.preopens.push_back({tree.allowed(), "/data", false});
-        config.args = {"file_reader", path};
+        config.scope("fs.read", tree.allowed());
+        config.options.args = {"file_reader", path};
         auto box = this->make("file_reader", config);
         ASSERT_TRUE(box);
         auto code = box->run_start();
         ASSERT_TRUE(code) << code.error().message();
-        EXPECT_EQ(*code, 2) << path << " was opened: " << box->state().stdout_text;
-        EXPECT_THAT(box->state().stdout_text, ::testing::Not(HasSubstr("outside the scope")));
+        EXPECT_EQ(*code, 2) << path << " was opened: " << box.out();
+        EXPECT_THAT(box.out(), ::testing::Not(HasSubstr("outside the scope")));
     }
 }
 
@@ -278,88 +278,88 @@ TYPED_TEST_P(WasmBehaviour, FifoInScopeCannotBlockTheHost) {
     scratch_tree tree;
     ASSERT_EQ(::mkfifo((tree.allowed() / "pipe").c_str(), 0600), 0);
     auto config = allowing({"fs.read"});
-    config.wall_time = 2s;
-    config.preopens.push_back({tree.allowed(), "/data", false});
-    config.args = {"file_reader", "/data/pipe"};
+    config.limit(limit::kind::wall_time_ms, 2000);
+    config.scope("fs.read", tree.allowed());
+    config.options.args = {"file_reader", tree.in("/pipe")};
     auto box = this->make("file_reader", config);
     ASSERT_TRUE(box);
     const auto start = std::chrono::steady_clock::now();
     auto code = box->run_start();  // no writer: would block in open() forever without O_NONBLOCK
     EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
     ASSERT_TRUE(code) << code.error().message();
-    EXPECT_EQ(box->state().stdout_text, "");
+    EXPECT_EQ(box.out(), "");
 }
 
 TYPED_TEST_P(WasmBehaviour, WasiWritesNeedFsWrite) {
     scratch_tree tree;
     auto read_only = allowing({"fs.read"});
-    read_only.preopens.push_back({tree.allowed(), "/data", false});
-    read_only.args = {"file_reader", "/data/out.txt", "write"};
+    read_only.scope("fs.read", tree.allowed());
+    read_only.options.args = {"file_reader", tree.in("/out.txt"), "write"};
     auto box = this->make("file_reader", read_only);
     ASSERT_TRUE(box);
     EXPECT_EQ(*box->run_start(), 2);
     EXPECT_FALSE(std::filesystem::exists(tree.allowed() / "out.txt"));
-    EXPECT_FALSE(box->last_call().violations.empty());
+    EXPECT_FALSE(box.context().violations().empty());
 
     auto writable = allowing({"fs.read", "fs.write"});
-    writable.preopens.push_back({tree.allowed(), "/data", true});
-    writable.args = {"file_reader", "/data/out.txt", "write"};
+    writable.scope("fs.read", tree.allowed()).scope("fs.write", tree.allowed());
+    writable.options.args = {"file_reader", tree.in("/out.txt"), "write"};
     auto writer = this->make("file_reader", writable);
     ASSERT_TRUE(writer);
-    EXPECT_EQ(*writer->run_start(), 0) << writer->state().stderr_text;
+    EXPECT_EQ(*writer->run_start(), 0) << writer.err();
     EXPECT_TRUE(std::filesystem::exists(tree.allowed() / "out.txt"));
 }
 
 TYPED_TEST_P(WasmBehaviour, WasiDirectoriesStatAndSeek) {
     scratch_tree tree;
     auto config = allowing({"fs.read", "clock"});
-    config.ceiling.insert("env");  // the probe imports environ_get; never granted here
-    config.preopens.push_back({tree.allowed(), "/data", false});
+    config.admit("env");  // the probe imports environ_get; never granted here
+    config.scope("fs.read", tree.allowed());
     auto run = [&](std::vector<std::string> args) {
-        config.args = args;
-        config.args.insert(config.args.begin(), "wasi_probe");
+        config.options.args = args;
+        config.options.args.insert(config.options.args.begin(), "wasi_probe");
         auto box = this->make("wasi_probe", config);
         if (!box) return std::pair{-1, std::string()};
         auto code = box->run_start();
-        return std::pair{code ? *code : -1, box->state().stdout_text};
+        return std::pair{code ? *code : -1, box.out()};
     };
-    auto [list_code, listing] = run({"list", "/data"});
+    auto [list_code, listing] = run({"list", tree.in("")});
     EXPECT_EQ(list_code, 0);
     EXPECT_THAT(listing, HasSubstr("data.txt\n"));
     EXPECT_THAT(listing, HasSubstr("sub\n"));
-    EXPECT_EQ(run({"stat", "/data/data.txt"}), (std::pair{0, std::string("17 file\n")}));
-    EXPECT_THAT(run({"stat", "/data/sub"}).second, HasSubstr(" dir"));
-    EXPECT_EQ(run({"seek", "/data/data.txt"}), (std::pair{0, std::string("the scope\n")}));
-    EXPECT_EQ(run({"stat", "/data/../secret.txt"}).first, 2);
-    EXPECT_EQ(run({"list", "/data/.."}).first, 2);
+    EXPECT_EQ(run({"stat", tree.in("/data.txt")}), (std::pair{0, std::string("17 file\n")}));
+    EXPECT_THAT(run({"stat", tree.in("/sub")}).second, HasSubstr(" dir"));
+    EXPECT_EQ(run({"seek", tree.in("/data.txt")}), (std::pair{0, std::string("the scope\n")}));
+    EXPECT_EQ(run({"stat", tree.in("/../secret.txt")}).first, 2);
+    EXPECT_EQ(run({"list", tree.in("/..")}).first, 2);
     EXPECT_EQ(run({"clock"}).first, 0);
 }
 
 TYPED_TEST_P(WasmBehaviour, WasiEnvironmentOnlyWithEnv) {
     auto config = allowing({"env"});
-    config.ceiling.insert({"clock", "fs.read"});
-    config.env = {"GREETING=hello"};
-    config.args = {"wasi_probe", "env", "GREETING"};
+    config.admit("clock").admit("fs.read");
+    config.environment = {{"GREETING", "hello"}};
+    config.options.args = {"wasi_probe", "env", "GREETING"};
     auto with_env = this->make("wasi_probe", config);
     ASSERT_TRUE(with_env);
     ASSERT_TRUE(with_env->run_start());
-    EXPECT_EQ(with_env->state().stdout_text, "hello\n");
-    config.granted.erase("env");  // in the ceiling, not granted: the guest sees an empty environment
+    EXPECT_EQ(with_env.out(), "hello\n");
+    config.revoke("env");  // in the ceiling, not granted: the guest sees an empty environment
     auto without = this->make("wasi_probe", config);
     ASSERT_TRUE(without);
     ASSERT_TRUE(without->run_start());
-    EXPECT_EQ(without->state().stdout_text, "(unset)\n");
+    EXPECT_EQ(without.out(), "(unset)\n");
 }
 
 TYPED_TEST_P(WasmBehaviour, WasiStdinIsTheInput) {
     auto config = strict_config();
-    config.ceiling = {"clock", "fs.read", "env"};  // what the probe imports; nothing granted
-    config.args = {"wasi_probe", "stdin"};
+    config.admit("clock").admit("fs.read").admit("env");  // what the probe imports; nothing granted
+    config.options.args = {"wasi_probe", "stdin"};
     auto box = this->make("wasi_probe", config);
     ASSERT_TRUE(box);
     auto code = box->run_start(bytes_of("shout"));
     ASSERT_TRUE(code) << code.error().message();
-    EXPECT_EQ(box->state().stdout_text, "SHOUT");
+    EXPECT_EQ(box.out(), "SHOUT");
 }
 
 TYPED_TEST_P(WasmBehaviour, WasiWithoutFsReadIsDenied) {
@@ -383,9 +383,9 @@ TYPED_TEST_P(WasmBehaviour, TelemetryPerCallAndCumulative) {
 
 TYPED_TEST_P(WasmBehaviour, OneModuleServesManySandboxes) {
     module shared = load("basic");
-    std::vector<std::unique_ptr<typename TestFixture::instance>> boxes;
+    std::vector<test_sandbox<typename TestFixture::instance>> boxes;
     for (int i = 0; i < 50; ++i) {
-        auto box = TestFixture::instance::create(shared, strict_config());
+        auto box = make_sandbox<typename TestFixture::instance>(shared, strict_config());
         ASSERT_TRUE(box);
         boxes.push_back(std::move(*box));
     }
@@ -400,7 +400,7 @@ TYPED_TEST_P(WasmBehaviour, SandboxesRunInParallelThreads) {
     std::atomic<int> good{0};
     for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&] {
-            auto box = TestFixture::instance::create(shared, strict_config());
+            auto box = make_sandbox<typename TestFixture::instance>(shared, strict_config());
             if (box && (*box)->template call<std::int32_t(std::int32_t)>("fib", 18).value_or(0) == 2584) ++good;
         });
     }

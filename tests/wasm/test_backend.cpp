@@ -22,20 +22,25 @@ using strict_with_clock = cordon::policy<isolation::strict, allow<perm::clock>>;
 static_assert(cordon::backend<wasm::interpreter, strict_policy>);
 static_assert(cordon::backend<wasm::compiled, strict_policy>);
 
-// The engine's configuration holds its copy of the grants: no public path reaches it mutably.
-template <class Box> constexpr bool widens_through_the_engine = requires(Box& b) {
-    b.backend_instance()->engine().state().config.granted.insert("fs.write");
+// The engines hold no grants of their own: they read the sandbox's context through a view that
+// can record what the guest did but cannot grant, revoke or loosen; not even the escape hatch
+// that reaches the engine mutably offers a way to widen.
+template <class Box> constexpr bool grants_through_the_engine = requires(Box& b) {
+    b.unsafe_backend_instance()->unsafe_engine().state().policy.grant("fs.write");
 };
-template <class Box> constexpr bool widens_the_ceiling_through_the_engine = requires(Box& b) {
-    b.backend_instance()->engine().state().config.ceiling.insert("net");
+template <class Box> constexpr bool loosens_limits_through_the_engine = requires(Box& b) {
+    b.unsafe_backend_instance()->unsafe_engine().state().limits().fuel = std::nullopt;
 };
-static_assert(!widens_through_the_engine<sandbox<wasm::interpreter, strict_policy>>);
-static_assert(!widens_the_ceiling_through_the_engine<sandbox<wasm::interpreter, strict_policy>>);
-static_assert(!widens_through_the_engine<sandbox<wasm::compiled, strict_policy>>);
-static_assert(!widens_the_ceiling_through_the_engine<sandbox<wasm::compiled, strict_policy>>);
-// Not vacuous: the escape hatch, named as one, does reach it.
+template <class Box> constexpr bool reaches_the_context_mutably = requires(Box& b) {
+    b.context().policy().grant("net");
+};
+static_assert(!grants_through_the_engine<sandbox<wasm::interpreter, strict_policy>>);
+static_assert(!grants_through_the_engine<sandbox<wasm::compiled, strict_policy>>);
+static_assert(!loosens_limits_through_the_engine<sandbox<wasm::interpreter, strict_policy>>);
+static_assert(!reaches_the_context_mutably<sandbox<wasm::compiled, strict_policy>>);
+// Not vacuous: the view is there.
 static_assert(requires(sandbox<wasm::interpreter, strict_policy>& b) {
-    b.unsafe_backend_instance()->unsafe_engine().state().config.granted.insert("fs.write");
+    b.unsafe_backend_instance()->unsafe_engine().state().policy.granted(perm::id::clock);
 });
 
 template <class Backend> class WasmBackend : public ::testing::Test {};

@@ -253,11 +253,11 @@ protected:
 } // namespace
 
 TEST_F(CompiledCache, SecondLoadIsACacheHit) {
-    auto first = compiled_instance::create(fresh("fib"), strict_config(), {}, options_);
+    auto first = make_sandbox<compiled_instance>(fresh("fib"), strict_config(), {}, options_);
     ASSERT_TRUE(first) << first.error().message();
     EXPECT_FALSE((*first)->code_from_cache());
     ASSERT_EQ(objects().size(), 1u);
-    auto second = compiled_instance::create(fresh("fib"), strict_config(), {}, options_);
+    auto second = make_sandbox<compiled_instance>(fresh("fib"), strict_config(), {}, options_);
     ASSERT_TRUE(second) << second.error().message();
     EXPECT_TRUE((*second)->code_from_cache());
     EXPECT_EQ(*(*second)->call<std::int32_t(std::int32_t)>("fib", 20), 6765);
@@ -268,41 +268,41 @@ TEST_F(CompiledCache, ModulesLoadedOneAfterAnotherKeepTheirOwnCode) {
     // Each object is loaded through a descriptor; a reused descriptor number must never make
     // the loader hand back the code of a module still loaded.
     for (int round = 0; round < 3; ++round) {
-        auto fib = compiled_instance::create(fresh("fib"), strict_config(), {}, options_);
+        auto fib = make_sandbox<compiled_instance>(fresh("fib"), strict_config(), {}, options_);
         ASSERT_TRUE(fib) << fib.error().message();
         EXPECT_EQ(*(*fib)->call<std::int32_t(std::int32_t)>("fib", 10), 55);
-        auto sha = compiled_instance::create(fresh("sha256"), strict_config(), {}, options_);
+        auto sha = make_sandbox<compiled_instance>(fresh("sha256"), strict_config(), {}, options_);
         ASSERT_TRUE(sha) << sha.error().message();
         EXPECT_TRUE((*sha)->call<std::uint32_t(std::int32_t)>("sha256_rounds", 1)) << "round " << round;
     }
 }
 
 TEST_F(CompiledCache, OtherMeteringIsAnotherObject) {
-    ASSERT_TRUE(compiled_instance::create(fresh("fib"), strict_config(), {}, options_));
+    ASSERT_TRUE(make_sandbox<compiled_instance>(fresh("fib"), strict_config(), {}, options_));
     options_.metering = metering_options{false, false};
-    auto lean = compiled_instance::create(fresh("fib"), strict_config(), {}, options_);
+    auto lean = make_sandbox<compiled_instance>(fresh("fib"), strict_config(), {}, options_);
     ASSERT_TRUE(lean) << lean.error().message();
     EXPECT_FALSE((*lean)->code_from_cache());
     EXPECT_EQ(objects().size(), 2u);
 }
 
 TEST_F(CompiledCache, TamperedObjectIsNeverLoaded) {
-    ASSERT_TRUE(compiled_instance::create(fresh("fib"), strict_config(), {}, options_));
+    ASSERT_TRUE(make_sandbox<compiled_instance>(fresh("fib"), strict_config(), {}, options_));
     const auto object = objects().at(0);
     {
         std::ofstream out(object, std::ios::binary | std::ios::app);
         out << "appended by someone else";
     }
-    auto again = compiled_instance::create(fresh("fib"), strict_config(), {}, options_);
+    auto again = make_sandbox<compiled_instance>(fresh("fib"), strict_config(), {}, options_);
     ASSERT_TRUE(again) << again.error().message();
     EXPECT_FALSE((*again)->code_from_cache()) << "a changed object must be compiled anew, not loaded";
     EXPECT_EQ(*(*again)->call<std::int32_t(std::int32_t)>("fib", 10), 55);
 }
 
 TEST_F(CompiledCache, ObjectWritableByOthersIsRefused) {
-    ASSERT_TRUE(compiled_instance::create(fresh("fib"), strict_config(), {}, options_));
+    ASSERT_TRUE(make_sandbox<compiled_instance>(fresh("fib"), strict_config(), {}, options_));
     ::chmod(objects().at(0).c_str(), 0666);
-    auto again = compiled_instance::create(fresh("fib"), strict_config(), {}, options_);
+    auto again = make_sandbox<compiled_instance>(fresh("fib"), strict_config(), {}, options_);
     ASSERT_FALSE(again);
     EXPECT_EQ(again.error().kind(), error_kind::denied);
 }
@@ -312,7 +312,7 @@ TEST_F(CompiledCache, CacheThroughASymlinkIsRefused) {
     std::filesystem::create_directories(real);
     std::filesystem::create_directory_symlink(real, dir_ / "link");
     options_.compile.cache_directory = dir_ / "link";
-    auto refused = compiled_instance::create(fresh("fib"), strict_config(), {}, options_);
+    auto refused = make_sandbox<compiled_instance>(fresh("fib"), strict_config(), {}, options_);
     ASSERT_FALSE(refused);
     EXPECT_THAT(refused.error().message(), HasSubstr("is not a directory"));
 }
@@ -320,7 +320,7 @@ TEST_F(CompiledCache, CacheThroughASymlinkIsRefused) {
 TEST_F(CompiledCache, CacheOfAnotherUserIsRefused) {
     std::filesystem::create_directories(dir_);
     if (::chown(dir_.c_str(), 65534, 65534) != 0) GTEST_SKIP() << "needs root to give the directory away";
-    auto refused = compiled_instance::create(fresh("fib"), strict_config(), {}, options_);
+    auto refused = make_sandbox<compiled_instance>(fresh("fib"), strict_config(), {}, options_);
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error().kind(), error_kind::denied);
     EXPECT_THAT(refused.error().message(), HasSubstr("must belong to this user"));
@@ -328,18 +328,18 @@ TEST_F(CompiledCache, CacheOfAnotherUserIsRefused) {
 
 TEST_F(CompiledCache, MissingCompilerIsAClearError) {
     options_.compile.compiler = "cordon-no-such-compiler";
-    auto failed = compiled_instance::create(fresh("fib"), strict_config(), {}, options_);
+    auto failed = make_sandbox<compiled_instance>(fresh("fib"), strict_config(), {}, options_);
     ASSERT_FALSE(failed);
     EXPECT_EQ(failed.error().kind(), error_kind::unsupported);
     EXPECT_THAT(failed.error().message(), HasSubstr("cordon-no-such-compiler"));
     // The interpreter remains available for the same module.
-    auto fallback = interpreter_instance::create(fresh("fib"), strict_config());
+    auto fallback = make_sandbox<interpreter_instance>(fresh("fib"), strict_config());
     ASSERT_TRUE(fallback) << fallback.error().message();
 }
 
 TEST_F(CompiledCache, FailedCompileIsAClearError) {
     options_.compile.compiler_flags = {"-O2", "-DCORDON_BROKEN=", "-include", "/nonexistent/header.h"};
-    auto failed = compiled_instance::create(fresh("fib"), strict_config(), {}, options_);
+    auto failed = make_sandbox<compiled_instance>(fresh("fib"), strict_config(), {}, options_);
     ASSERT_FALSE(failed);
     EXPECT_EQ(failed.error().kind(), error_kind::load_error);
     EXPECT_THAT(failed.error().message(), HasSubstr("C compiler failed"));
@@ -351,13 +351,13 @@ TEST(CompiledMemory, NoAddressSpaceForTheGuardRegionIsAMemoryLimit) {
     // 8 GiB a memory reserves, creating a sandbox must fail cleanly with memory_limit.
     if (cordon::testing::under_sanitizer)
         GTEST_SKIP() << "sanitizers reserve terabytes of shadow memory; an address-space cap breaks them";
-    ASSERT_TRUE(compiled_instance::create(load("basic"), strict_config()));
+    ASSERT_TRUE(make_sandbox<compiled_instance>(load("basic"), strict_config()));
     const pid_t child = ::fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
         const rlimit cap{std::uint64_t{6} << 30, std::uint64_t{6} << 30};
         if (::setrlimit(RLIMIT_AS, &cap) != 0) ::_exit(10);
-        auto box = compiled_instance::create(load("basic"), strict_config());
+        auto box = make_sandbox<compiled_instance>(load("basic"), strict_config());
         if (box) ::_exit(11);
         ::_exit(box.error().kind() == error_kind::memory_limit ? 0 : 12);
     }
@@ -373,10 +373,10 @@ TEST(CompiledStack, DeepRecursionWithoutDepthCountingIsATrap) {
     auto source = load("basic");
     std::string message;
     std::thread worker([&] {
-        sandbox_config config = strict_config();
+        test_policy config = strict_config();
         compiled_options options;
         options.metering = metering_options{true, false};
-        auto box = compiled_instance::create(source, config, {}, options);
+        auto box = make_sandbox<compiled_instance>(source, config, {}, options);
         if (!box) {
             message = "create: " + box.error().message();
             return;
@@ -398,15 +398,15 @@ TEST_F(CompiledCache, EveryModuleRunsItsOwnCode) {
     for (const char* cache : {"cold", "warm"}) {
         for (std::int32_t k = 0; k < count; ++k) {
             const std::int32_t constant = 1000 + k;
-            auto first = compiled_instance::create(constant_module(constant), strict_config(), {}, options_);
+            auto first = make_sandbox<compiled_instance>(constant_module(constant), strict_config(), {}, options_);
             ASSERT_TRUE(first) << first.error().message();
-            auto twin = compiled_instance::create(constant_module(constant), strict_config(), {}, options_);
+            auto twin = make_sandbox<compiled_instance>(constant_module(constant), strict_config(), {}, options_);
             ASSERT_TRUE(twin) << twin.error().message();
             EXPECT_TRUE((*twin)->code_from_cache()) << "the same bytes are compiled once";
             EXPECT_EQ(*(*first)->call<std::int32_t()>("value"), constant) << cache << " cache, module " << k;
-            first->reset();  // the first of the pair goes first; its twin keeps the code
+            *first = test_sandbox<compiled_instance>{nullptr, nullptr};  // the first of the pair goes first; its twin keeps the code
             EXPECT_EQ(*(*twin)->call<std::int32_t()>("twice"), 2 * constant) << cache << " cache, module " << k;
-            auto next = compiled_instance::create(constant_module(constant + 500), strict_config(), {}, options_);
+            auto next = make_sandbox<compiled_instance>(constant_module(constant + 500), strict_config(), {}, options_);
             ASSERT_TRUE(next) << next.error().message();
             auto value = (*next)->call<std::int32_t()>("value");
             ASSERT_TRUE(value) << value.error().message();
@@ -420,10 +420,10 @@ TEST_F(CompiledCache, CompileIsBoundedByTheWallTime) {
     // Compiling a module of very many functions takes far longer than its wall_time: the compile
     // stops at the limit with timeout, its programs killed, and nothing stays in the cache.
     const module big = many_functions_module(20'000);  // wasm2c alone takes about 10 s here
-    sandbox_config config = strict_config();
-    config.wall_time = std::chrono::milliseconds{700};
+    test_policy config = strict_config();
+    config.limit(limit::kind::wall_time_ms, 700);
     const auto started = std::chrono::steady_clock::now();
-    auto stopped = compiled_instance::create(big, config, {}, options_);
+    auto stopped = make_sandbox<compiled_instance>(big, config, {}, options_);
     const auto spent = std::chrono::steady_clock::now() - started;
     ASSERT_FALSE(stopped);
     EXPECT_EQ(stopped.error().kind(), error_kind::timeout) << stopped.error().message();
@@ -441,8 +441,8 @@ TEST_F(CompiledCache, CompileIsBoundedByTheWallTime) {
     // to keep the test short).
     options_.compile.compiler_flags = {"-O0"};
     const module smaller = many_functions_module(300);
-    config.wall_time = std::chrono::minutes{5};
-    auto compiled = compiled_instance::create(smaller, config, {}, options_);
+    config.limit(limit::kind::wall_time_ms, 300000);
+    auto compiled = make_sandbox<compiled_instance>(smaller, config, {}, options_);
     ASSERT_TRUE(compiled) << compiled.error().message();
     EXPECT_EQ(*(*compiled)->call<std::int32_t(std::int32_t)>("f0", 5), 7);
 }
@@ -450,20 +450,20 @@ TEST_F(CompiledCache, CompileIsBoundedByTheWallTime) {
 TEST_F(CompiledCache, ToolchainMemoryIsCapped) {
     // A toolchain that needs more address space than it may have fails with memory_limit.
     options_.compile.toolchain_memory_bytes = std::uint64_t{24} << 20;
-    auto capped = compiled_instance::create(fresh("fib"), strict_config(), {}, options_);
+    auto capped = make_sandbox<compiled_instance>(fresh("fib"), strict_config(), {}, options_);
     ASSERT_FALSE(capped);
     EXPECT_EQ(capped.error().kind(), error_kind::memory_limit) << capped.error().message();
     EXPECT_TRUE(objects().empty());
 }
 
 TEST_F(CompiledCache, SimdIsRefusedWithTheReason) {
-    auto refused = compiled_instance::create(simd_module(), strict_config(), {}, options_);
+    auto refused = make_sandbox<compiled_instance>(simd_module(), strict_config(), {}, options_);
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error().kind(), error_kind::load_error);
     EXPECT_THAT(refused.error().message(), HasSubstr("SIMD"));
     EXPECT_THAT(refused.error().message(), HasSubstr("interpreter"));
     // The interpreter runs it.
-    auto interpreted = interpreter_instance::create(simd_module(), strict_config());
+    auto interpreted = make_sandbox<interpreter_instance>(simd_module(), strict_config());
     ASSERT_TRUE(interpreted) << interpreted.error().message();
     EXPECT_EQ(*(*interpreted)->call<std::int32_t()>("lane"), 3);
 }
@@ -477,7 +477,7 @@ TEST_F(CompiledCache, FailedTranslationSaysWhatTheToolSaid) {
     }
     ::chmod(fake.c_str(), 0700);
     options_.compile.wasm2c = fake.string();
-    auto failed = compiled_instance::create(fresh("fib"), strict_config(), {}, options_);
+    auto failed = make_sandbox<compiled_instance>(fresh("fib"), strict_config(), {}, options_);
     std::filesystem::remove(fake);
     ASSERT_FALSE(failed);
     EXPECT_EQ(failed.error().kind(), error_kind::load_error);
@@ -487,11 +487,11 @@ TEST_F(CompiledCache, FailedTranslationSaysWhatTheToolSaid) {
 
 /// Runs export "recurse" of `source` `times` times on a thread of its own in a child process;
 /// 0 if every call ended with the trap "call stack exhausted" and the host lived.
-int exhaust_in_child(const module& source, sandbox_config config, std::vector<host_function> functions, int times) {
+int exhaust_in_child(const module& source, test_policy config, std::vector<host_function> functions, int times) {
     return in_child([&] {
         int outcome = 0;
         std::thread worker([&] {
-            auto box = compiled_instance::create(source, config, functions);
+            auto box = make_sandbox<compiled_instance>(source, config, functions);
             if (!box) {
                 std::fprintf(stderr, "create: %s\n", box.error().message().c_str());
                 outcome = 2;
@@ -521,7 +521,7 @@ TEST(CompiledStack, HostFunctionsCalledOnAnExhaustedStackDoNotCrashTheHost) {
         scratch[0] = 1;
         scratch[sizeof scratch - 1] = scratch[0];
     }));
-    ASSERT_TRUE(compiled_instance::create(source, strict_config(), functions)) << "compiled before the child runs it";
+    ASSERT_TRUE(make_sandbox<compiled_instance>(source, strict_config(), functions)) << "compiled before the child runs it";
     EXPECT_EQ(exhaust_in_child(source, strict_config(), functions, 8), 0)
         << "1000 + n: the host died of signal n; 3: another outcome than call stack exhausted";
 }
@@ -530,11 +530,11 @@ TEST(CompiledStack, FramesLargerThanTheGuardPageAndFuelRefillsDoNotCrashTheHost)
     // The spec's skip-stack-guard-page: a function with more than a page of locals recursing; the
     // fuel refill (and its clock reads) comes at any depth, with a short slice often.
     const module source = guard_page_module(1056, false);
-    sandbox_config config = strict_config();
-    config.fuel_slice = 997;
-    config.wall_time = std::chrono::seconds{30};
-    config.cpu_time = std::chrono::seconds{30};
-    ASSERT_TRUE(compiled_instance::create(source, config)) << "compiled before the child runs it";
+    test_policy config = strict_config();
+    config.options.fuel_slice = 997;
+    config.limit(limit::kind::wall_time_ms, 30000);
+    config.limit(limit::kind::cpu_time_ms, 30000);
+    ASSERT_TRUE(make_sandbox<compiled_instance>(source, config)) << "compiled before the child runs it";
     EXPECT_EQ(exhaust_in_child(source, config, {}, 12), 0)
         << "1000 + n: the host died of signal n; 3: another outcome than call stack exhausted";
 }

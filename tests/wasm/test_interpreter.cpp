@@ -13,16 +13,16 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::unique_ptr<interpreter_instance> make(const std::string& name, sandbox_config config = strict_config(),
-                                           std::vector<host_function> functions = {}, interpreter_options options = {}) {
-    auto box = interpreter_instance::create(load(name), std::move(config), std::move(functions), options);
+test_sandbox<interpreter_instance> make(const std::string& name, test_policy config = strict_config(),
+                                        std::vector<host_function> functions = {}, interpreter_options options = {}) {
+    auto box = make_sandbox<interpreter_instance>(load(name), std::move(config), std::move(functions), options);
     if (!box) ADD_FAILURE() << box.error().message();
-    return box ? std::move(*box) : nullptr;
+    return box ? std::move(*box) : test_sandbox<interpreter_instance>{nullptr, nullptr};
 }
 
 TEST(WasmInterpreter, FuelStopNamesTheFunctionThatRan) {
     auto config = strict_config();
-    config.fuel = 10'000;
+    config.limit(limit::kind::fuel, 10'000);
     auto box = make("basic", config);
     ASSERT_TRUE(box);
     auto r = box->call<void()>("spin");
@@ -89,15 +89,16 @@ TEST(WasmInterpreter, FullBacktracesOfDeepStacksKeepTheInnermostFramesAndTheExpo
 
 TEST(WasmInterpreter, WithoutTheCpuClockACallIsChargedItsWallTime) {
     auto config = strict_config();
-    config.measure_cpu = false;
+    config.options.measure_cpu = false;
     auto box = make("basic", config);
     ASSERT_TRUE(box);
     ASSERT_TRUE(box->call<std::int32_t(std::int32_t)>("fib", 18));
     EXPECT_GT(box->last_call().wall.count(), 0);
     EXPECT_EQ(box->last_call().cpu, box->last_call().wall);
 
-    config.measure_wall = false;
-    config.wall_time.reset();
+    config.options.measure_wall = false;
+    config.spec.limits = {};  // no wall limit either
+    config.limit(limit::kind::memory, 16u << 20);
     auto quiet = make("basic", config);
     ASSERT_TRUE(quiet);
     ASSERT_TRUE(quiet->call<std::int32_t(std::int32_t)>("fib", 18));
@@ -129,7 +130,7 @@ TEST(WasmInterpreter, ALoopAroundASelfCallStillStopsAtItsBudget) {
     // fib's loop body calls fib before anything else, so its header only charges and the
     // callee's entry tests; the budget must hold all the same, and fuel stay deterministic.
     auto config = strict_config();
-    config.fuel = 200'000;
+    config.limit(limit::kind::fuel, 200'000);
     auto box = make("fib", config);
     ASSERT_TRUE(box);
     auto r = box->call<std::int32_t(std::int32_t)>("fib", 30);
@@ -145,11 +146,11 @@ TEST(WasmInterpreter, ALoopAroundASelfCallStillStopsAtItsBudget) {
     ASSERT_TRUE(other);
     ASSERT_EQ(*other->call<std::int32_t(std::int32_t)>("fib", 15), 610);
     EXPECT_EQ(other->last_call().fuel, fuel);
-    config.fuel = fuel;  // exactly enough
+    config.limit(limit::kind::fuel, fuel);  // exactly enough
     auto exact = make("fib", config);
     ASSERT_TRUE(exact);
     EXPECT_TRUE(exact->call<std::int32_t(std::int32_t)>("fib", 15));
-    config.fuel = fuel - 1;
+    config.limit(limit::kind::fuel, fuel - 1);
     auto short_by_one = make("fib", config);
     ASSERT_TRUE(short_by_one);
     auto failed = short_by_one->call<std::int32_t(std::int32_t)>("fib", 15);

@@ -18,10 +18,10 @@ namespace {
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
 
-std::unique_ptr<interpreter_instance> make(const module& m, sandbox_config config = strict_config()) {
-    auto box = interpreter_instance::create(m, std::move(config));
+test_sandbox<interpreter_instance> make(const module& m, test_policy config = strict_config()) {
+    auto box = make_sandbox<interpreter_instance>(m, std::move(config));
     if (!box) ADD_FAILURE() << box.error().message();
-    return box ? std::move(*box) : nullptr;
+    return box ? std::move(*box) : test_sandbox<interpreter_instance>{nullptr, nullptr};
 }
 
 void expect_stack_exhausted(const result<std::vector<value>>& r) {
@@ -53,7 +53,7 @@ TEST(WasmInterpreterAttacks, IndirectRecursionWithAResultIsATrap) {
 
 TEST(WasmInterpreterAttacks, IndirectRecursionStopsAtThePolicysDepth) {
     auto config = strict_config();
-    config.call_depth = 100;
+    config.limit(limit::kind::call_depth, 100);
     auto box = make(load("runaway"), config);
     ASSERT_TRUE(box);
     auto r = box->call("runaway_i32", {});
@@ -112,14 +112,14 @@ long peak_rss_kib() {
 }
 
 /// A sandbox of fat_recursion(locals) under a memory limit of `memory_bytes`.
-std::unique_ptr<interpreter_instance> fat_sandbox(std::uint32_t locals, std::uint64_t memory_bytes = 64u << 20) {
+test_sandbox<interpreter_instance> fat_sandbox(std::uint32_t locals, std::uint64_t memory_bytes = 64u << 20) {
     auto m = module::from_bytes(fat_recursion(locals));
     if (!m) {
         ADD_FAILURE() << m.error().message();
-        return nullptr;
+        return {nullptr, nullptr};
     }
     auto config = strict_config();
-    config.memory_bytes = memory_bytes;
+    config.limit(limit::kind::memory, memory_bytes);
     return make(*m, config);
 }
 

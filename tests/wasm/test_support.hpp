@@ -2,6 +2,9 @@
 #pragma once
 
 #include <cordon/wasm/module.hpp>
+#include <cordon/host/context.hpp>
+#include <cordon/policy/spec.hpp>
+#include <cordon/wasm/host_function.hpp>
 #include <cordon/wasm/runtime.hpp>
 
 #include <unistd.h>
@@ -12,6 +15,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
+#include <memory>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -33,20 +38,86 @@ inline module load(const std::string& name) {
 
 using namespace std::chrono_literals;
 
-/// A policy as the wasm layer sees it: a ceiling, grants inside it, limits.
-inline sandbox_config strict_config() {
-    sandbox_config config;
-    config.memory_bytes = 16u << 20;
-    config.wall_time = 5s;
+/// A sandbox's policy as an engine test writes it (a run-time policy_spec: the kinds the ceiling
+/// admits, the grants with their directory scopes, the limits), what the guest may read, and how
+/// the engine runs. The engine reads it through a host context, as under the facade.
+struct test_policy {
+    policy_spec spec;
+    engine_options options;
+    std::map<std::string, std::string, std::less<>> config{};
+    std::map<std::string, std::string, std::less<>> environment{};
+    violation_action on_violation = violation_action::fail_call;
+
+    test_policy& allow(std::initializer_list<const char*> kinds) {
+        for (const char* k : kinds) spec.grant(k);
+        return *this;
+    }
+    /// In the ceiling, not granted.
+    test_policy& admit(const char* kind) {
+        spec.admit(kind);
+        return *this;
+    }
+    /// fs.read or fs.write beneath a directory (the guest sees it under its host path).
+    test_policy& scope(const char* kind, const std::filesystem::path& dir) {
+        spec.grant(kind, dir.string());
+        return *this;
+    }
+    test_policy& limit(limit::kind k, std::uint64_t value) {
+        spec.limits.set(k, value);
+        return *this;
+    }
+    /// Takes a kind's grants away; it stays in the ceiling.
+    test_policy& revoke(std::string_view kind) {
+        std::erase_if(spec.grants, [&](const grant_entry& g) { return g.name == kind; });
+        return *this;
+    }
+};
+
+inline test_policy strict_config() {
+    test_policy config;
+    config.limit(limit::kind::memory, 16u << 20).limit(limit::kind::wall_time_ms, 5000);
     return config;
 }
 
-inline sandbox_config allowing(std::initializer_list<const char*> permissions, sandbox_config config = strict_config()) {
-    for (const char* p : permissions) {
-        config.ceiling.emplace(p);
-        config.granted.emplace(p);
-    }
+inline test_policy allowing(std::initializer_list<const char*> permissions, test_policy config = strict_config()) {
+    config.allow(permissions);
     return config;
+}
+
+/// An engine instance with the host context it reads, kept alive together; `->` reaches the engine.
+template <class Instance> class test_sandbox {
+public:
+    test_sandbox(std::unique_ptr<host::owned_context> context, std::unique_ptr<Instance> engine)
+        : context_{std::move(context)}, engine_{std::move(engine)} {}
+
+    Instance* operator->() const noexcept { return engine_.get(); }
+    Instance& operator*() const noexcept { return *engine_; }
+    explicit operator bool() const noexcept { return engine_ != nullptr; }
+    [[nodiscard]] host::context& context() const noexcept { return context_->get(); }
+
+    /// What the guest wrote so far (the context hands output over once; this keeps it).
+    const std::string& out() { return out_ += context().take_stdout(); }
+    const std::string& err() { return err_ += context().take_stderr(); }
+    const std::string& logs() { return logs_ += context().take_logs(); }
+
+private:
+    std::unique_ptr<host::owned_context> context_;
+    std::unique_ptr<Instance> engine_;
+    std::string out_, err_, logs_;
+};
+
+/// Instance::create under a test policy.
+template <class Instance, class... EngineOptions>
+result<test_sandbox<Instance>> make_sandbox(const module& source, test_policy policy,
+                                            std::vector<host_function> functions = {}, EngineOptions&&... engine) {
+    auto context = std::make_unique<host::owned_context>(std::move(policy.spec));
+    (*context)->config = std::move(policy.config);
+    (*context)->environment = std::move(policy.environment);
+    (*context)->on_violation = policy.on_violation;
+    auto created = Instance::create(source, context->get(), std::move(policy.options), std::move(functions),
+                                    std::forward<EngineOptions>(engine)...);
+    if (!created) return created.error();
+    return test_sandbox<Instance>{std::move(context), std::move(*created)};
 }
 
 /// A scratch directory tree for the filesystem tests: root/allowed/{data.txt, sub/}, root/secret.txt,
@@ -67,6 +138,8 @@ public:
     }
     [[nodiscard]] std::filesystem::path allowed() const { return root_ / "allowed"; }
     [[nodiscard]] std::filesystem::path root() const { return root_; }
+    /// A path the guest names: beneath the scope's directory, where the guest sees it.
+    [[nodiscard]] std::string in(std::string_view rest) const { return allowed().string() + std::string(rest); }
 
 private:
     static int& counter() {

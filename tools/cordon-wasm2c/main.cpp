@@ -101,10 +101,10 @@ int main(int argc, char** argv) {
     fs::create_directories(out_dir, ec);
     if (ec) return complain("cannot create " + out_dir + ": " + ec.message());
     // The two meterings the compiled engine uses by default: without and with a call_depth limit.
-    sandbox_config with_depth;
+    engine_limits with_depth;
     with_depth.call_depth = 1;
     const std::vector<std::pair<std::string, metering_options>> variants{
-        {"cordon_" + name, default_metering(sandbox_config{})},
+        {"cordon_" + name, default_metering(engine_limits{})},
         {"cordon_" + name + "_depth", default_metering(with_depth)},
     };
     std::vector<std::string> c_names;

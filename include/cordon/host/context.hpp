@@ -10,6 +10,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -118,6 +119,10 @@ public:
         if (!r) return record_violation(r.error(), function);
         return {};
     }
+    result<void> require(perm::id permission, std::string_view function) {
+        if (policy_.granted(permission)) return {};
+        return record_violation(policy_.check(permission).error(), function);
+    }
     result<void> require(std::string_view permission, std::string_view scope, std::string_view function) {
         auto r = policy_.check(permission, scope);
         if (!r) return record_violation(r.error(), function);
@@ -175,9 +180,14 @@ public:
 
     static constexpr std::size_t max_kept_violations = 64;
 
+    /// The most output the host holds for the guest at once: limit::output_bytes, or a default.
+    [[nodiscard]] std::uint64_t output_cap() const {
+        return policy_.limit(limit::kind::output_bytes).value_or(default_output_cap);
+    }
+
 private:
     result<void> append_capped(std::string& buffer, std::string_view bytes) {
-        const auto cap = policy_.limit(limit::kind::output_bytes).value_or(default_output_cap);
+        const auto cap = output_cap();
         const auto room = written_ >= cap ? 0 : cap - written_;
         const auto take_n = bytes.size() < room ? bytes.size() : room;
         buffer.append(bytes.substr(0, take_n));
@@ -213,6 +223,24 @@ private:
     std::string stdout_, stderr_, logs_;
     std::uint64_t written_ = 0;
     std::atomic<bool> cancel_{false};
+};
+
+/// A context that owns its policy, for driving a backend's engine without the facade (tools,
+/// benchmarks, engine tests) under a policy written at run time (policy_spec::grant). Both live
+/// behind stable pointers, so an engine may keep a reference while this object moves.
+class owned_context {
+public:
+    explicit owned_context(policy_spec spec)
+        : spec_{std::make_unique<policy_spec>(std::move(spec))}, context_{std::make_unique<context>(*spec_)} {}
+
+    [[nodiscard]] context& get() const noexcept { return *context_; }
+    context& operator*() const noexcept { return *context_; }
+    context* operator->() const noexcept { return context_.get(); }
+    operator context&() const noexcept { return *context_; }
+
+private:
+    std::unique_ptr<policy_spec> spec_;
+    std::unique_ptr<context> context_;
 };
 
 } // namespace host

@@ -8,6 +8,10 @@
 #include <cordon/policy/path.hpp>
 
 #include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -33,6 +37,7 @@ constexpr bool is_valid_name(std::string_view name) noexcept {
         if (!is_name_char(c)) return false;
     return true;
 }
+// In the order of perm::id's built-in values.
 inline constexpr std::string_view builtin_names[] = {"fs.read", "fs.write", "net",    "process", "clock",
                                                       "random",  "env",      "system", "plugin"};
 constexpr bool is_builtin_name(std::string_view name) noexcept {
@@ -66,6 +71,31 @@ constexpr bool scope_within(scope_kind kind, std::string_view inner, std::string
 struct permission_base {};
 struct scoped_base {};
 } // namespace detail
+
+/// A permission kind as a small number, so that a grant check below the facade is a bit test.
+/// Built-in kinds have fixed ids; a sandbox's runtime policy numbers user-defined kinds after
+/// them (runtime_policy::intern), so a custom kind's id means something only in its sandbox.
+enum class id : std::uint8_t {
+    fs_read, fs_write, net, process, clock, random, env, system, plugin,
+    first_custom,
+};
+/// How many kinds one sandbox can tell apart (the width of its grant mask).
+inline constexpr std::size_t max_kinds = 64;
+
+/// How a kind's scopes are made, for a kind known by name (user-defined kinds named at run time
+/// are unscoped).
+constexpr scope_kind scoping_of(std::string_view name) noexcept {
+    if (name == "fs.read" || name == "fs.write") return scope_kind::path;
+    if (name == "net") return scope_kind::endpoint;
+    return scope_kind::none;
+}
+
+/// The id of a built-in kind's name, if it is one.
+constexpr std::optional<id> builtin_id(std::string_view name) noexcept {
+    for (std::size_t i = 0; i < std::size(detail::builtin_names); ++i)
+        if (detail::builtin_names[i] == name) return static_cast<id>(i);
+    return std::nullopt;
+}
 
 template <class Kind, fixed_string Scope> struct scoped;
 

@@ -43,6 +43,9 @@ struct permission_text {
 class runtime_policy {
 public:
     explicit runtime_policy(const policy_spec& spec) : spec_{&spec}, ceiling_limits_{spec.limits}, limits_{spec.limits} {
+        for (std::string_view name : perm::detail::builtin_names) names_.emplace_back(name);
+        for (const auto& entry : spec.ceiling)
+            if (!perm::builtin_id(entry.name)) names_.push_back(entry.name);
         for (const auto& g : spec.grants) add_grant(g.name, g.scoping, g.scope);
     }
     runtime_policy(const runtime_policy& other) : spec_{other.spec_} {
@@ -50,6 +53,8 @@ public:
         ceiling_limits_ = other.ceiling_limits_;
         limits_ = other.limits_;
         grants_ = other.grants_;
+        names_ = other.names_;
+        mask_.store(other.mask_.load(std::memory_order_relaxed), std::memory_order_relaxed);
     }
     runtime_policy& operator=(const runtime_policy&) = delete;
 
@@ -67,6 +72,7 @@ public:
             if (!scope.empty())
                 return fail(error_kind::invalid_argument, std::string(name) + " takes no scope (got '" + std::string(scope) + "')");
             std::unique_lock lock(mutex_);
+            if (!intern_locked(name)) return outside(name, scope, too_many_kinds);
             add_grant(std::string(name), scoping, std::nullopt);
             bump();
             return {};
@@ -96,6 +102,7 @@ public:
     result<void> revoke(std::string_view name) {
         std::unique_lock lock(mutex_);
         std::erase_if(grants_, [&](const auto& g) { return g.name == name; });
+        rebuild_mask();
         bump();
         return {};
     }
@@ -128,7 +135,37 @@ public:
         return {};
     }
 
+    // ---- ids ----------------------------------------------------------------------------------
+
+    /// The id of a kind the ceiling admits (numbering a user-defined kind on first use), or
+    /// nothing when the ceiling does not admit it. Numbering grants nothing.
+    [[nodiscard]] std::optional<perm::id> intern(std::string_view name) {
+        if (!spec_->admits_kind(name)) return std::nullopt;
+        {
+            std::shared_lock lock(mutex_);
+            if (auto known = find_id(name)) return known;
+        }
+        std::unique_lock lock(mutex_);
+        return intern_locked(name);
+    }
+    /// The name of an id this policy handed out.
+    [[nodiscard]] std::string name_of(perm::id id) const {
+        std::shared_lock lock(mutex_);
+        const auto i = static_cast<std::size_t>(id);
+        return i < names_.size() ? names_[i] : std::string("?");
+    }
+
     // ---- queries ------------------------------------------------------------------------------
+
+    /// Is the kind on? A bit test without a lock: the check on every guest host call.
+    [[nodiscard]] bool granted(perm::id id) const noexcept {
+        return (mask_.load(std::memory_order_acquire) >> static_cast<unsigned>(id)) & 1u;
+    }
+    /// Checks an unscoped use by id. Not granted: a violation naming the permission.
+    [[nodiscard]] result<void> check(perm::id id) const {
+        if (granted(id)) return {};
+        return violation(name_of(id), std::nullopt);
+    }
 
     /// Changes with every grant, revoke and tighten: backends that build grants into their
     /// confinement (a process's landlock rules) compare it to know when to rebuild.
@@ -149,7 +186,8 @@ public:
     /// Is the kind on (for scoped kinds: with at least one scope, or none yet)?
     [[nodiscard]] bool granted(std::string_view name) const {
         std::shared_lock lock(mutex_);
-        return find(name) != nullptr;
+        const auto id = find_id(name);
+        return id && granted(*id);
     }
 
     /// The current grants, one entry per scope.
@@ -165,8 +203,7 @@ public:
 
     /// Checks an unscoped use ("clock"). Not granted: a violation naming the permission.
     [[nodiscard]] result<void> check(std::string_view name) const {
-        std::shared_lock lock(mutex_);
-        if (find(name)) return {};
+        if (granted(name)) return {};
         return violation(name, std::nullopt);
     }
 
@@ -213,12 +250,34 @@ private:
         std::vector<std::string> scopes;
     };
 
+    /// Called with the kind admitted (and, outside the constructor, the lock held exclusively).
     void add_grant(std::string name, perm::scope_kind scoping, std::optional<std::string> scope) {
         auto it = std::find_if(grants_.begin(), grants_.end(), [&](const auto& g) { return g.name == name; });
         if (it == grants_.end()) it = grants_.insert(grants_.end(), granted_kind{std::move(name), scoping, {}});
         if (scope && std::find(it->scopes.begin(), it->scopes.end(), *scope) == it->scopes.end())
             it->scopes.push_back(std::move(*scope));
+        rebuild_mask();
     }
+    /// Every granted kind has an id: ceiling entries are numbered at construction, other admitted
+    /// kinds when granted (a kind past max_kinds is refused before it gets here).
+    void rebuild_mask() {
+        std::uint64_t mask = 0;
+        for (const auto& g : grants_)
+            if (auto id = find_id(g.name)) mask |= std::uint64_t{1} << static_cast<unsigned>(*id);
+        mask_.store(mask, std::memory_order_release);
+    }
+    [[nodiscard]] std::optional<perm::id> find_id(std::string_view name) const {
+        auto it = std::find(names_.begin(), names_.end(), name);
+        if (it == names_.end() || it - names_.begin() >= static_cast<std::ptrdiff_t>(perm::max_kinds)) return std::nullopt;
+        return static_cast<perm::id>(it - names_.begin());
+    }
+    std::optional<perm::id> intern_locked(std::string_view name) {
+        if (auto known = find_id(name)) return known;
+        if (names_.size() >= perm::max_kinds) return std::nullopt;
+        names_.emplace_back(name);
+        return static_cast<perm::id>(names_.size() - 1);
+    }
+    static constexpr const char* too_many_kinds = "the sandbox already tells apart as many permission kinds as it can (64)";
     [[nodiscard]] const granted_kind* find(std::string_view name) const {
         auto it = std::find_if(grants_.begin(), grants_.end(), [&](const auto& g) { return g.name == name; });
         return it == grants_.end() ? nullptr : &*it;
@@ -244,6 +303,8 @@ private:
     limit_set ceiling_limits_;
     limit_set limits_;
     std::vector<granted_kind> grants_;
+    std::vector<std::string> names_;      // index: perm::id; built-in kinds first
+    std::atomic<std::uint64_t> mask_{0};  // bit perm::id set: the kind is granted
 };
 
 } // namespace cordon

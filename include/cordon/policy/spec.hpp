@@ -52,6 +52,19 @@ struct policy_spec {
         auto it = std::find_if(ceiling.begin(), ceiling.end(), [&](const auto& e) { return e.name == name; });
         return it == ceiling.end() ? nullptr : &*it;
     }
+    /// A policy written at run time rather than as a type (engine tests, tools that drive an
+    /// engine without the facade): adds a kind to the ceiling with any scope.
+    policy_spec& admit(std::string_view name) {
+        if (!find(name)) ceiling.push_back({std::string(name), perm::scoping_of(name), {}});
+        return *this;
+    }
+    /// Admits a kind and grants it at creation, with a scope for scoped kinds.
+    policy_spec& grant(std::string_view name, std::optional<std::string> scope = std::nullopt) {
+        admit(name);
+        grants.push_back({std::string(name), perm::scoping_of(name), std::move(scope)});
+        return *this;
+    }
+
     /// Is this kind inside the ceiling at all (some scope of it)?
     [[nodiscard]] bool admits_kind(std::string_view name) const noexcept {
         if (find(name)) return true;

@@ -21,6 +21,7 @@
 #include <cordon/wasm/types.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -75,8 +76,14 @@ inline std::vector<host_function> adapt_functions(const host::functions& functio
             entry.module, entry.name, std::move(sig),
             entry.permission.empty() ? std::nullopt : std::optional<std::string>{entry.permission},
             [source, context = &ctx](host_call&, std::span<const value> params, std::span<value> results) -> result<void> {
-                std::vector<cordon::value> in(params.size());
-                std::vector<cordon::value> out_values(results.size());
+                // On the stack for the signatures hosts write; a longer one goes to the heap.
+                constexpr std::size_t in_place = 8;
+                std::array<cordon::value, in_place> in_buffer, out_buffer;
+                std::vector<cordon::value> in_heap, out_heap;
+                std::span<cordon::value> in{in_buffer.data(), std::min(params.size(), in_place)};
+                std::span<cordon::value> out_values{out_buffer.data(), std::min(results.size(), in_place)};
+                if (params.size() > in_place) in = in_heap = std::vector<cordon::value>(params.size());
+                if (results.size() > in_place) out_values = out_heap = std::vector<cordon::value>(results.size());
                 for (std::size_t i = 0; i < params.size(); ++i) in[i] = to_core(params[i]);
                 if (auto r = source->call(*context, in, out_values); !r) return r;
                 for (std::size_t i = 0; i < results.size(); ++i) results[i] = from_core(out_values[i]);
@@ -85,40 +92,6 @@ inline std::vector<host_function> adapt_functions(const host::functions& functio
             -1, false});
     }
     return out;
-}
-
-/// Applies the runtime policy (grants, scopes, limits) to an engine's configuration.
-inline void apply_policy(const runtime_policy& policy, sandbox_config& config, bool with_scopes) {
-    const policy_spec& spec = policy.spec();
-    config.ceiling.clear();
-    for (const ceiling_entry& entry : spec.ceiling) config.ceiling.insert(entry.name);
-    config.granted.clear();
-    if (with_scopes) config.preopens.clear();
-    for (const grant_entry& grant : policy.grants()) {
-        config.granted.insert(grant.name);
-        if (!with_scopes || !grant.scope || (grant.name != "fs.read" && grant.name != "fs.write")) continue;
-        // The guest sees a scope under its host path, so messages and configuration agree.
-        const bool writable = grant.name == "fs.write";
-        auto same = std::find_if(config.preopens.begin(), config.preopens.end(),
-                                 [&](const preopen& p) { return p.guest_path == *grant.scope; });
-        if (same != config.preopens.end()) same->writable |= writable;
-        else config.preopens.push_back({*grant.scope, *grant.scope, writable});
-    }
-    const limit_set limits = policy.limits();
-    using limit::kind;
-    if (auto v = limits.get(kind::memory)) config.memory_bytes = *v;
-    config.fuel = limits.get(kind::fuel);
-    config.cpu_time = limits.get(kind::cpu_time_ms)
-                          ? std::optional<std::chrono::nanoseconds>{std::chrono::milliseconds{*limits.get(kind::cpu_time_ms)}}
-                          : std::nullopt;
-    config.wall_time = limits.get(kind::wall_time_ms)
-                           ? std::optional<std::chrono::nanoseconds>{std::chrono::milliseconds{*limits.get(kind::wall_time_ms)}}
-                           : std::nullopt;
-    config.call_depth = limits.get(kind::call_depth)
-                            ? std::optional{static_cast<std::uint32_t>(std::min<std::uint64_t>(*limits.get(kind::call_depth), 1u << 30))}
-                            : std::nullopt;
-    if (auto v = limits.get(kind::open_files)) config.open_files = static_cast<std::uint32_t>(std::min<std::uint64_t>(*v, 1u << 20));
-    config.output_bytes = limits.get(kind::output_bytes).value_or(std::uint64_t{16} << 20);
 }
 
 } // namespace detail
@@ -158,48 +131,20 @@ template <class Engine> struct basic_backend {
         struct session {
             std::unique_ptr<engine_instance> engine;
             host::context* context = nullptr;
-            std::uint64_t generation = ~std::uint64_t{0};
 
-            /// Runs one engine call with the policy brought up to date, and hands what the guest
-            /// did to the context; the facade does the call's bookkeeping around it.
+            /// Runs one engine call (the engine reads the policy in force from the context and
+            /// hands it the guest's output and violations) and counts its host calls there; the
+            /// facade does the call's bookkeeping around it.
             template <class T, class Run> call_outcome<T> run(Run&& body) {
-                if (context->policy().generation() != generation) {
-                    sync_policy();
-                    generation = context->policy().generation();
-                }
-                engine->state().config.stop_on_violation = context->on_violation == violation_action::trap;
                 result<T> outcome = body(*engine);
-                report();
                 const usage& used = engine->last_call();
+                for (const auto& [function, count] : used.host_calls) context->count_host_call(function, count);
                 call_usage measured;
                 // The engine reads the thread CPU clock only for a cpu limit; then it is free here.
-                if (engine->state().config.cpu_time) measured.cpu_ns = static_cast<std::uint64_t>(used.cpu.count());
+                if (engine->state().limits().cpu_time) measured.cpu_ns = static_cast<std::uint64_t>(used.cpu.count());
                 measured.fuel = used.fuel;
                 measured.peak_memory_bytes = used.peak_memory_bytes;
                 return {std::move(outcome), measured};
-            }
-
-            /// Brings grants, limits and filesystem scopes up to date with the runtime policy.
-            /// New or revoked scopes take effect while the guest holds no open files; until
-            /// then the old set stays, so a handle never outlives the directory it came from.
-            void sync_policy() {
-                sandbox_state& state = engine->state();
-                const std::vector<preopen> before = state.config.preopens;
-                detail::apply_policy(context->policy(), state.config, /*with_scopes=*/true);
-                if (state.config.preopens == before) return;
-                if (state.handles.opened() != 0 || !state.open_preopens()) {
-                    state.config.preopens = before;
-                    (void)state.open_preopens();
-                }
-            }
-
-            /// Hands what the guest wrote, called and was refused to the host context.
-            void report() {
-                sandbox_state& state = engine->state();
-                if (!state.stdout_text.empty()) (void)context->write(host::stream::out, std::exchange(state.stdout_text, {}));
-                if (!state.stderr_text.empty()) (void)context->write(host::stream::err, std::exchange(state.stderr_text, {}));
-                for (const auto& [function, count] : engine->last_call().host_calls) context->count_host_call(function, count);
-                for (const error& violation : engine->last_call().violations) context->record_violation(violation);
             }
         };
 
@@ -224,24 +169,17 @@ template <class Engine> struct basic_backend {
                 return fail(error_kind::unsupported,
                             "isolation::maximum runs WebAssembly inside a process sandbox; the in-process wasm "
                             "backend alone cannot give the second layer (use best_effort to accept one layer)");
-            sandbox_config config;
-            detail::apply_policy(ctx.policy(), config, /*with_scopes=*/true);
-            for (const auto& [key, value] : ctx.config) config.config.emplace(key, value);
-            for (const auto& [key, value] : ctx.environment) config.env.push_back(key + "=" + value);
-            config.args = {payload.name()};
+            engine_options options;
+            options.args = {payload.name()};
             // The thread CPU clock is a system call; the context promises CPU time only where a
             // cpu limit needs it (the meter reads it then regardless), and wall time when timed.
-            config.measure_cpu = false;
-            config.measure_wall = ctx.detail == telemetry_detail::timed;
-            auto engine = engine_instance::create(payload, std::move(config), detail::adapt_functions(functions, ctx));
+            options.measure_cpu = false;
+            options.measure_wall = ctx.detail == telemetry_detail::timed;
+            auto engine = engine_instance::create(payload, ctx, std::move(options), detail::adapt_functions(functions, ctx));
             if (!engine) return engine.error();
             auto s = std::make_unique<session>();
             s->engine = std::move(*engine);
-            s->engine->state().log = [context = &ctx](std::int32_t level, std::string_view text) -> result<void> {
-                return context->log(host::api::guest_log_level(level), text);
-            };
             s->context = &ctx;
-            s->generation = ctx.policy().generation();
             return instance{std::move(s)};
         }
 
@@ -284,7 +222,7 @@ template <class Engine> struct basic_backend {
         /// program's arguments, argv[0] included (by default: the module's name alone).
         /// Offered by the facade as sandbox::run_main.
         call_outcome<int> run_main(std::span<const std::byte> stdin_bytes = {}, std::vector<std::string> argv = {}) {
-            if (!argv.empty()) session_->engine->state().config.args = std::move(argv);
+            if (!argv.empty()) session_->engine->state().options.args = std::move(argv);
             return session_->template run<int>([&](engine_instance& engine) {
                 return engine.run_start({reinterpret_cast<const std::uint8_t*>(stdin_bytes.data()), stdin_bytes.size()});
             });
@@ -292,12 +230,12 @@ template <class Engine> struct basic_backend {
 
         /// What only the live engine knows: the clamps it applied to memory and tables.
         [[nodiscard]] std::vector<enforcement_entry> enforcement_facts() const {
-            const auto& config = session_->engine->state().config;
+            const auto& state = session_->engine->state();
             std::vector<enforcement_entry> facts;
             facts.push_back({element::memory,
                              std::string(find_capability(capabilities, element::memory)->mechanism) +
-                                 "; maximum clamped to " + std::to_string(config.memory_bytes / 65536) + " pages; tables to " +
-                                 std::to_string(config.max_table_elements) + " elements"});
+                                 "; maximum clamped to " + std::to_string(state.limits().memory_bytes / 65536) + " pages; tables to " +
+                                 std::to_string(state.options.max_table_elements) + " elements"});
             if (Policy::required_mechanisms.contains(mechanism::two_layers))
                 facts.push_back({element::two_layers, {}, enforcement_level::best_effort});
             return facts;
@@ -308,10 +246,10 @@ template <class Engine> struct basic_backend {
         /// The engine underneath, read-only, for what the facade does not report.
         [[nodiscard]] const engine_instance& engine() const noexcept { return *session_->engine; }
 
-        /// The engine underneath, mutable: an escape hatch past the facade and the policy. The
-        /// engine's configuration is a copy of the runtime policy made for its mechanism; the
-        /// caller must not change it (a grant or scope added there is never checked against the
-        /// ceiling) and must not call the engine while a facade call runs.
+        /// The engine underneath, mutable: an escape hatch past the facade. The engine reads the
+        /// policy from the sandbox's context and cannot widen it, but a call made on it directly
+        /// skips the facade's call protocol (no cancel, time limits or telemetry): the caller must
+        /// not call it while a facade call runs, nor from another thread.
         [[nodiscard]] engine_instance& unsafe_engine() noexcept { return *session_->engine; }
 
     private:

@@ -44,22 +44,24 @@ class call_accounting {
 public:
     /// Starts a call; returns the value the engine stores in the fuel global. `timed`: read the
     /// clocks telemetry asks for (limits read theirs regardless).
+    /// Brings the engine's limits and scopes up to date first (a refresh after the first never
+    /// fails: a scope that cannot be opened leaves the old set, see sandbox_state::refresh).
     std::int64_t begin(sandbox_state& state, bool timed = true) {
+        (void)state.refresh();
         // Reset in place: the last call's containers keep their storage for the next one.
         usage& u = state.current;
         u.wall = u.cpu = std::chrono::nanoseconds{0};
         u.fuel = u.peak_memory_bytes = 0;
         if (!u.host_calls.empty()) u.host_calls.clear();
-        u.violations.clear();
         state.pending.reset();
         state.limit_hit.reset();
         state.exit_code.reset();
         grow_failed = false;
-        measuring_wall_ = (timed && state.config.measure_wall) || state.config.wall_time.has_value();
+        measuring_wall_ = (timed && state.options.measure_wall) || state.limits().wall_time.has_value();
         wall_start_ = measuring_wall_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-        measuring_cpu_ = (timed && state.config.measure_cpu) || state.config.cpu_time.has_value();
+        measuring_cpu_ = (timed && state.options.measure_cpu) || state.limits().cpu_time.has_value();
         cpu_start_ = measuring_cpu_ ? detail::thread_cpu_now() : std::chrono::nanoseconds{0};
-        return state.meter.start(state.config, wall_start_, cpu_start_);
+        return state.meter.start(state.limits(), state.options.fuel_slice, wall_start_, cpu_start_);
     }
 
     /// Accounts the finished call; `fuel_global` is the fuel global's value now.
@@ -95,7 +97,7 @@ public:
         }
         if (grow_failed) {
             // The guest asked for memory past the limit, was refused, and then faulted.
-            const error e = limit_exceeded(limit::kind::memory, state.config.memory_bytes, memory_bytes,
+            const error e = limit_exceeded(limit::kind::memory, state.limits().memory_bytes, memory_bytes,
                                            "(memory.grow refused), then: " + std::string(to_string(reason)));
             return fault(e.kind(), e.info());
         }

@@ -45,8 +45,8 @@ inline std::int32_t status_from_errno(int err) {
 
 /// Finds the scope a guest path lies in ("/data/x.txt" in scope "/data") and the rest of it.
 inline std::optional<std::pair<std::uint32_t, std::string>> find_scope(sandbox_state& state, const std::string& path) {
-    for (std::size_t i = 0; i < state.config.preopens.size(); ++i) {
-        const std::string& root = state.config.preopens[i].guest_path;
+    for (std::size_t i = 0; i < state.preopens().size(); ++i) {
+        const std::string& root = state.preopens()[i].guest_path;
         if (path == root) return std::pair{handle_table::first_handle + static_cast<std::uint32_t>(i), std::string(".")};
         if (path.size() > root.size() && path.compare(0, root.size(), root) == 0 &&
             (root.back() == '/' || path[root.size()] == '/')) {
@@ -65,18 +65,18 @@ inline result<void> fs_open(host_call& call, std::span<const value> p, std::span
                                         max_guest_string);
     if (!path) return path.error();
     r[0] = value::of_i32(guest_status::denied);
-    if (want_write && !state.config.is_granted("fs.write")) {
-        state.record_violation("fs.write", "fs_open " + *path);
+    if (want_write && !state.policy.granted(perm::id::fs_write)) {
+        state.record_violation(perm::id::fs_write, "fs_open " + *path);
         return {};
     }
     auto scope = find_scope(state, *path);
     if (!scope) {
-        state.record_violation(want_write ? "fs.write" : "fs.read", "fs_open " + *path + " (outside every scope)");
+        state.record_violation(want_write ? perm::id::fs_write : perm::id::fs_read, "fs_open " + *path + " (outside every scope)");
         return {};
     }
     handle_entry* dir = state.handles.find(scope->first);
     if (want_write && !dir->writable) {
-        state.record_violation("fs.write", "fs_open " + *path + " (read-only scope)");
+        state.record_violation(perm::id::fs_write, "fs_open " + *path + " (read-only scope)");
         return {};
     }
     const int flags = want_write ? (O_WRONLY | O_CREAT | O_TRUNC) : O_RDONLY;
@@ -84,7 +84,7 @@ inline result<void> fs_open(host_call& call, std::span<const value> p, std::span
     if (fd < 0) {
         const int err = errno;
         if (err == EXDEV || err == ELOOP)
-            state.record_violation(want_write ? "fs.write" : "fs.read", "fs_open " + *path + " (escapes its scope)");
+            state.record_violation(want_write ? perm::id::fs_write : perm::id::fs_read, "fs_open " + *path + " (escapes its scope)");
         r[0] = value::of_i32(status_from_errno(err));
         return {};
     }
@@ -92,7 +92,7 @@ inline result<void> fs_open(host_call& call, std::span<const value> p, std::span
     entry.fd = cordon::detail::unique_fd{fd};
     entry.writable = want_write;
     entry.guest_path = *path;
-    auto handle = state.handles.add(std::move(entry), state.config.open_files);
+    auto handle = state.handles.add(std::move(entry), state.limits().open_files);
     if (!handle) {
         if (!state.limit_hit) state.limit_hit = handle.error();
         r[0] = value::of_i32(guest_status::limit);
@@ -128,12 +128,6 @@ inline result<void> fs_write(host_call& call, std::span<const value> p, std::spa
     return {};
 }
 
-inline result<void> write_capped(sandbox_state& state, std::string& sink, std::span<const std::uint8_t> bytes) {
-    if (auto charged = state.charge_output(bytes.size()); !charged) return charged;
-    sink.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    return {};
-}
-
 } // namespace detail
 
 /// The `cordon` module's functions. Signatures are part of the guest ABI: change them only
@@ -148,17 +142,12 @@ inline const std::vector<host_function>& cordon_host_api() {
                        std::int64_t denied = guest_status::denied) {
             f.push_back(host_function{"cordon", name, std::move(sig), std::move(permission), std::move(cb), denied, false});
         };
-        // log(level, ptr, len): to the host context's log when the backend routes it there,
-        // otherwise to the captured stderr; either way counted against the output cap.
+        // log(level, ptr, len): to the host context's log (its sink, and the output cap).
         add("log", {{i32, i32, i32}, {}}, std::nullopt, [](host_call& call, std::span<const value> p, std::span<value>) -> result<void> {
             auto text = call.memory.bytes(static_cast<std::uint32_t>(p[1].i32), static_cast<std::uint32_t>(p[2].i32));
             if (!text) return text.error();
             const std::string_view message{reinterpret_cast<const char*>(text->data()), text->size()};
-            if (call.state.log) return call.state.log(p[0].i32, std::string(message));
-            const std::string line = "[" + std::string(to_string(host::api::guest_log_level(p[0].i32))) + "] " +
-                                     std::string(message) + "\n";
-            return detail::write_capped(call.state, call.state.stderr_text,
-                                        std::span{reinterpret_cast<const std::uint8_t*>(line.data()), line.size()});
+            return call.state.policy.log(host::api::guest_log_level(p[0].i32), message);
         });
         // clock_now(clock_id) -> nanoseconds; 0 = realtime, 1 = monotonic.
         add("clock_now", {{i32}, {i64}}, "clock", [](host_call&, std::span<const value> p, std::span<value> r) -> result<void> {
@@ -187,7 +176,7 @@ inline const std::vector<host_function>& cordon_host_api() {
         add("config_get", {{i32, i32, i32, i32}, {i32}}, std::nullopt, [](host_call& call, std::span<const value> p, std::span<value> r) -> result<void> {
             auto key = call.memory.copy_string(static_cast<std::uint32_t>(p[0].i32), static_cast<std::uint32_t>(p[1].i32), max_guest_string);
             if (!key) return key.error();
-            const auto text = host::api::find_config(call.state.config.config, *key);
+            const auto text = host::api::find_config(call.state.policy.config(), *key);
             if (!text) {
                 r[0] = value::of_i32(guest_status::not_found);
                 return {};
@@ -215,7 +204,7 @@ inline const std::vector<host_function>& cordon_host_api() {
         add("output_write", {{i32, i32}, {i32}}, std::nullopt, [](host_call& call, std::span<const value> p, std::span<value> r) -> result<void> {
             auto bytes = call.memory.bytes(static_cast<std::uint32_t>(p[0].i32), static_cast<std::uint32_t>(p[1].i32));
             if (!bytes) return bytes.error();
-            if (auto charged = call.state.charge_output(bytes->size()); !charged) return charged;
+            if (auto charged = call.state.charge_call_output(bytes->size()); !charged) return charged;
             call.state.call_output.insert(call.state.call_output.end(), bytes->begin(), bytes->end());
             r[0] = value::of_i32(guest_status::ok);
             return {};

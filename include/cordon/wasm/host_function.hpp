@@ -40,6 +40,9 @@ struct host_function {
     /// The permission only decides linking; the function itself gives an ungranted caller a
     /// harmless answer (WASI's environ: an empty environment, as programs expect).
     bool grant_checked_inside = false;
+    /// The permission's id in the linked sandbox (built-in kinds have theirs from the start; a
+    /// user-defined kind gets its sandbox's when the module links).
+    std::optional<perm::id> permission_id = permission ? perm::builtin_id(*permission) : std::nullopt;
 
     [[nodiscard]] std::string qualified_name() const { return module + "." + name; }
 

@@ -154,8 +154,8 @@ inline constexpr std::uint32_t interpreter_guest_frames = interpreter_stack_fram
 /// The bytes the interpreter's value stack may take: the policy's memory limit (at least 1 MiB,
 /// so that a sandbox of a few pages can still call), for values at twice their size because
 /// the stack grows by doubling. WABT's value stack has no limit of its own.
-inline std::uint64_t interpreter_value_stack_bytes(const sandbox_config& config) {
-    return std::max<std::uint64_t>(config.memory_bytes, std::uint64_t{1} << 20);
+inline std::uint64_t interpreter_value_stack_bytes(const engine_limits& limits) {
+    return std::max<std::uint64_t>(limits.memory_bytes, std::uint64_t{1} << 20);
 }
 
 /// How deep guest calls may nest in the interpreter, and which limit decides it.
@@ -165,12 +165,12 @@ struct interpreter_depth {
     bound by = bound::engine_stack;
 };
 
-inline interpreter_depth interpreter_depth_for(const sandbox_config& config, const metered_module& metered) {
+inline interpreter_depth interpreter_depth_for(const engine_limits& limits, const metered_module& metered) {
     const std::uint64_t frame_bytes = 2 * metered.max_frame_values * sizeof(wabt::interp::Value);
-    const std::uint64_t by_memory = interpreter_value_stack_bytes(config) / frame_bytes;
+    const std::uint64_t by_memory = interpreter_value_stack_bytes(limits) / frame_bytes;
     interpreter_depth out;
     if (by_memory < out.frames) out = {static_cast<std::uint32_t>(by_memory), interpreter_depth::bound::value_stack};
-    if (config.call_depth && *config.call_depth <= out.frames) out = {*config.call_depth, interpreter_depth::bound::policy};
+    if (limits.call_depth && *limits.call_depth <= out.frames) out = {*limits.call_depth, interpreter_depth::bound::policy};
     return out;
 }
 
@@ -181,25 +181,30 @@ inline interpreter_depth interpreter_depth_for(const sandbox_config& config, con
 /// may be called from any thread.
 class interpreter_instance : public guest_conventions<interpreter_instance> {
 public:
-    static result<std::unique_ptr<interpreter_instance>> create(const module& source, sandbox_config config,
+    /// Instantiates `source` under the grants, scopes and limits of `context`, which must outlive
+    /// the instance; the engine reads them and hands the guest's output and violations to it.
+    static result<std::unique_ptr<interpreter_instance>> create(const module& source, host::context& context,
+                                                                engine_options options = {},
                                                                 std::vector<host_function> user_functions = {},
                                                                 interpreter_options opts = {}) {
-        auto plan = link_imports(source, config.ceiling, user_functions);
+        const host::policy_view policy{context};
+        auto plan = link_imports(source, policy, user_functions);
         if (!plan) return plan.error();
         metering_options metering = opts.metering.value_or(metering_options{false, false});
         auto compiled = detail::compile_for_interpreter(source, metering);
         if (!compiled) return compiled.error();
-        interpreter_depth depth = interpreter_depth_for(config, *(*compiled)->metered);
+        const engine_limits limits = engine_limits::from(policy.limits());
+        interpreter_depth depth = interpreter_depth_for(limits, *(*compiled)->metered);
         // Counting depth costs about ten instructions a call: only where a limit tighter than
         // WABT's own call stack applies, or where that stack's overflow is mishandled.
         if (!metering.track_depth && (depth.by != interpreter_depth::bound::engine_stack || (*compiled)->metered->indirect_calls)) {
             metering.track_depth = true;
             compiled = detail::compile_for_interpreter(source, metering);
             if (!compiled) return compiled.error();
-            depth = interpreter_depth_for(config, *(*compiled)->metered);
+            depth = interpreter_depth_for(limits, *(*compiled)->metered);
         }
         std::unique_ptr<interpreter_instance> self{
-            new interpreter_instance(source, std::move(config), std::move(user_functions), std::move(*plan), *compiled)};
+            new interpreter_instance(source, context, std::move(options), std::move(user_functions), std::move(*plan), *compiled)};
         self->guest_depth_ = depth;
         self->full_backtraces_ = opts.full_backtraces;
         if (auto ok = self->instantiate(); !ok) return ok.error();
@@ -273,12 +278,11 @@ private:
         const signature* checked_as = nullptr;  // a signature it was called as and matched
     };
 
-    interpreter_instance(const module& source, sandbox_config config, std::vector<host_function> user_functions,
-                         link_plan plan, std::shared_ptr<const detail::interp_compiled> compiled)
+    interpreter_instance(const module& source, host::context& context, engine_options options,
+                         std::vector<host_function> user_functions, link_plan plan,
+                         std::shared_ptr<const detail::interp_compiled> compiled)
         : source_{source}, compiled_{std::move(compiled)}, user_functions_{std::move(user_functions)},
-          plan_{std::move(plan)}, store_{detail::supported_features()} {
-        state_.config = std::move(config);
-    }
+          plan_{std::move(plan)}, state_{context, std::move(options)}, store_{detail::supported_features()} {}
 
 
     /// Hosts tend to call one export many times in a row: the last one found is checked first.
@@ -293,16 +297,16 @@ private:
 
     /// Clamps memories and tables to the limits, links imports and runs the start function.
     result<void> instantiate() {
-        if (auto ok = state_.open_preopens(); !ok) return ok;
+        if (auto ok = state_.refresh(); !ok) return ok;
         wabt::interp::ModuleDesc desc = compiled_->desc;
         const std::uint64_t page = 65536;
-        const std::uint64_t max_pages = std::min<std::uint64_t>(state_.config.memory_bytes / page, 65536);
+        const std::uint64_t max_pages = std::min<std::uint64_t>(state_.limits().memory_bytes / page, 65536);
         for (auto& memory : desc.memories) {
             auto& limits = memory.type.limits;
             if (limits.initial > max_pages) {
                 error_info info{"module needs " + std::to_string(limits.initial) + " pages of memory at start, the limit is " +
-                                std::to_string(max_pages) + " pages (" + std::to_string(state_.config.memory_bytes) + " bytes)"};
-                info.limit = limit_detail{"memory", state_.config.memory_bytes, limits.initial * page};
+                                std::to_string(max_pages) + " pages (" + std::to_string(state_.limits().memory_bytes) + " bytes)"};
+                info.limit = limit_detail{"memory", state_.limits().memory_bytes, limits.initial * page};
                 return error{error_kind::memory_limit, std::move(info)};
             }
             // A module without a maximum would otherwise be allowed 4 GiB.
@@ -311,14 +315,14 @@ private:
         }
         for (auto& table : desc.tables) {
             auto& limits = table.type.limits;
-            if (limits.initial > state_.config.max_table_elements) {
+            if (limits.initial > state_.options.max_table_elements) {
                 error_info info{"module needs a table of " + std::to_string(limits.initial) +
-                                " elements, the limit is " + std::to_string(state_.config.max_table_elements)};
-                info.limit = limit_detail{"table", state_.config.max_table_elements, limits.initial};
+                                " elements, the limit is " + std::to_string(state_.options.max_table_elements)};
+                info.limit = limit_detail{"table", state_.options.max_table_elements, limits.initial};
                 return error{error_kind::memory_limit, std::move(info)};
             }
-            limits.max = limits.has_max ? std::min<std::uint64_t>(limits.max, state_.config.max_table_elements)
-                                        : state_.config.max_table_elements;
+            limits.max = limits.has_max ? std::min<std::uint64_t>(limits.max, state_.options.max_table_elements)
+                                        : state_.options.max_table_elements;
             limits.has_max = true;
         }
         module_ = wabt::interp::Module::New(store_, std::move(desc));
@@ -407,7 +411,7 @@ private:
             return limit_exceeded(limit::kind::call_depth, frames, frames + 1);
         }
         case interpreter_depth::bound::value_stack: {
-            const std::uint64_t budget = interpreter_value_stack_bytes(state_.config);
+            const std::uint64_t budget = interpreter_value_stack_bytes(state_.limits());
             error_info info{"call stack exhausted: " + std::to_string(frames + 1) + " nested calls of up to " +
                             std::to_string(compiled_->metered->max_frame_values) +
                             " values each could take the interpreter's value stack past the memory limit of " +

@@ -23,8 +23,12 @@ struct link_plan {
 };
 
 /// Resolves the imports of `source` (the original module, before metering).
-inline result<link_plan> link_imports(const module& source, const std::set<std::string, std::less<>>& ceiling,
-                                      const std::vector<host_function>& user_functions) {
+/// A permission-tagged import links only if the sandbox's ceiling admits its kind; user
+/// functions get their permission's id in this sandbox here.
+inline result<link_plan> link_imports(const module& source, const host::policy_view& policy,
+                                      std::vector<host_function>& user_functions) {
+    for (host_function& f : user_functions)
+        if (f.permission) f.permission_id = policy.admit(*f.permission);
     link_plan plan;
     auto find_in = [](const std::vector<host_function>& list, const import_info& import) -> const host_function* {
         for (const auto& f : list)
@@ -53,7 +57,7 @@ inline result<link_plan> link_imports(const module& source, const std::set<std::
                 return fail(error_kind::load_error, "import " + qualified + " has type " +
                                                         import.func_signature->to_string() + " but the host function has type " +
                                                         found->sig.to_string());
-            if (found->permission && !ceiling.contains(*found->permission)) {
+            if (found->permission && !policy.admit(*found->permission)) {
                 error_info info{"import " + qualified + " needs permission " + *found->permission +
                                 ", which the policy does not allow"};
                 info.permission = *found->permission;
@@ -110,9 +114,9 @@ inline result<void> call_host(const host_function& f, host_call& call, std::span
     auto& calls = call.state.current.host_calls;
     if (auto it = calls.find(f.name); it != calls.end()) ++it->second;
     else calls.emplace(f.name, 1);
-    if (f.permission && !f.grant_checked_inside && !call.state.config.is_granted(*f.permission)) {
-        call.state.record_violation(*f.permission, f.qualified_name() + " called without the grant");
-        if (call.state.config.stop_on_violation) {
+    if (f.permission && !f.grant_checked_inside && !(f.permission_id && call.state.policy.granted(*f.permission_id))) {
+        if (f.permission_id) call.state.record_violation(*f.permission_id, f.qualified_name() + " called without the grant");
+        if (call.state.policy.on_violation() == violation_action::trap) {
             error_info info{f.qualified_name() + " needs permission " + *f.permission + ", which is not granted"};
             info.permission = *f.permission;
             return error{error_kind::violation, std::move(info)};

@@ -1,9 +1,10 @@
-// The engine-neutral state of one wasm sandbox: its configuration (grants, scopes, limits),
-// the fuel meter, telemetry, captured output and the guest memory view host functions use.
+// The engine-neutral pieces of one wasm sandbox: how the engine runs (options), the limits it
+// applies (derived from the host context), the fuel meter, usage, and the guest memory view.
 #pragma once
 
 #include <cordon/detail/bytes.hpp>
 #include <cordon/errors.hpp>
+#include <cordon/policy/limit.hpp>
 #include <cordon/result.hpp>
 
 #include <atomic>
@@ -14,7 +15,6 @@
 #include <filesystem>
 #include <map>
 #include <optional>
-#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -22,27 +22,35 @@
 
 namespace cordon::wasm {
 
-/// A directory the guest may reach through WASI, from an fs_read or fs_write scope.
+/// A directory the guest may reach through WASI, from an fs.read or fs.write grant's scope.
+/// The guest sees it under its host path, so messages and configuration agree.
 struct preopen {
     std::filesystem::path host_path;
-    std::string guest_path;  // what the guest sees, e.g. "/data"
+    std::string guest_path;  // what the guest sees
     bool writable = false;
 
     friend bool operator==(const preopen&, const preopen&) = default;
 };
 
-/// Everything a sandbox is allowed, at run time. The backend fills it from the policy: the
-/// ceiling decides which imports may link, the grants which calls succeed.
-struct sandbox_config {
-    std::set<std::string, std::less<>> ceiling;   // permission names: "clock", "fs.read", ...
-    std::set<std::string, std::less<>> granted;
-    std::vector<preopen> preopens;
+/// How an engine runs, as opposed to what it allows (which the host context holds and the
+/// engine only reads, see host::policy_view).
+struct engine_options {
     std::vector<std::string> args;                // argv for WASI programs; args[0] is the program name
-    std::vector<std::string> env;                 // "KEY=VALUE", visible only with "env" granted
-    std::map<std::string, std::string, std::less<>> config;  // values for cordon.config_get
-
-    std::uint64_t memory_bytes = std::uint64_t{64} << 20;
     std::uint32_t max_table_elements = 100'000;
+    std::uint64_t fuel_slice = 1u << 16;          // instructions between host checks
+    /// Measure each call's thread CPU time for telemetry. Reading that clock is a system call
+    /// (no vDSO), which dominates a short call; hosts that make millions of tiny calls may turn
+    /// it off, and the call is then charged its wall time as CPU time. A cpu_time limit reads
+    /// the clock regardless.
+    bool measure_cpu = true;
+    /// The same for the wall clock (cheaper, about 35-75 ns a read here); a wall_time limit reads it regardless.
+    bool measure_wall = true;
+};
+
+/// The limits in force, in the units the engines apply them. Derived from the host context's
+/// runtime policy whenever its generation changes; never set by hand.
+struct engine_limits {
+    std::uint64_t memory_bytes = std::uint64_t{64} << 20;
     std::optional<std::uint64_t> fuel{};                      // total budget per call, exact
     std::optional<std::chrono::nanoseconds> cpu_time{};       // per call, thread CPU clock
     std::optional<std::chrono::nanoseconds> wall_time{};      // per call
@@ -50,24 +58,25 @@ struct sandbox_config {
     /// the thread's stack for compiled code, whose overflow traps as `call stack exhausted`).
     std::optional<std::uint32_t> call_depth{};
     std::uint32_t open_files = 16;
-    std::uint64_t output_bytes = std::uint64_t{1} << 20;      // stdout + stderr + log, cumulative
-    std::uint64_t fuel_slice = 1u << 16;                      // instructions between host checks
-    bool stop_on_violation = false;  // a refused host call stops the guest instead of returning an error code
-    /// Measure each call's thread CPU time for telemetry. Reading that clock is a system call
-    /// (no vDSO), which dominates a short call; hosts that make millions of tiny calls may turn
-    /// it off, and the interpreter then charges a call its wall time as CPU time. A cpu_time
-    /// limit reads the clock regardless.
-    bool measure_cpu = true;
-    /// The same for the wall clock (cheaper, about 35-75 ns a read here); a wall_time limit reads it regardless.
-    bool measure_wall = true;
 
-    [[nodiscard]] bool in_ceiling(std::string_view permission) const { return ceiling.contains(permission); }
+    static engine_limits from(const limit_set& limits) {
+        using limit::kind;
+        engine_limits out;
+        auto ms = [&](kind k) -> std::optional<std::chrono::nanoseconds> {
+            if (auto v = limits.get(k)) return std::chrono::milliseconds{*v};
+            return std::nullopt;
+        };
+        if (auto v = limits.get(kind::memory)) out.memory_bytes = *v;
+        out.fuel = limits.get(kind::fuel);
+        out.cpu_time = ms(kind::cpu_time_ms);
+        out.wall_time = ms(kind::wall_time_ms);
+        if (auto v = limits.get(kind::call_depth)) out.call_depth = static_cast<std::uint32_t>(std::min<std::uint64_t>(*v, 1u << 30));
+        if (auto v = limits.get(kind::open_files)) out.open_files = static_cast<std::uint32_t>(std::min<std::uint64_t>(*v, 1u << 20));
+        return out;
+    }
     /// The depth counter's limit: call_depth, or no limit a 32-bit counter can reach.
     [[nodiscard]] std::int32_t depth_limit() const noexcept {
         return static_cast<std::int32_t>(std::min<std::uint32_t>(call_depth.value_or(0x7fff'ffff), 0x7fff'ffff));
-    }
-    [[nodiscard]] bool is_granted(std::string_view permission) const {
-        return ceiling.contains(permission) && granted.contains(permission);
     }
 };
 
@@ -78,9 +87,6 @@ struct usage {
     std::uint64_t fuel = 0;
     std::uint64_t peak_memory_bytes = 0;
     std::map<std::string, std::uint64_t, std::less<>> host_calls;
-    /// The calls the guest was refused, as violations naming their permission. Only the current
-    /// call's are kept: the host context keeps the sandbox's, capped.
-    std::vector<error> violations;
 
     void add(const usage& call) {
         wall += call.wall;
@@ -108,13 +114,13 @@ class fuel_meter {
 public:
     /// Arms the meter for a new call; returns the value to store in the fuel global.
     /// `cpu_now` is the thread CPU clock at the start, needed only when there is a cpu limit.
-    std::int64_t start(const sandbox_config& config, std::chrono::steady_clock::time_point wall_now,
+    std::int64_t start(const engine_limits& limits, std::uint64_t fuel_slice, std::chrono::steady_clock::time_point wall_now,
                        std::chrono::nanoseconds cpu_now) {
-        budget_ = config.fuel;
-        slice_ = config.fuel_slice;
-        wall_deadline_ = config.wall_time ? std::optional{wall_now + *config.wall_time} : std::nullopt;
-        wall_limit_ = config.wall_time.value_or(std::chrono::nanoseconds{0});
-        cpu_limit_ = config.cpu_time;
+        budget_ = limits.fuel;
+        slice_ = fuel_slice;
+        wall_deadline_ = limits.wall_time ? std::optional{wall_now + *limits.wall_time} : std::nullopt;
+        wall_limit_ = limits.wall_time.value_or(std::chrono::nanoseconds{0});
+        cpu_limit_ = limits.cpu_time;
         cpu_start_ = cpu_now;
         handed_out_ = 0;
         return static_cast<std::int64_t>(next_slice());

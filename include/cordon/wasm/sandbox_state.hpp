@@ -1,9 +1,10 @@
-// Per-sandbox host-side state shared by the host API, WASI and every engine: configuration,
-// meter, usage, captured output, and the handle table through which the guest reaches files.
+// Per-sandbox host-side state shared by the host API, WASI and every engine: the view of the
+// host context, the limits and scopes derived from it, meter, usage and the guest's handles.
 #pragma once
 
 #include <cordon/detail/unique_fd.hpp>
 #include <cordon/errors.hpp>
+#include <cordon/host/policy_view.hpp>
 #include <cordon/result.hpp>
 #include <cordon/wasm/runtime.hpp>
 
@@ -13,10 +14,15 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
+#include <string_view>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -88,30 +94,91 @@ struct bus_hooks {
     std::function<result<void>(std::string_view, std::span<const std::uint8_t>)> emit;
 };
 
+/// One wasm sandbox's host side. Grants, scopes, limits, output and violations live in the host
+/// context; this holds what the engine derives from them (its limits in engine units, the
+/// preopened directories) and what only a wasm guest has (handles, call input and output).
 struct sandbox_state {
-    sandbox_config config;
+    sandbox_state(host::context& context, engine_options engine) : policy{context}, options{std::move(engine)} {
+        for (const auto& [key, value] : context.environment) environment.push_back(key + "=" + value);
+    }
+
+    host::policy_view policy;
+    engine_options options;
+    std::vector<std::string> environment;  // "KEY=VALUE", visible only with env granted
     fuel_meter meter;
     usage current;     // the call in progress
     usage total;       // every finished call
-    std::string stdout_text;
-    std::string stderr_text;
-    std::uint64_t output_used = 0;   // stdout + stderr + log + output(), against output_bytes
     std::vector<std::uint8_t> call_output;  // bytes-out of the current call
     std::vector<std::uint8_t> call_input;   // bytes-in, readable through cordon.input
     handle_table handles;
     bus_hooks bus;
-    /// Where cordon.log goes when set (the backend routes it to the host context's log, with
-    /// its sink and cap); otherwise into stderr_text.
-    std::function<result<void>(std::int32_t level, std::string_view text)> log;
     std::optional<int> exit_code;    // set by proc_exit
     std::optional<error> pending;    // the error a host function trapped with, kept with its kind
     std::optional<error> limit_hit;  // a limit the guest ran into without being stopped (open files)
 
+    /// The limits in force, in engine units, and the directories the guest reaches (one per
+    /// directory scope of fs.read / fs.write): derived from the context, never set.
+    [[nodiscard]] const engine_limits& limits() const noexcept { return limits_; }
+    [[nodiscard]] const std::vector<preopen>& preopens() const noexcept { return preopens_; }
+
+    /// Brings limits and directory scopes up to date with the host context. New or revoked
+    /// scopes take effect while the guest holds no open files; until then the old set stays, so
+    /// a handle never outlives the directory it came from. A scope that cannot be opened is a
+    /// setup error at the first refresh and keeps the old set later.
+    result<void> refresh() {
+        const std::uint64_t now = policy.generation();
+        if (now == generation_ && !waiting_scopes_) return {};
+        const bool first = generation_ == never;
+        if (now != generation_) {
+            generation_ = now;
+            limits_ = engine_limits::from(policy.limits());
+            waiting_scopes_ = scopes_of(policy.grants());
+            if (!first && *waiting_scopes_ == preopens_) waiting_scopes_.reset();
+        }
+        if (!waiting_scopes_ || (!first && handles.opened() != 0)) return {};
+        std::vector<preopen> before = std::exchange(preopens_, *std::exchange(waiting_scopes_, std::nullopt));
+        auto opened = open_preopens();
+        if (opened || first) return opened;
+        preopens_ = std::move(before);
+        return open_preopens();
+    }
+
+    /// Records a refused use of a permission (see host::policy_view::violation).
+    void record_violation(perm::id permission, std::string_view what) { (void)policy.violation(permission, what); }
+
+    /// Is an output of `bytes` more within the output cap? (The host context caps stdout, stderr
+    /// and logs itself; this bounds a call's bytes-out, which the host receives as its result.)
+    result<void> charge_call_output(std::uint64_t bytes) const {
+        const std::uint64_t cap = policy.output_cap();
+        if (bytes > cap - std::min<std::uint64_t>(cap, call_output.size()))
+            return limit_exceeded(limit::kind::output_bytes, cap, call_output.size() + bytes);
+        return {};
+    }
+
+private:
+    static constexpr std::uint64_t never = ~std::uint64_t{0};
+    std::uint64_t generation_ = never;
+    engine_limits limits_{};
+    std::vector<preopen> preopens_{};
+    std::optional<std::vector<preopen>> waiting_scopes_{};  // changed scopes, waiting for the guest to close its files
+
+    static std::vector<preopen> scopes_of(const std::vector<grant_entry>& grants) {
+        std::vector<preopen> out;
+        for (const grant_entry& grant : grants) {
+            if (!grant.scope || (grant.name != "fs.read" && grant.name != "fs.write")) continue;
+            const bool writable = grant.name == "fs.write";
+            auto same = std::find_if(out.begin(), out.end(), [&](const preopen& p) { return p.guest_path == *grant.scope; });
+            if (same != out.end()) same->writable |= writable;
+            else out.push_back({*grant.scope, *grant.scope, writable});
+        }
+        return out;
+    }
+
     /// Opens the preopened directories; a scope that does not exist is a setup error.
     result<void> open_preopens() {
         handles.clear();
-        for (std::size_t i = 0; i < config.preopens.size(); ++i) {
-            const auto& p = config.preopens[i];
+        for (std::size_t i = 0; i < preopens_.size(); ++i) {
+            const auto& p = preopens_[i];
             const int fd = ::open(p.host_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
             if (fd < 0)
                 return fail(error_kind::invalid_argument,
@@ -125,21 +192,6 @@ struct sandbox_state {
             handles.add_preopen(std::move(entry));
         }
         return {};
-    }
-
-    /// Counts output against the cap; the error stops the guest.
-    result<void> charge_output(std::uint64_t bytes) {
-        if (bytes > config.output_bytes - std::min(config.output_bytes, output_used)) {
-            return limit_exceeded(limit::kind::output_bytes, config.output_bytes, output_used + bytes);
-        }
-        output_used += bytes;
-        return {};
-    }
-
-    void record_violation(std::string_view permission, std::string_view what) {
-        error_info info{std::string(permission) + ": " + std::string(what)};
-        info.permission = std::string(permission);
-        current.violations.emplace_back(error_kind::violation, std::move(info));
     }
 };
 

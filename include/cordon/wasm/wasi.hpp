@@ -48,7 +48,7 @@ inline result<void> write_string_sizes(host_call& call, const std::vector<std::s
 
 inline const std::vector<std::string>& visible_env(sandbox_state& state) {
     static const std::vector<std::string> none;
-    return state.config.is_granted("env") ? state.config.env : none;
+    return state.policy.granted(perm::id::env) ? state.environment : none;
 }
 
 /// Gathers the iovecs of fd_read/fd_write, each checked against memory. More than
@@ -81,9 +81,9 @@ inline result<void> wasi_fd_write(host_call& call, std::span<const value> p, std
     const auto& spans = **gathered;
     std::uint64_t written = 0;
     if (fd == 1 || fd == 2) {
-        std::string& sink = fd == 1 ? call.state.stdout_text : call.state.stderr_text;
+        const auto stream = fd == 1 ? host::stream::out : host::stream::err;
         for (auto span : spans) {
-            if (auto ok = write_capped(call.state, sink, span); !ok) return ok;
+            if (auto ok = call.state.policy.write(stream, {reinterpret_cast<const char*>(span.data()), span.size()}); !ok) return ok;
             written += span.size();
         }
     } else {
@@ -163,11 +163,11 @@ inline const std::vector<host_function>& wasi_host_api() {
             return result<void>{};
         };
         add("args_sizes_get", {{i32, i32}, {i32}}, std::nullopt, [ok](host_call& c, std::span<const value> p, std::span<value> r) -> result<void> {
-            if (auto w = write_string_sizes(c, c.state.config.args, u32_of(p[0]), u32_of(p[1])); !w) return w;
+            if (auto w = write_string_sizes(c, c.state.options.args, u32_of(p[0]), u32_of(p[1])); !w) return w;
             return ok(r);
         });
         add("args_get", {{i32, i32}, {i32}}, std::nullopt, [ok](host_call& c, std::span<const value> p, std::span<value> r) -> result<void> {
-            if (auto w = write_string_list(c, c.state.config.args, u32_of(p[0]), u32_of(p[1])); !w) return w;
+            if (auto w = write_string_list(c, c.state.options.args, u32_of(p[0]), u32_of(p[1])); !w) return w;
             return ok(r);
         });
         add("environ_sizes_get", {{i32, i32}, {i32}}, "env", [ok](host_call& c, std::span<const value> p, std::span<value> r) -> result<void> {
@@ -296,7 +296,7 @@ inline const std::vector<host_function>& wasi_host_api() {
             }
             const int fd = open_beneath(dir->fd.get(), *path, O_PATH | ((p[1].i32 & 1) ? 0 : O_NOFOLLOW), 0);
             if (fd < 0) {
-                if (errno == EXDEV) c.state.record_violation("fs.read", "path_filestat_get " + *path + " escapes its scope");
+                if (errno == EXDEV) c.state.record_violation(perm::id::fs_read, "path_filestat_get " + *path + " escapes its scope");
                 r[0] = value::of_i32(wasi_errno(errno));
                 return {};
             }

@@ -99,8 +99,8 @@ inline result<void> wasi_path_open(host_call& call, std::span<const value> p, st
     const bool want_write = (rights & wasi::right_fd_write) != 0 || (oflags & (wasi::oflag_creat | wasi::oflag_trunc)) != 0 ||
                             (fdflags & wasi::fdflag_append) != 0;
     const bool want_read = (rights & wasi::right_fd_read) != 0 || !want_write;
-    if (want_write && (!dir->writable || !state.config.is_granted("fs.write"))) {
-        state.record_violation("fs.write", "path_open " + dir->guest_path + "/" + *path);
+    if (want_write && (!dir->writable || !state.policy.granted(perm::id::fs_write))) {
+        state.record_violation(perm::id::fs_write, "path_open " + dir->guest_path + "/" + *path);
         r[0] = value::of_i32(wasi::enotcapable);
         return {};
     }
@@ -115,7 +115,7 @@ inline result<void> wasi_path_open(host_call& call, std::span<const value> p, st
     if (fd < 0 && errno == EISDIR && !want_write) fd = open_beneath(dir->fd.get(), *path, O_RDONLY | O_DIRECTORY, 0);
     if (fd < 0) {
         const int err = errno;
-        if (err == EXDEV) state.record_violation(want_write ? "fs.write" : "fs.read", "path_open " + *path + " escapes its scope");
+        if (err == EXDEV) state.record_violation(want_write ? perm::id::fs_write : perm::id::fs_read, "path_open " + *path + " escapes its scope");
         r[0] = value::of_i32(wasi_errno(err));
         return {};
     }
@@ -126,7 +126,7 @@ inline result<void> wasi_path_open(host_call& call, std::span<const value> p, st
     entry.is_directory = S_ISDIR(st.st_mode);
     entry.writable = want_write;
     entry.guest_path = dir->guest_path + "/" + *path;
-    auto handle = state.handles.add(std::move(entry), state.config.open_files);
+    auto handle = state.handles.add(std::move(entry), state.limits().open_files);
     if (!handle) {
         if (!state.limit_hit) state.limit_hit = handle.error();
         r[0] = value::of_i32(wasi::emfile);

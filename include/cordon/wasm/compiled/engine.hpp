@@ -46,7 +46,7 @@ struct compiled_options {
 
 /// The compiled engine's metering for a configuration: frames always; depth counting only under
 /// a call_depth limit (without one, recursion is bounded by the thread's stack guard).
-inline metering_options default_metering(const sandbox_config& config) { return metering_options{true, config.call_depth.has_value()}; }
+inline metering_options default_metering(const engine_limits& limits) { return metering_options{true, limits.call_depth.has_value()}; }
 
 namespace compiled_detail {
 
@@ -104,13 +104,13 @@ inline const std::string& module_sha256(const module& source) {
 
 /// The code for a module: compiled into the program if it was, else from the cache or compiled now.
 inline result<std::shared_ptr<const compiled_code>> code_for(const module& source, const metering_options& metering,
-                                                             const compile_options& options, const sandbox_config& config) {
+                                                             const compile_options& options, const engine_limits& limits) {
     const std::string& sha = module_sha256(source);
     if (auto linked = linked_code(metering, sha)) return linked;
     // Compiling is work done for the guest: bounded by its wall time and (at least) its memory.
     compiled_toolchain::tool_budget budget;
-    if (config.wall_time) budget.deadline = std::chrono::steady_clock::now() + *config.wall_time;
-    budget.address_space_bytes = std::max(config.memory_bytes, options.toolchain_memory_bytes);
+    if (limits.wall_time) budget.deadline = std::chrono::steady_clock::now() + *limits.wall_time;
+    budget.address_space_bytes = std::max(limits.memory_bytes, options.toolchain_memory_bytes);
     return source.derived<compiled_code>("compiled." + metering.key() + "." + options.compiler + "." + options.wasm2c,
                                          [&] { return compiled_toolchain::compile(source, metering, options, budget); });
 }
@@ -126,17 +126,22 @@ class compiled_instance : public guest_conventions<compiled_instance> {
 public:
     template <class R> using call_result = std::conditional_t<std::is_void_v<R>, result<void>, result<R>>;
 
-    static result<std::unique_ptr<compiled_instance>> create(const module& source, sandbox_config config,
+    /// Instantiates `source` under the grants, scopes and limits of `context`, which must outlive
+    /// the instance; the engine reads them and hands the guest's output and violations to it.
+    static result<std::unique_ptr<compiled_instance>> create(const module& source, host::context& context,
+                                                             engine_options options = {},
                                                              std::vector<host_function> user_functions = {},
                                                              compiled_options opts = {}) {
-        auto plan = link_imports(source, config.ceiling, user_functions);
+        const host::policy_view policy{context};
+        auto plan = link_imports(source, policy, user_functions);
         if (!plan) return plan.error();
-        const metering_options metering = opts.metering.value_or(default_metering(config));
-        if (auto fits = check_sizes(source, config); !fits) return fits.error();
-        auto code = compiled_detail::code_for(source, metering, opts.compile, config);
+        const engine_limits limits = engine_limits::from(policy.limits());
+        const metering_options metering = opts.metering.value_or(default_metering(limits));
+        if (auto fits = check_sizes(source, limits, options); !fits) return fits.error();
+        auto code = compiled_detail::code_for(source, metering, opts.compile, limits);
         if (!code) return code.error();
-        std::unique_ptr<compiled_instance> self{
-            new compiled_instance(source, std::move(config), std::move(user_functions), std::move(*plan), *code, metering)};
+        std::unique_ptr<compiled_instance> self{new compiled_instance(source, context, std::move(options),
+                                                                      std::move(user_functions), std::move(*plan), *code, metering)};
         if (auto ok = self->instantiate(); !ok) return ok.error();
         return self;
     }
@@ -222,28 +227,27 @@ private:
         void operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t{alignof(std::max_align_t)}); }
     };
 
-    compiled_instance(const module& source, sandbox_config config, std::vector<host_function> user_functions,
-                      link_plan plan, std::shared_ptr<const compiled_code> code, const metering_options& metering)
+    compiled_instance(const module& source, host::context& context, engine_options options,
+                      std::vector<host_function> user_functions, link_plan plan, std::shared_ptr<const compiled_code> code,
+                      const metering_options& metering)
         : source_{source}, code_{std::move(code)}, user_functions_{std::move(user_functions)}, plan_{std::move(plan)},
-          metering_{metering} {
-        state_.config = std::move(config);
-    }
+          metering_{metering}, state_{context, std::move(options)} {}
 
     /// Memory and tables the module needs at start must fit the limits before any code runs.
-    static result<void> check_sizes(const module& source, const sandbox_config& config) {
-        const std::uint64_t max_pages = std::min<std::uint64_t>(config.memory_bytes / compiled_rt::page_size, compiled_rt::max_pages);
+    static result<void> check_sizes(const module& source, const engine_limits& limits, const engine_options& options) {
+        const std::uint64_t max_pages = std::min<std::uint64_t>(limits.memory_bytes / compiled_rt::page_size, compiled_rt::max_pages);
         for (const auto& memory : source.info().memories) {
             if (memory.initial <= max_pages) continue;
             error_info info{"module needs " + std::to_string(memory.initial) + " pages of memory at start, the limit is " +
-                            std::to_string(max_pages) + " pages (" + std::to_string(config.memory_bytes) + " bytes)"};
-            info.limit = limit_detail{"memory", config.memory_bytes, memory.initial * compiled_rt::page_size};
+                            std::to_string(max_pages) + " pages (" + std::to_string(limits.memory_bytes) + " bytes)"};
+            info.limit = limit_detail{"memory", limits.memory_bytes, memory.initial * compiled_rt::page_size};
             return error{error_kind::memory_limit, std::move(info)};
         }
         for (const auto& table : source.info().tables) {
-            if (table.initial <= config.max_table_elements) continue;
+            if (table.initial <= options.max_table_elements) continue;
             error_info info{"module needs a table of " + std::to_string(table.initial) + " elements, the limit is " +
-                            std::to_string(config.max_table_elements)};
-            info.limit = limit_detail{"table", config.max_table_elements, table.initial};
+                            std::to_string(options.max_table_elements)};
+            info.limit = limit_detail{"table", options.max_table_elements, table.initial};
             return error{error_kind::memory_limit, std::move(info)};
         }
         return {};
@@ -275,7 +279,7 @@ private:
     /// Allocates the instance and links imports through the glue (no guest code runs, but
     /// data segments may trap), then runs the start function, metered like a call.
     result<void> instantiate() {
-        if (auto ok = state_.open_preopens(); !ok) return ok;
+        if (auto ok = state_.refresh(); !ok) return ok;
         const cordon_w2c_module& desc = code_->module();
         if (desc.import_count != plan_.functions.size() + meter_functions())
             return fail(error_kind::internal, "compiled module does not match its link plan");
@@ -289,9 +293,9 @@ private:
             if (!info || !info->func_signature) continue;
             exports_.emplace(e.name, export_function{&e, &*info->func_signature});
         }
-        compiled_rt::caps = {static_cast<std::uint32_t>(std::min<std::uint64_t>(state_.config.memory_bytes / compiled_rt::page_size,
+        compiled_rt::caps = {static_cast<std::uint32_t>(std::min<std::uint64_t>(state_.limits().memory_bytes / compiled_rt::page_size,
                                                                                 compiled_rt::max_pages)),
-                             state_.config.max_table_elements};
+                             state_.options.max_table_elements};
         void* instance = storage_.get();
         auto link = [&] {
             desc.instantiate(instance, &env_);
@@ -339,7 +343,7 @@ private:
             }
             case 1: accounting_.grow_failed = true; return true;
             default: {
-                const std::uint64_t depth = state_.config.depth_limit();
+                const std::uint64_t depth = state_.limits().depth_limit();
                 return stop(limit_exceeded(limit::kind::call_depth, depth, depth + 1));
             }
             }
@@ -375,7 +379,7 @@ private:
     void arm_meter() {
         if (meter_.fuel) *meter_.fuel = armed_fuel_;
         if (meter_.depth) *meter_.depth = 0;
-        if (meter_.depth_limit) *meter_.depth_limit = state_.config.depth_limit();
+        if (meter_.depth_limit) *meter_.depth_limit = state_.limits().depth_limit();
         if (meter_.current_function) *meter_.current_function = -1;
     }
 
@@ -391,7 +395,7 @@ private:
         running_ = false;
         if (frame.out_of_address_space) {
             error_info info{"cannot reserve address space for the guest's memory"};
-            info.limit = limit_detail{"memory", state_.config.memory_bytes, 0};
+            info.limit = limit_detail{"memory", state_.limits().memory_bytes, 0};
             state_.pending = error{error_kind::memory_limit, std::move(info)};
         }
         return finish_call(trap, name);
