@@ -193,4 +193,74 @@ TEST(RuntimeView, ConcurrentRevokeAndCheckAreSafe) {
     EXPECT_FALSE(view.check("fs.read", "/srv/a/b"));
 }
 
+// ---- permission ids: what the backends check on every host call ----------------------------
+
+using open_ceiling = policy<isolation::standard>;
+
+TEST(RuntimeView, IdsAreBitsThatFollowGrantAndRevoke) {
+    runtime_policy view{policy<isolation::strict>::spec()};
+    EXPECT_EQ(view.intern("clock"), perm::id::clock);
+    EXPECT_EQ(view.intern("fs.write"), perm::id::fs_write);
+    EXPECT_FALSE(view.intern("net")) << "strict's ceiling does not admit net";
+    EXPECT_FALSE(view.intern("ui")) << "strict's ceiling admits no unlisted kind";
+    EXPECT_FALSE(view.granted(perm::id::clock));
+    ASSERT_TRUE(view.grant("clock"));
+    EXPECT_TRUE(view.granted(perm::id::clock));
+    EXPECT_FALSE(view.granted(perm::id::random));
+    EXPECT_TRUE(view.check(perm::id::clock));
+    auto refused = view.check(perm::id::random);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().info().permission, "random");
+    ASSERT_TRUE(view.revoke("clock"));
+    EXPECT_FALSE(view.granted(perm::id::clock));
+    // A scoped kind is on while any scope is; revoking one scope leaves it on.
+    ASSERT_TRUE(view.grant("fs.read", "/srv/a"));
+    ASSERT_TRUE(view.grant("fs.read", "/srv/b"));
+    ASSERT_TRUE(view.revoke("fs.read", "/srv/a"));
+    EXPECT_TRUE(view.granted(perm::id::fs_read));
+    ASSERT_TRUE(view.revoke("fs.read"));
+    EXPECT_FALSE(view.granted(perm::id::fs_read));
+}
+
+TEST(RuntimeView, UnlistedKindsOfAnOpenCeilingGetTheirOwnIds) {
+    runtime_policy view{open_ceiling::spec()};
+    const auto ui = view.intern("ui");
+    ASSERT_TRUE(ui);
+    EXPECT_GE(static_cast<int>(*ui), static_cast<int>(perm::id::first_custom));
+    EXPECT_EQ(view.intern("ui"), ui) << "the same kind keeps its id";
+    EXPECT_NE(view.intern("db"), ui);
+    EXPECT_EQ(view.name_of(*ui), "ui");
+    EXPECT_FALSE(view.granted(*ui)) << "numbering a kind grants nothing";
+    ASSERT_TRUE(view.grant("ui"));
+    EXPECT_TRUE(view.granted(*ui));
+    EXPECT_FALSE(view.intern("process")) << "standard denies process";
+    const runtime_policy copy{view};
+    EXPECT_TRUE(copy.granted(*ui)) << "a copy keeps ids and grants";
+    EXPECT_EQ(copy.name_of(*ui), "ui");
+}
+
+TEST(RuntimeView, MoreKindsThanTheMaskHoldsAreRefusedNotAliased) {
+    runtime_policy view{open_ceiling::spec()};
+    std::vector<perm::id> ids;
+    for (int i = 0;; ++i) {
+        const std::string name = "kind" + std::to_string(i);
+        auto id = view.intern(name);
+        if (!id) {
+            EXPECT_EQ(ids.size() + std::size(perm::detail::builtin_names), perm::max_kinds)
+                << "every id up to the mask's width is used";
+            auto r = view.grant(name);
+            ASSERT_FALSE(r);
+            EXPECT_EQ(r.error().kind(), error_kind::permission_outside_policy);
+            EXPECT_FALSE(view.granted(name));
+            break;
+        }
+        ASSERT_LT(static_cast<std::size_t>(*id), perm::max_kinds);
+        ids.push_back(*id);
+        ASSERT_LT(i, 100);
+    }
+    for (perm::id id : ids) ASSERT_TRUE(view.grant(view.name_of(id)));
+    for (perm::id id : ids) EXPECT_TRUE(view.granted(id));
+    EXPECT_FALSE(view.granted(perm::id::process));
+}
+
 } // namespace

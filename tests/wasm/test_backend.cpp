@@ -9,6 +9,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+
 #include <thread>
 
 namespace cordon::wasm::testing {
@@ -179,6 +181,29 @@ TYPED_TEST(WasmBackend, ScopesGrantedAndRevokedAtRunTime) {
     ASSERT_TRUE(granted) << granted.error().message();
     ASSERT_TRUE(box.revoke("fs.read"));
     EXPECT_FALSE(box.call_bytes("read_file", as_bytes(file)));
+}
+
+// A new scope waits while the guest holds files open (a handle never outlives its directory's
+// place in the table), and applies at the first call after they are closed.
+TYPED_TEST(WasmBackend, ScopeChangesWaitForOpenFilesThenApply) {
+    scratch_tree first, second;
+    sandbox_options options;
+    options.grants = {"random", "fs.read=" + first.allowed().string()};
+    sandbox<TypeParam, strict_policy> box{load("host_api"), options};
+    ASSERT_TRUE(box.ok()) << box.status().error().message();
+    const std::string in_second = second.allowed().string() + "/data.txt";
+    // White box: a file the guest holds open, as fs_open leaves it between calls.
+    auto& handles = box.unsafe_backend_instance()->unsafe_engine().state().handles;
+    handle_entry held;
+    held.fd = cordon::detail::unique_fd{::open(first.allowed().c_str(), O_PATH | O_CLOEXEC)};
+    auto handle = handles.add(std::move(held), 16);
+    ASSERT_TRUE(handle);
+    ASSERT_TRUE(box.grant("fs.read=" + second.allowed().string()));
+    EXPECT_FALSE(box.call_bytes("read_file", as_bytes(in_second))) << "the new scope waits for the open file";
+    ASSERT_TRUE(handles.close(*handle));
+    auto now = box.call_bytes("read_file", as_bytes(in_second));
+    ASSERT_TRUE(now) << "the new scope applies once no file is open: " << now.error().message();
+    EXPECT_TRUE(box.call_bytes("read_file", as_bytes(first.allowed().string() + "/data.txt")));
 }
 
 TYPED_TEST(WasmBackend, GuestLogsReachTheHostSink) {
