@@ -1,0 +1,93 @@
+// How a wasm engine runs (engine_options), the limits it applies in its own units (derived
+// from the host context, never set by hand), the directories a guest reaches, and usage.
+#pragma once
+
+#include <cordon/policy/limit.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cordon::wasm {
+
+/// A directory the guest may reach through WASI, from an fs.read or fs.write grant's scope.
+/// The guest sees it under its host path, so messages and configuration agree.
+struct preopen {
+    std::filesystem::path host_path;
+    std::string guest_path;  // what the guest sees
+    bool writable = false;
+
+    friend bool operator==(const preopen&, const preopen&) = default;
+};
+
+/// How an engine runs, as opposed to what it allows (which the host context holds and the
+/// engine only reads, see host::policy_view).
+struct engine_options {
+    std::vector<std::string> args;                // argv for WASI programs; args[0] is the program name
+    std::uint32_t max_table_elements = 100'000;
+    std::uint64_t fuel_slice = 1u << 16;          // instructions between host checks
+    /// Measure each call's thread CPU time for telemetry. Reading that clock is a system call
+    /// (no vDSO), which dominates a short call; hosts that make millions of tiny calls may turn
+    /// it off, and the call is then charged its wall time as CPU time. A cpu_time limit reads
+    /// the clock regardless.
+    bool measure_cpu = true;
+    /// The same for the wall clock (cheaper, about 35-75 ns a read here); a wall_time limit reads it regardless.
+    bool measure_wall = true;
+};
+
+/// The limits in force, in the units the engines apply them. Derived from the host context's
+/// runtime policy whenever its generation changes; never set by hand.
+struct engine_limits {
+    std::uint64_t memory_bytes = std::uint64_t{64} << 20;
+    std::optional<std::uint64_t> fuel{};                      // total budget per call, exact
+    std::optional<std::chrono::nanoseconds> cpu_time{};       // per call, thread CPU clock
+    std::optional<std::chrono::nanoseconds> wall_time{};      // per call
+    /// Nested guest calls; none: bounded by the engine's own stack only (WABT's call stack, or
+    /// the thread's stack for compiled code, whose overflow traps as `call stack exhausted`).
+    std::optional<std::uint32_t> call_depth{};
+    std::uint32_t open_files = 16;
+
+    static engine_limits from(const limit_set& limits) {
+        using limit::kind;
+        engine_limits out;
+        auto ms = [&](kind k) -> std::optional<std::chrono::nanoseconds> {
+            if (auto v = limits.get(k)) return std::chrono::milliseconds{*v};
+            return std::nullopt;
+        };
+        if (auto v = limits.get(kind::memory)) out.memory_bytes = *v;
+        out.fuel = limits.get(kind::fuel);
+        out.cpu_time = ms(kind::cpu_time_ms);
+        out.wall_time = ms(kind::wall_time_ms);
+        if (auto v = limits.get(kind::call_depth)) out.call_depth = static_cast<std::uint32_t>(std::min<std::uint64_t>(*v, 1u << 30));
+        if (auto v = limits.get(kind::open_files)) out.open_files = static_cast<std::uint32_t>(std::min<std::uint64_t>(*v, 1u << 20));
+        return out;
+    }
+    /// The depth counter's limit: call_depth, or no limit a 32-bit counter can reach.
+    [[nodiscard]] std::int32_t depth_limit() const noexcept {
+        return static_cast<std::int32_t>(std::min<std::uint32_t>(call_depth.value_or(0x7fff'ffff), 0x7fff'ffff));
+    }
+};
+
+/// Usage of one call, or summed over all calls.
+struct usage {
+    std::chrono::nanoseconds wall{0};
+    std::chrono::nanoseconds cpu{0};
+    std::uint64_t fuel = 0;
+    std::uint64_t peak_memory_bytes = 0;
+    std::map<std::string, std::uint64_t, std::less<>> host_calls;
+
+    void add(const usage& call) {
+        wall += call.wall;
+        cpu += call.cpu;
+        fuel += call.fuel;
+        peak_memory_bytes = std::max(peak_memory_bytes, call.peak_memory_bytes);
+        for (const auto& [name, count] : call.host_calls) host_calls[name] += count;
+    }
+};
+
+} // namespace cordon::wasm
