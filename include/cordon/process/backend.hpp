@@ -219,6 +219,8 @@ struct backend {
     /// carries what the live confinement found (landlock ABI, cgroup version, namespaces).
     static constexpr std::array capabilities{
         enforces(element::isolation, "forked process from a single-threaded zygote"),
+        enforces(element::permissions, "the host's broker checks each cordon.h host call and host function the child "
+                                       "asks for against the runtime grants"),
         enforces(element::syscalls, "seccomp-bpf allow-list, i386 and x32 ABIs denied, violations named"),
         enforces(element::namespaces, "user, pid, net, mount, ipc and uts namespaces as the level requires"),
         enforces(element::root, "empty read-only tmpfs with read-only binds of granted paths", enforcement_level::enforced,
