@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cordon/process/backend.hpp>
+#include <cordon/process/call_host.hpp>
 #include <cordon/process/payload.hpp>
 #include <cordon/process/warm_pool.hpp>
 #include <cordon/process/zygote.hpp>

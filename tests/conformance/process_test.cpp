@@ -2,6 +2,7 @@
 // functions of this program (run in a confined child of the zygote) and a native plugin built
 // from the suite's C guest against cordon/guest/cordon.h.
 #include <cordon/process/backend.hpp>
+#include <cordon/process/call_host.hpp>
 
 #include <cstdlib>
 #include <cstring>
@@ -26,6 +27,11 @@ std::int64_t add64(std::int64_t a, std::int64_t b) { return a + b; }
 double scale(double x, float by) { return x * static_cast<double>(by); }
 std::int32_t fib(std::int32_t n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
 void nothing() {}
+// The host functions part: the host's app.mix and app.beep, brokered from the child.
+std::int64_t use_mix(std::int32_t a) {
+    return process::call_host<std::int64_t(std::int32_t, std::int64_t)>("app", "mix", a, 10).value_or(-1);
+}
+std::int32_t use_beep() { return process::call_host<std::int32_t()>("app", "beep").value_or(-1); }
 
 bytes reverse(std::span<const std::byte> in) { return {in.rbegin(), in.rend()}; }
 bytes spin(std::span<const std::byte>) {
@@ -92,6 +98,8 @@ process::function_table behaviours() {
         .add<&scale>("scale")
         .add<&fib>("fib")
         .add<&nothing>("nothing")
+        .add<&use_mix>("use_mix")
+        .add<&use_beep>("use_beep")
         .add_bytes<&reverse>("reverse")
         .add_bytes<&spin>("spin")
         .add_bytes<&violate>("violate")
@@ -111,11 +119,6 @@ struct process_kind : expressible {
     static constexpr capability call_values = cannot("process::backend offers no call_values");
     static constexpr capability fuel = cannot("native code counts no instructions (compile-time rejection)");
     static constexpr capability call_depth = cannot("native stacks are not instrumented (compile-time rejection)");
-    static constexpr capability host_functions =
-        known_gap("process::backend refuses user host functions with `unsupported` (once they are brokered, the "
-                  "payloads gain use_mix and use_beep through the guest side of the broker)");
-    static constexpr capability refuses_reentry =
-        known_gap("process::backend refuses user host functions, so none can call back");
 };
 
 struct process_functions : process_kind {
@@ -136,9 +139,10 @@ struct process_native_plugin : process_kind {
 
     static constexpr capability typed_calls = cannot("a native plugin exports the bytes convention only (cordon.h)");
     static constexpr capability environment = cannot("cordon.h offers a native plugin no environment call");
-    static constexpr capability trap_stops_guest =
-        known_gap("the broker answers a refused host call with CORDON_ERR_DENIED whatever violation_action says, "
-                  "so the plugin runs on (violation_action is to be owned by the facade)");
+    static constexpr capability host_functions =
+        cannot("the cases call typed exports, and a native plugin exports the bytes convention only (its "
+               "cordon_call_host is attacked in tests/process/host_function_test.cpp)");
+    static constexpr capability refuses_reentry = host_functions;
 };
 
 using kinds = ::testing::Types<process_functions, process_native_plugin>;

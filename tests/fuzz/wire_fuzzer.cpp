@@ -10,6 +10,7 @@
 #include <cordon/process/outcome.hpp>
 #include <cordon/process/child_server.hpp>
 #include <cordon/process/function_payload.hpp>
+#include <cordon/host/function.hpp>
 #include <cordon/policy/policy.hpp>
 
 #include <dlfcn.h>
@@ -17,6 +18,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -75,17 +77,47 @@ void control_message(std::span<const std::byte> bytes) {
     }
 }
 
+// The host functions a fuzzed child may call: every value type, a permission, an error.
+const cordon::host::functions& fuzz_functions() {
+    static const cordon::host::functions functions = [] {
+        cordon::host::functions f;
+        f.push_back(cordon::host::function(
+            "mix", [](std::int32_t a, std::int64_t b) { return std::int64_t{a} * 100 + b; }, "app"));
+        f.push_back(cordon::host::function("scale", [](double x, float by) { return x * by; }, "app"));
+        f.push_back(cordon::host::function<cordon::perm::clock>("tick", [] { return std::int32_t{1}; }, "app"));
+        f.push_back(cordon::host::function(
+            "fail", []() -> cordon::result<void> { return cordon::fail(cordon::error_kind::trap, "refused"); }, "app"));
+        return f;
+    }();
+    return functions;
+}
+
 void host_call(cordon::fuzz::input& in) {  // the host answers a child's host call
     using guest_policy = cordon::policy<cordon::isolation::standard>;
     cordon::host::context ctx{guest_policy::spec()};
-    const auto grants = in.take<std::uint8_t>();
-    if (grants & 1u) (void)ctx.policy().grant("random");
-    if (grants & 2u) (void)ctx.policy().grant("clock");
+    const auto settings = in.take<std::uint8_t>();
+    if (settings & 1u) (void)ctx.policy().grant("random");
+    if (settings & 2u) (void)ctx.policy().grant("clock");
+    ctx.on_violation = static_cast<cordon::violation_action>((settings >> 2) % 3);
     ctx.config["greeting"] = "hello";
     const std::uint64_t capacity = in.take<std::uint32_t>() % (std::uint64_t{1} << 20);
     const auto message = as_bytes(in.rest());
-    const auto answer = cp::answer_host_call(ctx, message, capacity);
-    if (!answer) return;
+    ctx.begin_call();
+    const auto answer = cp::answer_host_call(ctx, fuzz_functions(), message, capacity);
+    const auto ended = ctx.end_call({});
+    // What the broker decodes a host function call as, to hold its answer to it.
+    namespace b = cp::detail::broker;
+    cp::wire_reader head{message};
+    const auto id = head.get<std::uint32_t>();
+    std::optional<b::function_call> call;
+    if (id == static_cast<std::uint32_t>(b::host_call::host_function)) call = b::decode_function_call(head);
+    const auto* entry = call ? b::find(fuzz_functions(), call->module, call->name) : nullptr;
+    if (!answer) {
+        require(entry != nullptr || id == static_cast<std::uint32_t>(b::host_call::log) ||
+                    ctx.on_violation == cordon::violation_action::trap,
+                "only a host function's error, a log past the cap or a refusal under trap stops the guest");
+        return;
+    }
     // What the guest's side makes of the answer (guest_table's reading of it).
     cp::wire_reader reply{*answer};
     const auto status = reply.get<std::int64_t>();
@@ -93,6 +125,28 @@ void host_call(cordon::fuzz::input& in) {  // the host answers a child's host ca
     require(status.has_value() && payload.has_value() && reply.at_end(), "the host's answer is well formed");
     if (*status == cordon::host::guest_status::ok && !payload->empty())
         require(payload->size() <= capacity, "the host's answer fits the channel");
+    // A channel too small for any answer gets this one, whatever the call was.
+    if (!call || *status == cordon::host::guest_status::limit) return;
+    if (entry == nullptr) {
+        require(*status == cordon::host::guest_status::not_found, "an unknown host function is not found");
+        require(!ended && ended.error().kind() == cordon::error_kind::invalid_argument,
+                "an unknown host function ends the call with an error");
+    } else if (call->signature() != entry->sig) {
+        require(*status == cordon::host::guest_status::invalid, "another signature is refused");
+        require(!ended, "another signature ends the call with an error");
+    } else if (*status == cordon::host::guest_status::ok) {
+        require(entry->permission.empty() || ctx.policy().check(entry->permission).has_value(), "a refused function never runs");
+        cp::wire_reader results{*payload};
+        for (const auto type : entry->sig.results) {
+            const auto v = b::get_value(results);
+            require(v.has_value() && v->type == type, "a result has the function's type");
+        }
+        require(results.at_end(), "a host function answers its results only");
+    } else if (*status == cordon::host::guest_status::denied) {
+        require(!entry->permission.empty(), "only a guarded function is denied");
+        require(ctx.on_violation != cordon::violation_action::trap, "under trap a refusal stops the guest");
+        require(ctx.violations().size() == 1, "a refusal is recorded once");
+    }
 }
 
 bool give_bool() { return true; }

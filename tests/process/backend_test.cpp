@@ -2,6 +2,7 @@
 // the three payloads, crash replacement, violations, limits from the policy, cancel, grants,
 // and the enforcement report.
 #include <cordon/process/backend.hpp>
+#include <cordon/process/call_host.hpp>
 #include <cordon/sandbox.hpp>
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
 #include <thread>
 
 namespace {
@@ -206,12 +208,32 @@ TEST(ProcessBackend, TheEnforcementReportNamesTheMechanisms) {
     }
 }
 
-TEST(ProcessBackend, HostFunctionsAreRefusedUntilTheyCanBeBrokered) {
+namespace {
+// Calls the host's functions from the child: one with the sandbox's context, one of no result.
+float halve_configured(std::int32_t) {
+    if (!process::call_host<void()>("host", "touch")) return -1;
+    return process::call_host<float(float)>("host", "halve", 5.0F).value_or(-2);
+}
+} // namespace
+
+TEST(ProcessBackend, AFunctionPayloadCallsHostFunctionsWithTheContext) {
+    int touched = 0;
     sandbox_options options;
-    options.functions.push_back(host::function("noop", [] {}));
-    sandbox<process::backend, strict_policy> box{functions(), std::move(options)};
-    ASSERT_FALSE(box.ok());
-    EXPECT_EQ(box.status().error().kind(), error_kind::unsupported);
+    options.config["divisor"] = "2";
+    options.functions.push_back(host::function("touch", [&] { ++touched; }));
+    options.functions.push_back(host::function("halve", [](host::context& ctx, float x) {
+        return x / static_cast<float>(std::stoi(ctx.config.at("divisor")));
+    }));
+    sandbox<process::backend, strict_policy> box{process::function_table{}.add<&halve_configured>("halve_configured"),
+                                                 std::move(options)};
+    ASSERT_TRUE(box.ok()) << box.status().error().message();
+    EXPECT_FLOAT_EQ(box.call<float(std::int32_t)>("halve_configured", 0).value(), 2.5F);
+    EXPECT_EQ(touched, 1) << "the host function ran in the host, not in the child's copy";
+    EXPECT_EQ(box.telemetry().last_call.host_calls, 2U);
+    // Outside a sandboxed call there is no host to ask.
+    const auto outside = process::call_host<void()>("host", "touch");
+    ASSERT_FALSE(outside);
+    EXPECT_EQ(outside.error().kind(), error_kind::unsupported);
 }
 
 namespace {

@@ -125,8 +125,9 @@ TEST(Broker, AGrantGivenLaterReachesTheRunningPlugin) {
 TEST(Broker, MalformedHostCallsAreAnsweredInvalid) {
     host::context ctx{guest_policy::spec()};
     ctx.config["k"] = std::string(100, 'v');
+    const host::functions none;
     const auto status_of = [&](std::vector<std::byte> message, std::uint64_t capacity = 1 << 20) {
-        const auto answer = cp::answer_host_call(ctx, message, capacity);
+        const auto answer = cp::answer_host_call(ctx, none, message, capacity);
         if (!answer) return std::int64_t{12345};
         cp::wire_reader in{*answer};
         return in.get<std::int64_t>().value_or(12345);

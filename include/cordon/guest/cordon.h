@@ -89,6 +89,21 @@ CORDON_IMPORT(bus_emit) int32_t cordon_bus_emit(const char* topic, size_t topic_
 #if !defined(__wasm__)
 #include "host_table.h"
 
+/* Host functions the host registered for this sandbox (host::function<P>): a wasm guest imports
+ * them by module and name; a native plugin calls them here. `args` are the arguments, typed;
+ * `results` has room for `result_count` values whose `type` the caller sets before the call.
+ * Both give the signature the plugin calls the function as, which the host checks against the
+ * function's. Returns CORDON_OK with the results written, or:
+ *   CORDON_ERR_NOT_FOUND    no such function; the plugin's call then ends with an error naming it
+ *   CORDON_ERR_INVALID      another signature (the call then ends with an error giving both), or
+ *                           a module or name empty or longer than 256 bytes, or more than 16 values
+ *   CORDON_ERR_DENIED       the function's permission is not granted (a violation is recorded;
+ *                           under the host's violation_action::trap the plugin is stopped instead)
+ * An error the function itself returns stops the plugin's call with that error. */
+static inline int32_t cordon_call_host(const char* module, size_t module_length, const char* name, size_t name_length,
+                                       const struct cordon_value* args, size_t arg_count, struct cordon_value* results,
+                                       size_t result_count);
+
 /* Filled by the sandboxed child; its presence marks a plugin that follows this header. */
 __attribute__((weak, visibility("default"))) const struct cordon_host_table* cordon_host = 0;
 
@@ -136,6 +151,13 @@ static inline int32_t cordon_bus_call(const char* target, size_t target_length, 
 static inline int32_t cordon_bus_emit(const char* topic, size_t topic_length, const void* data, size_t data_length) {
     return CORDON_HOST_HAS(bus_emit) ? cordon_host->bus_emit(topic, topic_length, data, data_length)
                                      : CORDON_ERR_UNSUPPORTED;
+}
+static inline int32_t cordon_call_host(const char* module, size_t module_length, const char* name, size_t name_length,
+                                       const struct cordon_value* args, size_t arg_count, struct cordon_value* results,
+                                       size_t result_count) {
+    return CORDON_HOST_HAS(call_host)
+               ? cordon_host->call_host(module, module_length, name, name_length, args, arg_count, results, result_count)
+               : CORDON_ERR_UNSUPPORTED;
 }
 #undef CORDON_HOST_HAS
 #endif

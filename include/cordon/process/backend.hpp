@@ -34,11 +34,16 @@ namespace detail {
 // instance). Calls into one sandbox come from one thread at a time; cancel() may come from any.
 class sandbox_state {
 public:
-    sandbox_state(payload code, host::context& ctx) : code_{std::move(code)}, ctx_{&ctx} {
-        // cordon.h calls of a native plugin, answered with this sandbox's grants.
+    /// `functions` are the host functions the child's guest may call; they outlive the state.
+    sandbox_state(payload code, host::context& ctx, const host::functions& functions = no_functions())
+        : code_{std::move(code)}, ctx_{&ctx}, functions_{&functions} {
+        // cordon.h calls of a native plugin and host function calls of either payload, answered
+        // with this sandbox's grants. An error stops the guest: the call ends with it as is.
         broker_ = [this](std::span<const std::byte> message) {
             const auto capacity = child_ ? child_->capacity() : channel::default_capacity;
-            return answer_host_call(*ctx_, message, capacity);
+            auto answer = answer_host_call(*ctx_, *functions_, message, capacity);
+            if (!answer) stopped_by_broker_ = true;
+            return answer;
         };
     }
     sandbox_state(const sandbox_state&) = delete;
@@ -94,8 +99,14 @@ public:
         return child_.get();
     }
 
-    /// One call into the child; the facade does the call's bookkeeping around it.
+    /// One call into the child; the facade does the call's bookkeeping around it. A host
+    /// function the call runs may not call back into this sandbox: the child is waiting for it.
     call_outcome<std::vector<std::byte>> call(std::uint64_t entry, std::span<const std::byte> request) {
+        if (calling_)
+            return {fail(error_kind::invalid_argument,
+                         "sandbox is already running a call; calling it again from a host function is not supported")};
+        const running_flag running{calling_};
+        stopped_by_broker_ = false;
         // A round trip to the child costs tens of microseconds: the precise clock is cheap beside
         // it, and keeps the wall time comparable to the child's own CPU time.
         const auto started = process::detail::now_ns();
@@ -110,7 +121,8 @@ public:
             if (const auto cpu = (*live)->last_call_cpu_ns(); cpu != 0) measured.cpu_ns = cpu;
             measured.peak_memory_bytes = (*live)->usage().peak_memory_bytes;
         }
-        if (!answer) answer = settle(answer.error());
+        // The broker recorded what it stopped the guest for, if it was a violation.
+        if (!answer && !stopped_by_broker_) answer = settle(answer.error());
         return {std::move(answer), measured};
     }
 
@@ -149,6 +161,20 @@ public:
     [[nodiscard]] host::context& context() const noexcept { return *ctx_; }
 
 private:
+    static const host::functions& no_functions() {
+        static const host::functions none;
+        return none;
+    }
+
+    // Set while a call runs, cleared however it ends.
+    struct running_flag {
+        explicit running_flag(bool& flag) noexcept : flag_{flag} { flag_ = true; }
+        running_flag(const running_flag&) = delete;
+        running_flag& operator=(const running_flag&) = delete;
+        ~running_flag() { flag_ = false; }
+        bool& flag_;
+    };
+
     // A violation is recorded with the context (which keeps the list the host reads). A call
     // stopped by cancel() is ended as `timeout` by the facade, whatever the kill looked like.
     error settle(const error& e) {
@@ -169,7 +195,10 @@ private:
 
     payload code_;
     host::context* ctx_;
+    const host::functions* functions_;
     host_call_handler broker_;
+    bool calling_ = false;
+    bool stopped_by_broker_ = false;
     std::unique_ptr<persistent_child> child_;
     std::uint64_t generation_ = 0;
     std::mutex cancel_mutex_;
@@ -190,6 +219,8 @@ struct backend {
     /// carries what the live confinement found (landlock ABI, cgroup version, namespaces).
     static constexpr std::array capabilities{
         enforces(element::isolation, "forked process from a single-threaded zygote"),
+        enforces(element::permissions, "the host's broker checks each cordon.h host call and host function the child "
+                                       "asks for against the runtime grants"),
         enforces(element::syscalls, "seccomp-bpf allow-list, i386 and x32 ABIs denied, violations named"),
         enforces(element::namespaces, "user, pid, net, mount, ipc and uts namespaces as the level requires"),
         enforces(element::root, "empty read-only tmpfs with read-only binds of granted paths", enforcement_level::enforced,
@@ -252,16 +283,12 @@ struct backend {
         };
 
         static result<instance> create(const payload& code, host::context& ctx, const host::functions& functions) {
-            if (!functions.empty())
-                return fail(error_kind::unsupported,
-                            "process::backend does not broker host functions to its children yet; run the guest "
-                            "in a wasm backend to give it host functions");
             if (const auto* plugin = std::get_if<native_plugin>(&code); plugin && ::access(plugin->path.c_str(), R_OK) != 0) {
                 error_info info{"cannot read native plugin " + plugin->path + ": " + std::strerror(errno)};
                 info.path = plugin->path;
                 return error{error_kind::load_error, std::move(info)};
             }
-            auto state = std::make_shared<detail::sandbox_state>(code, ctx);
+            auto state = std::make_shared<detail::sandbox_state>(code, ctx, functions);
             // Children that serve calls start now, so a refused confinement fails creation.
             if (!std::holds_alternative<executable>(code))
                 if (auto started = state->child(); !started) return started.error();

@@ -1,14 +1,19 @@
-// The host API brokered for native plugins: what a child sends when its plugin calls a
-// cordon.h function that needs the host, and the host's answer, grant checked as for wasm.
+// The host API brokered for a child: what it sends when its guest calls a cordon.h function
+// that needs the host or a host function the host registered, and the host's answer, grant checked as for wasm.
 #pragma once
 
+#include <cordon/errors.hpp>
 #include <cordon/host/api.hpp>
 #include <cordon/host/context.hpp>
+#include <cordon/host/function.hpp>
 #include <cordon/host/guest_status.hpp>
+#include <cordon/host/value.hpp>
 #include <cordon/process/wire.hpp>
 #include <cordon/result.hpp>
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -21,11 +26,16 @@ namespace detail::broker {
 /// error_kind has this value); the host replies in the same area and bumps request_seq.
 inline constexpr std::uint32_t host_call_status = 0x48434c4c;  // "HCLL"
 
-/// The host calls a child may make, one per cordon.h function that needs the host.
-enum class host_call : std::uint32_t { log = 1, clock_now, random_fill, config_get, bus_call, bus_emit };
+/// The host calls a child may make, one per cordon.h function that needs the host, and one
+/// for the host functions the host registered (host::function<P>).
+enum class host_call : std::uint32_t { log = 1, clock_now, random_fill, config_get, bus_call, bus_emit, host_function };
 
 /// Longest key or target a guest may send, as for wasm guests.
 inline constexpr std::uint64_t max_guest_string = 4096;
+/// Longest module or name of a host function, and most values one takes or returns: more than
+/// any registered function needs, small enough that a message is checked in one pass.
+inline constexpr std::uint64_t max_function_name = 256;
+inline constexpr std::uint32_t max_host_values = 16;
 
 // A reply: a status (or value) and optional bytes.
 inline std::vector<std::byte> reply(std::int64_t status, std::span<const std::byte> bytes = {}) {
@@ -43,6 +53,7 @@ inline std::string_view name_of(host_call call) {
     case host_call::config_get: return "config_get";
     case host_call::bus_call: return "bus_call";
     case host_call::bus_emit: return "bus_emit";
+    case host_call::host_function: return "host_function";
     }
     return "unknown";
 }
@@ -55,17 +66,20 @@ inline std::string_view permission_of(host_call call) {
     case host_call::bus_call:
     case host_call::bus_emit: return "plugin";
     case host_call::log:
-    case host_call::config_get: return "";
+    case host_call::config_get:
+    case host_call::host_function: return "";  // each host function names its own
     }
     return "";
 }
 
-// Records a call without its grant the way the wasm backends do: the guest gets
-// CORDON_ERR_DENIED, the context a violation naming the permission.
-inline std::vector<std::byte> refuse(host::context& ctx, host_call call, std::string_view permission) {
-    error_info info{std::string(permission) + ": cordon." + std::string(name_of(call)) + " called without the grant"};
+// Records a call without its grant the way the wasm backends do, a violation naming the
+// permission, and answers it as violation_action says: under trap the guest is stopped (the
+// error ends the call, the child is killed), else it gets CORDON_ERR_DENIED.
+inline result<std::vector<std::byte>> refuse(host::context& ctx, std::string_view permission, std::string_view function) {
+    error_info info{std::string(permission) + ": " + std::string(function) + " called without the grant"};
     info.permission = std::string(permission);
-    ctx.record_violation(error{error_kind::violation, std::move(info)});
+    auto recorded = ctx.record_violation(error{error_kind::violation, std::move(info)});
+    if (ctx.on_violation == cordon::violation_action::trap) return recorded;
     return reply(host::guest_status::denied);
 }
 
@@ -103,24 +117,152 @@ inline std::vector<std::byte> config_get(host::context& ctx, wire_reader& in) {
     return reply(static_cast<std::int64_t>(value->size()), std::as_bytes(std::span{value->data(), value->size()}));
 }
 
+/// One value on the wire: its type's number (in value_type's order) and its 64 bits.
+inline void put_value(wire_writer& w, const value& v) {
+    w.put(static_cast<std::uint8_t>(v.type));
+    w.put(v.bits);
+}
+inline std::optional<value_type> get_type(wire_reader& in) {
+    const auto tag = in.get<std::uint8_t>();
+    if (!tag || *tag > static_cast<std::uint8_t>(value_type::f64)) return std::nullopt;
+    return static_cast<value_type>(*tag);
+}
+inline std::optional<value> get_value(wire_reader& in) {
+    const auto type = get_type(in);
+    const auto bits = in.get<std::uint64_t>();
+    if (!type || !bits) return std::nullopt;
+    // The upper half of a 32-bit value is the sender's noise: dropped, so that one value means
+    // one thing to the host function whatever the guest left there.
+    const bool narrow = *type == value_type::i32 || *type == value_type::f32;
+    return value{*type, narrow ? *bits & 0xffffffffU : *bits};
+}
+
+/// A call of a registered host function as the guest makes it: which one, its arguments, and
+/// the result types it expects back (with the arguments' types, the signature it calls it as).
+struct function_call {
+    std::string module;
+    std::string name;
+    std::vector<value> args;
+    std::vector<value_type> results;
+
+    [[nodiscard]] host::signature signature() const {
+        host::signature sig{{}, results};
+        for (const auto& v : args) sig.params.push_back(v.type);
+        return sig;
+    }
+};
+
+inline void encode(wire_writer& w, std::string_view module, std::string_view name, std::span<const value> args,
+                   std::span<const value_type> results) {
+    w.put_string(module);
+    w.put_string(name);
+    w.put(static_cast<std::uint32_t>(args.size()));
+    for (const auto& v : args) put_value(w, v);
+    w.put(static_cast<std::uint32_t>(results.size()));
+    for (const auto t : results) w.put(static_cast<std::uint8_t>(t));
+}
+
+// Everything the guest sent is bounded before anything is allocated for it.
+inline std::optional<std::string> get_name(wire_reader& in) {
+    const auto bytes = in.get_bytes();
+    if (!bytes || bytes->empty() || bytes->size() > max_function_name) return std::nullopt;
+    return std::string(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+}
+inline std::optional<std::uint32_t> get_count(wire_reader& in) {
+    const auto count = in.get<std::uint32_t>();
+    if (!count || *count > max_host_values) return std::nullopt;
+    return count;
+}
+
+inline std::optional<function_call> decode_function_call(wire_reader& in) {
+    function_call call;
+    auto module = get_name(in);
+    auto name = get_name(in);
+    const auto arg_count = get_count(in);
+    if (!module || !name || !arg_count) return std::nullopt;
+    call.module = std::move(*module);
+    call.name = std::move(*name);
+    for (std::uint32_t i = 0; i < *arg_count; ++i) {
+        const auto v = get_value(in);
+        if (!v) return std::nullopt;
+        call.args.push_back(*v);
+    }
+    const auto result_count = get_count(in);
+    if (!result_count) return std::nullopt;
+    for (std::uint32_t i = 0; i < *result_count; ++i) {
+        const auto t = get_type(in);
+        if (!t) return std::nullopt;
+        call.results.push_back(*t);
+    }
+    if (!in.at_end()) return std::nullopt;
+    return call;
+}
+
+inline const host::function_entry* find(const host::functions& functions, std::string_view module,
+                                        std::string_view name) {
+    for (const auto& f : functions)
+        if (f.module == module && f.name == name) return &f;
+    return nullptr;
+}
+
+// A call of a registered host function: found by module and name, its signature checked
+// against the guest's, its permission against the grants; it runs with the sandbox's context.
+// A guest that asks for what is not there gets a status and its call ends with the error; an
+// error from the function itself stops the guest, as in the wasm backends.
+inline result<std::vector<std::byte>> host_function(host::context& ctx, const host::functions& functions,
+                                                    wire_reader& in) {
+    const auto call = decode_function_call(in);
+    if (!call) return reply(host::guest_status::invalid);
+    const std::string qualified = call->module + "." + call->name;
+    const auto* entry = find(functions, call->module, call->name);
+    if (entry == nullptr) {
+        // Not counted by name: a guest must not grow the host's tally with names of its choosing.
+        error_info info{"no host function named " + qualified};
+        info.function = qualified;
+        ctx.set_pending(error{error_kind::invalid_argument, std::move(info)});
+        return reply(host::guest_status::not_found);
+    }
+    ctx.count_host_call(entry->name);
+    if (const auto wanted = call->signature(); wanted != entry->sig) {
+        ctx.set_pending(signature_mismatch(qualified, host::to_string(entry->sig), host::to_string(wanted), "host function"));
+        return reply(host::guest_status::invalid);
+    }
+    if (!entry->permission.empty() && !ctx.policy().check(entry->permission))
+        return refuse(ctx, entry->permission, qualified);
+    std::array<value, max_host_values> out{};
+    for (std::size_t i = 0; i < call->results.size(); ++i) out[i].type = call->results[i];
+    const auto results = std::span{out}.first(call->results.size());
+    if (auto ran = entry->call(ctx, call->args, results); !ran) return ran.error();
+    wire_writer answer;
+    // Typed as the signature says, whatever the function's callable left in the slot.
+    for (std::size_t i = 0; i < results.size(); ++i) put_value(answer, value{call->results[i], results[i].bits});
+    return reply(host::guest_status::ok, answer.bytes());
+}
+
 } // namespace detail::broker
 
 /// Answers one host call from a child: the grant is checked against the context's runtime
 /// policy, the call is counted, and the reply fits `capacity` bytes. Malformed messages get
-/// CORDON_ERR_INVALID, never an exception or a crash. An error means the guest must stop (its
-/// output passed the cap): the call ends with it.
-inline result<std::vector<std::byte>> answer_host_call(host::context& ctx, std::span<const std::byte> message,
-                                               std::uint64_t capacity) {
+/// CORDON_ERR_INVALID, never an exception or a crash. `functions` are the host functions
+/// registered with the sandbox. An error means the guest must stop (its output passed the cap,
+/// a refusal under violation_action::trap, a host function's error): the call ends with it.
+inline result<std::vector<std::byte>> answer_host_call(host::context& ctx, const host::functions& functions,
+                                                       std::span<const std::byte> message, std::uint64_t capacity) {
     namespace b = detail::broker;
     wire_reader in{message};
     const auto id = in.get<std::uint32_t>();
     if (!id || *id < static_cast<std::uint32_t>(b::host_call::log) ||
-        *id > static_cast<std::uint32_t>(b::host_call::bus_emit))
+        *id > static_cast<std::uint32_t>(b::host_call::host_function))
         return b::reply(host::guest_status::invalid);
     const auto call = static_cast<b::host_call>(*id);
+    if (call == b::host_call::host_function) {
+        auto answer = b::host_function(ctx, functions, in);
+        if (answer && answer->size() > capacity) return b::reply(host::guest_status::limit);
+        return answer;
+    }
     ctx.count_host_call(b::name_of(call));
     if (const auto permission = b::permission_of(call); !permission.empty() && !ctx.policy().check(permission))
-        return b::refuse(ctx, call, permission);
+        return b::refuse(ctx, permission, "cordon." + std::string(b::name_of(call)));
     // Room for the reply's own status and length.
     const std::uint64_t room = capacity > 64 ? capacity - 64 : 0;
     switch (call) {
@@ -134,6 +276,7 @@ inline result<std::vector<std::byte>> answer_host_call(host::context& ctx, std::
     // The process backend has no plugin bus to hand these to.
     case b::host_call::bus_call:
     case b::host_call::bus_emit: return b::reply(host::guest_status::unsupported);
+    case b::host_call::host_function: break;  // answered above
     }
     return b::reply(host::guest_status::invalid);
 }

@@ -114,6 +114,7 @@ template <class AnnounceReady>
         } else if (guest_api) {
             status = detail::call_guest_export(ch, entry, name, request, output_cap, &out_size);
         } else {
+            const detail::guest::serving during{ch};  // a function payload may call host functions
             status = reinterpret_cast<entry_point>(entry)(request.data(), request.size(), out.data(), out.size(),
                                                           &out_size);
             // A plugin's own non-zero return is its failure code, not one of cordon's error kinds.

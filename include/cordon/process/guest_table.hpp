@@ -4,6 +4,7 @@
 
 #include <cordon/guest/host_table.h>
 #include <cordon/host/guest_status.hpp>
+#include <cordon/host/value.hpp>
 #include <cordon/process/broker.hpp>
 #include <cordon/process/channel.hpp>
 #include <cordon/process/wire.hpp>
@@ -11,14 +12,20 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 namespace cordon::process::detail::guest {
+
+static_assert(CORDON_I32 == static_cast<int>(value_type::i32) && CORDON_I64 == static_cast<int>(value_type::i64) &&
+                  CORDON_F32 == static_cast<int>(value_type::f32) && CORDON_F64 == static_cast<int>(value_type::f64),
+              "cordon_value_type numbers the types as cordon::value_type does");
 
 /// The call the child is serving, as the table's functions see it. Plugin threads may call
 /// the table too: the mutex keeps their host calls from interleaving on the channel.
@@ -66,6 +73,24 @@ inline std::int64_t ask(const wire_writer& message, std::vector<std::byte>* byte
     if (bytes != nullptr) bytes->assign(payload->begin(), payload->end());
     return *status;
 }
+
+/// Marks the call of a function payload (or an entry_point plugin) as active while it runs, so
+/// that the host functions it calls reach the host.
+class serving {
+public:
+    explicit serving(const channel& ch) {
+        std::lock_guard lock{current().mutex};
+        current().ch = &ch;
+        current().input = {};
+        current().active = true;
+    }
+    serving(const serving&) = delete;
+    serving& operator=(const serving&) = delete;
+    ~serving() {
+        std::lock_guard lock{current().mutex};
+        current().active = false;
+    }
+};
 
 inline wire_writer request(broker::host_call call) {
     wire_writer w;
@@ -153,6 +178,72 @@ inline std::int32_t bus_emit(const char*, std::size_t, const void*, std::size_t)
     return narrow(ask(request(broker::host_call::bus_emit)));
 }
 
+/// Calls the host function module.name: the arguments and the result types asked for go out,
+/// the results come back typed as asked. A guest status.
+inline std::int32_t call_host_values(std::string_view module, std::string_view name, std::span<const value> args,
+                                     std::span<value> results) {
+    const auto fits = [](std::string_view text) { return !text.empty() && text.size() <= broker::max_function_name; };
+    if (!fits(module) || !fits(name) || args.size() > broker::max_host_values || results.size() > broker::max_host_values)
+        return narrow(host::guest_status::invalid);
+    std::array<value_type, broker::max_host_values> types{};
+    for (std::size_t i = 0; i < results.size(); ++i) types[i] = results[i].type;
+    auto w = request(broker::host_call::host_function);
+    broker::encode(w, module, name, args, std::span{types}.first(results.size()));
+    std::vector<std::byte> answer;
+    if (const auto status = ask(w, &answer); status != host::guest_status::ok) return narrow(status);
+    wire_reader in{answer};
+    for (auto& slot : results) {
+        const auto v = broker::get_value(in);
+        if (!v || v->type != slot.type) return narrow(host::guest_status::invalid);
+        slot = *v;
+    }
+    return narrow(in.at_end() ? host::guest_status::ok : host::guest_status::invalid);
+}
+
+inline std::optional<value> from_guest(const cordon_value& v) {
+    switch (v.type) {
+    case CORDON_I32: return value::of(v.as.i32);
+    case CORDON_I64: return value::of(v.as.i64);
+    case CORDON_F32: return value::of(v.as.f32);
+    case CORDON_F64: return value::of(v.as.f64);
+    default: return std::nullopt;
+    }
+}
+
+inline void to_guest(const value& v, cordon_value& out) {
+    switch (v.type) {
+    case value_type::i32: out.as.i32 = v.as<std::int32_t>(); break;
+    case value_type::i64: out.as.i64 = v.as<std::int64_t>(); break;
+    case value_type::f32: out.as.f32 = v.as<float>(); break;
+    case value_type::f64: out.as.f64 = v.as<double>(); break;
+    }
+}
+
+inline std::int32_t call_host(const char* module, std::size_t module_length, const char* name, std::size_t name_length,
+                              const cordon_value* args, std::size_t arg_count, cordon_value* results,
+                              std::size_t result_count) {
+    if (arg_count > broker::max_host_values || result_count > broker::max_host_values ||
+        (module == nullptr && module_length != 0) || (name == nullptr && name_length != 0) ||
+        (args == nullptr && arg_count != 0) || (results == nullptr && result_count != 0))
+        return narrow(host::guest_status::invalid);
+    std::array<value, broker::max_host_values> in{}, out{};
+    for (std::size_t i = 0; i < arg_count; ++i) {
+        const auto v = from_guest(args[i]);
+        if (!v) return narrow(host::guest_status::invalid);
+        in[i] = *v;
+    }
+    for (std::size_t i = 0; i < result_count; ++i) {
+        const auto slot = from_guest(cordon_value{results[i].type, {}});
+        if (!slot) return narrow(host::guest_status::invalid);
+        out[i].type = slot->type;
+    }
+    const auto status = call_host_values(std::string_view{module, module_length}, std::string_view{name, name_length},
+                                         std::span{in}.first(arg_count), std::span{out}.first(result_count));
+    if (status == host::guest_status::ok)
+        for (std::size_t i = 0; i < result_count; ++i) to_guest(out[i], results[i]);
+    return status;
+}
+
 // Files are the kernel's business in this backend: the plugin opens them itself, confined.
 inline std::int32_t fs_open(const char*, std::size_t, std::int32_t) { return narrow(host::guest_status::unsupported); }
 inline std::int32_t fs_read(std::int32_t, void*, std::size_t) { return narrow(host::guest_status::unsupported); }
@@ -162,7 +253,7 @@ inline std::int32_t fs_close(std::int32_t) { return narrow(host::guest_status::u
 inline const cordon_host_table& table() {
     static const cordon_host_table t{sizeof(cordon_host_table), &log, &clock_now, &random_fill, &fs_open, &fs_read,
                                      &fs_write, &fs_close, &config_get, &input_size, &input_read, &output_write,
-                                     &bus_call, &bus_emit};
+                                     &bus_call, &bus_emit, &call_host};
     return t;
 }
 
