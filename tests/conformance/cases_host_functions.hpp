@@ -4,6 +4,8 @@
 
 #include "fixture.hpp"
 
+#include <stdexcept>
+
 namespace cordon::conformance {
 
 struct ui : perm::custom<"ui"> {};
@@ -95,6 +97,24 @@ TYPED_TEST_P(Conformance, HostFunctionErrorStopsTheCall) {
         ASSERT_FALSE(r);
         EXPECT_EQ(r.error().kind(), error_kind::violation);
         EXPECT_THAT(r.error().message(), HasSubstr("mix refused"));
+        EXPECT_EQ(box.template call<std::int32_t()>("use_beep").value(), 0) << "the sandbox serves the next call";
+    }
+}
+
+TYPED_TEST_P(Conformance, HostFunctionThatThrowsEndsTheCallAsAnError) {
+    if constexpr (!TypeParam::host_functions.supported) {
+        CORDON_CONFORMANCE_SKIP(host_functions);
+    } else {
+        sandbox_options options;
+        options.functions.push_back(host::function(
+            "mix", [](std::int32_t, std::int64_t) -> std::int64_t { throw std::runtime_error("mix broke"); }, "app"));
+        options.functions.push_back(host::function(
+            "beep", [] { return std::int32_t{0}; }, "app"));
+        auto box = this->template make<strict>(std::move(options), part::host_functions);
+        auto r = box.template call<std::int64_t(std::int32_t)>("use_mix", 1);
+        ASSERT_FALSE(r) << "the exception did not reach the call's result";
+        EXPECT_EQ(r.error().kind(), error_kind::internal);
+        EXPECT_THAT(r.error().message(), HasSubstr("app.mix threw: mix broke"));
         EXPECT_EQ(box.template call<std::int32_t()>("use_beep").value(), 0) << "the sandbox serves the next call";
     }
 }

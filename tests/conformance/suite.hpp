@@ -21,6 +21,6 @@ REGISTER_TYPED_TEST_SUITE_P(Conformance, TypedCallsReturnValues, BoundFunctionIs
                             TelemetryCountsCallsHostCallsViolationsAndErrors, EnforcementReportNamesTheElements,
                             HostFunctionsAreCalled, CustomPermissionGuardsAHostFunction,
                             UnlistedCustomPermissionIsInsideAnOpenCeiling, HostFunctionErrorStopsTheCall,
-                            HostFunctionCannotReenterItsSandbox);
+                            HostFunctionThatThrowsEndsTheCallAsAnError, HostFunctionCannotReenterItsSandbox);
 
 } // namespace cordon::conformance

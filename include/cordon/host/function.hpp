@@ -118,9 +118,23 @@ function_entry function(std::string name, F f, std::string module = "host") {
     using ret = typename traits::ret;
     using plain_ret = typename detail::unwrap_result<ret>::type;
     signature sig{detail::param_types(static_cast<args*>(nullptr)), detail::result_types<plain_ret>()};
-    invoker call = [f = std::move(f)](context& ctx, std::span<const value> in, std::span<value> out) mutable {
+    invoker call = [f = std::move(f), qualified = module + "." + name](context& ctx, std::span<const value> in,
+                                                                       std::span<value> out) mutable -> result<void> {
+#if defined(__cpp_exceptions)
+        // An exception must not unwind through an engine's frames (compiled guest code has no
+        // unwind tables) or a broker's loop: it ends the guest's call as the host's error.
+        try {
+            return detail::invoke<ret>(f, ctx, in, out, static_cast<args*>(nullptr),
+                                       std::make_index_sequence<std::tuple_size_v<args>>{});
+        } catch (const std::exception& e) {
+            return fail(error_kind::internal, "host function " + qualified + " threw: " + e.what());
+        } catch (...) {
+            return fail(error_kind::internal, "host function " + qualified + " threw an exception");
+        }
+#else
         return detail::invoke<ret>(f, ctx, in, out, static_cast<args*>(nullptr),
-                                      std::make_index_sequence<std::tuple_size_v<args>>{});
+                                   std::make_index_sequence<std::tuple_size_v<args>>{});
+#endif
     };
     return {std::move(module), std::move(name), std::string(Perm::name), std::move(sig), std::move(call)};
 }
