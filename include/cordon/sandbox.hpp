@@ -38,6 +38,8 @@ struct sandbox_options {
     violation_action on_violation = violation_action::fail_call;
     telemetry_detail detail = telemetry_detail::timed;
     std::function<void(log_level, std::string_view)> log_sink{};
+    /// The plugin bus the guest's bus calls reach (see host::bus); must outlive the sandbox.
+    host::bus* bus = nullptr;
 };
 
 namespace detail {
@@ -284,6 +286,7 @@ private:
         ctx.log_sink = std::move(options.log_sink);
         ctx.config = std::move(options.config);
         ctx.environment = std::move(options.environment);
+        ctx.bus = options.bus;
         for (const auto& name : options.revokes)
             if (auto r = ctx.policy().revoke(name); !r) return r;
         for (const auto& text : options.grants)

@@ -38,6 +38,7 @@ enum class part {
     main,           // calls, limits, the cordon host API
     environment,    // reads GREETING from the environment (wasm: WASI's environ calls)
     host_functions, // calls the host's app.mix and app.beep
+    bus,            // calls plugin "echo" and emits "seen" on the plugin bus
 };
 
 /// Every flag a kind may turn off; a kind derives from this and shadows what differs.
@@ -56,6 +57,7 @@ struct expressible {
     static constexpr capability files = yes; // fs_read / fs_write scopes
     static constexpr capability system = yes;
     static constexpr capability host_functions = yes; // host::function<P> through sandbox_options
+    static constexpr capability bus = yes;            // cordon_bus_call / cordon_bus_emit to an attached host::bus
     static constexpr capability open_ceiling = yes; // a preset's open ceiling admits unlisted custom kinds at run time
     static constexpr capability refuses_reentry = yes;   // a host function cannot call back into its sandbox
     static constexpr capability trap_stops_guest = yes;  // violation_action::trap stops the guest at once

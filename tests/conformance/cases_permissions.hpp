@@ -49,6 +49,48 @@ TYPED_TEST_P(Conformance, EnvironmentNeedsItsGrant) {
     }
 }
 
+/// A bus as a plugin runtime would attach one: plugin "echo" answers "echo " and its input.
+struct recording_bus : host::bus {
+    std::vector<std::string> calls, events;
+    result<std::vector<std::byte>> call(std::string_view target, std::span<const std::byte> input) override {
+        const std::string text(reinterpret_cast<const char*>(input.data()), input.size());
+        calls.push_back(std::string(target) + ":" + text);
+        if (target != "echo") return fail(error_kind::invalid_argument, "no plugin named " + std::string(target));
+        return bytes_of("echo " + text);
+    }
+    result<void> emit(std::string_view topic, std::span<const std::byte> data) override {
+        events.push_back(std::string(topic) + ":" + std::string(reinterpret_cast<const char*>(data.data()), data.size()));
+        return {};
+    }
+};
+
+TYPED_TEST_P(Conformance, BusCallsNeedPluginAndReachTheAttachedBus) {
+    if constexpr (!TypeParam::bus.supported) {
+        CORDON_CONFORMANCE_SKIP(bus);
+    } else {
+        using with_plugin = policy<isolation::standard, allow<perm::plugin>>;
+        auto unattached = this->template make<with_plugin>({}, part::bus);
+        EXPECT_EQ(text_of(unattached.call_bytes("probe_bus", bytes_of("hi"))), "unsupported");
+        recording_bus bus;
+        sandbox_options options;
+        options.bus = &bus;
+        auto box = this->template make<with_plugin>(std::move(options), part::bus);
+        EXPECT_EQ(text_of(box.call_bytes("probe_bus", bytes_of("hi"))), "echo hi");
+        EXPECT_EQ(bus.calls, std::vector<std::string>{"echo:hi"});
+        EXPECT_EQ(bus.events, std::vector<std::string>{"seen:echo hi"});
+        EXPECT_TRUE(box.violations().empty());
+        // In the ceiling, not granted: refused before the bus sees anything.
+        recording_bus untouched;
+        sandbox_options refused_options;
+        refused_options.bus = &untouched;
+        auto denied = this->template make<policy<isolation::standard>>(std::move(refused_options), part::bus);
+        expect_refused(denied.call_bytes("probe_bus", bytes_of("hi")), "echo");
+        EXPECT_TRUE(untouched.calls.empty());
+        EXPECT_TRUE(untouched.events.empty());
+        EXPECT_FALSE(denied.violations().empty());
+    }
+}
+
 TYPED_TEST_P(Conformance, ConfigNeedsNoGrant) {
     if constexpr (!TypeParam::host_api.supported) {
         CORDON_CONFORMANCE_SKIP(host_api);

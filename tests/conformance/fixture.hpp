@@ -32,6 +32,7 @@
 //           probe_clock, probe_random, probe_config, probe_log, probe_system, log_flood, output_flood,
 //           read_file / write_file / hoard_files (input: a path), eat_memory, spawn
 //   part::environment: probe_env (bytes)     part::host_functions: use_mix(i32) -> i64, use_beep() -> i32
+//   part::bus: probe_bus (bytes)
 // Bytes behaviours answer "ok", "denied", "refused", a value or a count.
 
 #define CORDON_CONFORMANCE_SKIP(flag)                                                                                  \

@@ -84,6 +84,7 @@ struct none_functions : expressible {
     static constexpr std::string_view name = "none";
     static none::program payload(part) { return behaviours(); }
 
+    static constexpr capability bus = cannot("none::guest offers no bus call: the guest is host C++, which holds the bus itself");
     static constexpr capability interrupts =
         cannot("a C++ callable cannot be interrupted; time limits are checked after the call");
     static constexpr capability memory_limit = cannot("the guest shares the host's heap (compile-time rejection)");

@@ -129,6 +129,7 @@ struct process_functions : process_kind {
         cannot("a function payload runs host-program code in the child, confined by the kernel, without "
                "cordon's host API");
     static constexpr capability environment = cannot("a function payload has no host API to read an environment from");
+    static constexpr capability bus = cannot("a function payload has no host API to reach the bus through");
     static constexpr capability record_keeps_call =
         cannot("a function payload's refused system call traps and stops the child whatever violation_action says");
 };

@@ -1,5 +1,5 @@
 // The conformance suite's wasm payload kind, for either engine: the C guest built for wasm32,
-// in three modules so that each case's imports link under its policy.
+// in four modules so that each case's imports link under its policy.
 #pragma once
 
 #include <cordon/wasm.hpp>
@@ -13,7 +13,8 @@ namespace cordon::conformance {
 inline wasm::module wasm_guest(part p) {
     static const std::map<part, std::string> files = {{part::main, "conformance"},
                                                       {part::environment, "conformance_env"},
-                                                      {part::host_functions, "conformance_host"}};
+                                                      {part::host_functions, "conformance_host"},
+                                                      {part::bus, "conformance_bus"}};
     static std::map<part, wasm::module> loaded;
     auto it = loaded.find(p);
     if (it != loaded.end()) return it->second;

@@ -92,12 +92,29 @@ const cordon::host::functions& fuzz_functions() {
     return functions;
 }
 
+// The bus a fuzzed child may reach: "echo" answers its input, anything else is unknown.
+struct fuzz_bus : cordon::host::bus {
+    cordon::result<std::vector<std::byte>> call(std::string_view target, std::span<const std::byte> input) override {
+        if (target != "echo") return cordon::fail(cordon::error_kind::invalid_argument, "no such plugin");
+        return std::vector<std::byte>(input.begin(), input.end());
+    }
+    cordon::result<void> emit(std::string_view topic, std::span<const std::byte>) override {
+        if (topic.empty()) return cordon::fail(cordon::error_kind::invalid_argument, "empty topic");
+        return {};
+    }
+};
+
 void host_call(cordon::fuzz::input& in) {  // the host answers a child's host call
     using guest_policy = cordon::policy<cordon::isolation::standard>;
     cordon::host::context ctx{guest_policy::spec()};
     const auto settings = in.take<std::uint8_t>();
     if (settings & 1u) (void)ctx.policy().grant("random");
     if (settings & 2u) (void)ctx.policy().grant("clock");
+    fuzz_bus bus;
+    if (settings & 0x80u) {
+        (void)ctx.policy().grant("plugin");
+        ctx.bus = &bus;
+    }
     ctx.on_violation = static_cast<cordon::violation_action>((settings >> 2) % 3);
     ctx.config["greeting"] = "hello";
     const std::uint64_t capacity = in.take<std::uint32_t>() % (std::uint64_t{1} << 20);

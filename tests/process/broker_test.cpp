@@ -153,6 +153,71 @@ TEST(Broker, MalformedHostCallsAreAnsweredInvalid) {
     EXPECT_EQ(status_of(config.bytes(), 64), -4) << "a reply larger than the channel is refused";
 }
 
+// Bus messages are bounded like every other: a target past the string limit, lying lengths and
+// trailing bytes are invalid; without a bus the answer is unsupported; an answer larger than
+// the guest's buffer is its length alone.
+TEST(Broker, BusMessagesAreBoundedAndReachTheAttachedBus) {
+    using big_policy = policy<isolation::standard, allow<perm::plugin>>;
+    host::context ctx{big_policy::spec()};
+    const host::functions none;
+    struct echo_bus : host::bus {
+        int calls = 0;
+        std::vector<std::string> events;
+        result<std::vector<std::byte>> call(std::string_view target, std::span<const std::byte> input) override {
+            ++calls;
+            if (target != "echo") return fail(error_kind::invalid_argument, "no plugin " + std::string(target));
+            return std::vector<std::byte>(input.begin(), input.end());
+        }
+        result<void> emit(std::string_view topic, std::span<const std::byte>) override {
+            events.emplace_back(topic);
+            return {};
+        }
+    } bus;
+    const auto answer_of = [&](const cp::wire_writer& w, std::uint64_t capacity = 1 << 20) {
+        const auto answer = cp::answer_host_call(ctx, none, w.bytes(), capacity);
+        EXPECT_TRUE(answer);
+        cp::wire_reader in{*answer};
+        const auto status = in.get<std::int64_t>().value_or(12345);
+        const auto bytes = in.get_bytes();
+        return std::pair{status, bytes ? text_of(std::vector<std::byte>(bytes->begin(), bytes->end())) : std::string("?")};
+    };
+    const auto bus_call = [](std::string_view target, std::string_view input, std::uint64_t room) {
+        cp::wire_writer w;
+        w.put(static_cast<std::uint32_t>(cp::detail::broker::host_call::bus_call));
+        w.put_string(target);
+        w.put_string(input);
+        w.put(room);
+        return w;
+    };
+    EXPECT_EQ(answer_of(bus_call("echo", "hi", 16)).first, -6) << "no bus attached: unsupported";
+    ctx.bus = &bus;
+    EXPECT_EQ(answer_of(bus_call("echo", "hi", 16)), (std::pair{std::int64_t{2}, std::string("hi")}));
+    EXPECT_EQ(answer_of(bus_call("echo", "hello", 3)), (std::pair{std::int64_t{5}, std::string("")}))
+        << "too large for the guest's buffer: the length alone";
+    EXPECT_EQ(answer_of(bus_call("echo", std::string(200, 'x'), 1 << 20), 128).first, 200)
+        << "too large for the channel: the length alone";
+    EXPECT_EQ(answer_of(bus_call("nobody", "hi", 16)).first, -2) << "an unknown target is not found";
+    EXPECT_EQ(answer_of(bus_call(std::string(5000, 't'), "hi", 16)).first, -3);
+    cp::wire_writer trailing = bus_call("echo", "hi", 16);
+    trailing.put(std::uint8_t{1});
+    EXPECT_EQ(answer_of(trailing).first, -3);
+    cp::wire_writer lying;
+    lying.put(static_cast<std::uint32_t>(cp::detail::broker::host_call::bus_call));
+    lying.put_string("echo");
+    lying.put(std::uint64_t{1} << 40);  // an input length far past the message
+    EXPECT_EQ(answer_of(lying).first, -3);
+    cp::wire_writer emit;
+    emit.put(static_cast<std::uint32_t>(cp::detail::broker::host_call::bus_emit));
+    emit.put_string("seen");
+    emit.put_string("data");
+    EXPECT_EQ(answer_of(emit).first, 0);
+    EXPECT_EQ(bus.events, std::vector<std::string>{"seen"});
+    const int calls_before = bus.calls;
+    ASSERT_TRUE(ctx.policy().revoke("plugin"));
+    EXPECT_EQ(answer_of(bus_call("echo", "hi", 16)).first, -1) << "without the grant: refused before the bus";
+    EXPECT_EQ(bus.calls, calls_before);
+}
+
 namespace {
 cp::channel_header* channel_of(pid_t pid) {
     std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cordon/errors.hpp>
+#include <cordon/host/bus.hpp>
 #include <cordon/policy/runtime.hpp>
 #include <cordon/result.hpp>
 #include <cordon/telemetry/usage.hpp>
@@ -70,6 +71,9 @@ public:
     std::map<std::string, std::string, std::less<>> config{};
     /// Environment the guest may read with perm::env (never the host's own environment).
     std::map<std::string, std::string, std::less<>> environment{};
+    /// The plugin bus the guest's bus calls reach (with perm::plugin); none: they answer
+    /// unsupported. Not owned: it outlives the sandbox.
+    host::bus* bus = nullptr;
 
     // ---- per call ------------------------------------------------------------------------------
 

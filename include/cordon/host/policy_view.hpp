@@ -43,6 +43,9 @@ public:
         return ctx_->environment;
     }
 
+    /// Where the guest's bus calls go (checked against `plugin` by the caller); may be null.
+    [[nodiscard]] host::bus* bus() const noexcept { return ctx_->bus; }
+
     // ---- what the guest did ----------------------------------------------------------------------
 
     /// Records a refused use of `id` ("fs.write: fs_open /etc/x (read-only scope)") and returns

@@ -246,7 +246,7 @@ struct backend {
                  enforcement_level::best_effort, shown::when_observed),
         enforces(element::process, "seccomp: fork and clone of processes denied unless granted"),
         enforces(element::system, "seccomp: host information (uname, sysinfo) refused with EPERM unless granted"),
-        enforces(element::plugin, "no plugin bus: bus calls answer unsupported"),
+        enforces(element::plugin, "bus calls brokered to the host's bus; the grant is checked on each call"),
     };
 
     template <class Policy> class instance {

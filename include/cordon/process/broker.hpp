@@ -4,6 +4,7 @@
 
 #include <cordon/errors.hpp>
 #include <cordon/host/api.hpp>
+#include <cordon/host/bus.hpp>
 #include <cordon/host/context.hpp>
 #include <cordon/host/function.hpp>
 #include <cordon/host/guest_status.hpp>
@@ -115,6 +116,29 @@ inline std::vector<std::byte> config_get(host::context& ctx, wire_reader& in) {
     const auto value = host::api::find_config(ctx.config, *key);
     if (!value) return reply(host::guest_status::not_found);
     return reply(static_cast<std::int64_t>(value->size()), std::as_bytes(std::span{value->data(), value->size()}));
+}
+
+/// A bus call: the target (a name), the input, the most the guest can take back. The answer is
+/// the output's length and, when it fits both the guest's buffer and the channel, its bytes.
+inline std::vector<std::byte> bus_call(host::context& ctx, wire_reader& in, std::uint64_t room) {
+    const auto target = in.get_string();
+    const auto input = in.get_bytes();
+    const auto capacity = in.get<std::uint64_t>();
+    if (!target || target->size() > max_guest_string || !input || !capacity || !in.at_end())
+        return reply(host::guest_status::invalid);
+    auto out = host::api::bus_call(ctx.bus, *target, *input);
+    if (!out) return reply(host::api::bus_status(out.error()));
+    const auto length = static_cast<std::int64_t>(std::min<std::size_t>(out->size(), 0x7fff'ffff));
+    if (out->size() > *capacity || out->size() > room) return reply(length);
+    return reply(length, *out);
+}
+
+inline std::vector<std::byte> bus_emit(host::context& ctx, wire_reader& in) {
+    const auto topic = in.get_string();
+    const auto data = in.get_bytes();
+    if (!topic || topic->size() > max_guest_string || !data || !in.at_end()) return reply(host::guest_status::invalid);
+    auto sent = host::api::bus_emit(ctx.bus, *topic, *data);
+    return reply(sent ? host::guest_status::ok : host::api::bus_status(sent.error()));
 }
 
 /// One value on the wire: its type's number (in value_type's order) and its 64 bits.
@@ -273,9 +297,8 @@ inline result<std::vector<std::byte>> answer_host_call(host::context& ctx, const
         auto answer = b::config_get(ctx, in);
         return answer.size() <= capacity ? answer : b::reply(host::guest_status::limit);
     }
-    // The process backend has no plugin bus to hand these to.
-    case b::host_call::bus_call:
-    case b::host_call::bus_emit: return b::reply(host::guest_status::unsupported);
+    case b::host_call::bus_call: return b::bus_call(ctx, in, room);
+    case b::host_call::bus_emit: return b::bus_emit(ctx, in);
     case b::host_call::host_function: break;  // answered above
     }
     return b::reply(host::guest_status::invalid);

@@ -171,11 +171,29 @@ inline std::int32_t output_write(const void* data, std::size_t length) {
     return narrow(host::guest_status::ok);
 }
 
-inline std::int32_t bus_call(const char*, std::size_t, const void*, std::size_t, void*, std::size_t) {
-    return narrow(ask(request(broker::host_call::bus_call)));
+/// A length above `capacity` means "buffer too small, nothing written", as config_get answers.
+inline std::int32_t bus_call(const char* target, std::size_t target_length, const void* input, std::size_t input_length,
+                             void* out, std::size_t capacity) {
+    if (target_length > broker::max_guest_string) return narrow(host::guest_status::invalid);
+    auto w = request(broker::host_call::bus_call);
+    w.put_string(std::string_view{target, target_length});
+    w.put_bytes(std::as_bytes(std::span{static_cast<const char*>(input), input_length}));
+    w.put(static_cast<std::uint64_t>(capacity));
+    std::vector<std::byte> answer;
+    const auto status = ask(w, &answer);
+    if (status < 0) return narrow(status);
+    if (static_cast<std::uint64_t>(status) <= capacity) {
+        if (answer.size() != static_cast<std::uint64_t>(status)) return narrow(host::guest_status::limit);  // past the channel
+        if (!answer.empty()) copy_bytes(static_cast<std::byte*>(out), answer.data(), answer.size());
+    }
+    return narrow(status);
 }
-inline std::int32_t bus_emit(const char*, std::size_t, const void*, std::size_t) {
-    return narrow(ask(request(broker::host_call::bus_emit)));
+inline std::int32_t bus_emit(const char* topic, std::size_t topic_length, const void* data, std::size_t data_length) {
+    if (topic_length > broker::max_guest_string) return narrow(host::guest_status::invalid);
+    auto w = request(broker::host_call::bus_emit);
+    w.put_string(std::string_view{topic, topic_length});
+    w.put_bytes(std::as_bytes(std::span{static_cast<const char*>(data), data_length}));
+    return narrow(ask(w));
 }
 
 /// Calls the host function module.name: the arguments and the result types asked for go out,

@@ -113,6 +113,7 @@ template <class Engine> struct basic_backend {
         enforces(element::clock, "host import; the grant is checked on each call"),
         enforces(element::random, "host import; the grant is checked on each call"),
         enforces(element::env, "host import; the grant is checked on each call"),
+        enforces(element::plugin, "host import to the host's bus; the grant is checked on each call"),
         enforces(element::cpu_time, "fuel slices: counters at function entries and loop headers, thread CPU clock checked per slice"),
         enforces(element::wall_time, "fuel slices: steady clock checked per slice; cancel() flag"),
         enforces(element::fuel, "injected counters, exact and deterministic"),

@@ -209,39 +209,38 @@ inline const std::vector<host_function>& cordon_host_api() {
             r[0] = value::of_i32(guest_status::ok);
             return {};
         });
-        // bus_call(target_ptr, target_len, in_ptr, in_len, out_ptr, out_cap) -> output length or status.
+        // bus_call(target_ptr, target_len, in_ptr, in_len, out_ptr, out_cap) -> output length or
+        // status; a length above out_cap means "buffer too small, nothing written".
         add("bus_call", {{i32, i32, i32, i32, i32, i32}, {i32}}, "plugin", [](host_call& call, std::span<const value> p, std::span<value> r) -> result<void> {
-            if (!call.state.bus.call) {
-                r[0] = value::of_i32(guest_status::unsupported);
-                return {};
-            }
             auto target = call.memory.copy_string(static_cast<std::uint32_t>(p[0].i32), static_cast<std::uint32_t>(p[1].i32), max_guest_string);
             if (!target) return target.error();
             auto in = call.memory.bytes(static_cast<std::uint32_t>(p[2].i32), static_cast<std::uint32_t>(p[3].i32));
             if (!in) return in.error();
-            const std::vector<std::uint8_t> input(in->begin(), in->end());  // copy: the callee may re-enter
-            auto out = call.state.bus.call(*target, input);
+            const std::vector<std::byte> input(reinterpret_cast<const std::byte*>(in->data()),
+                                               reinterpret_cast<const std::byte*>(in->data()) + in->size());  // the callee may re-enter
+            auto out = host::api::bus_call(call.state.policy.bus(), *target, input);
             if (!out) {
-                r[0] = value::of_i32(out.error().kind() == error_kind::violation ? guest_status::denied : guest_status::io);
+                r[0] = value::of_i32(host::api::bus_status(out.error()));
                 return {};
             }
             if (out->size() <= static_cast<std::uint32_t>(p[5].i32))
-                if (auto ok = call.memory.store(static_cast<std::uint32_t>(p[4].i32), *out); !ok) return ok;
-            r[0] = value::of_i32(static_cast<std::int32_t>(out->size()));
+                if (auto ok = call.memory.store(static_cast<std::uint32_t>(p[4].i32),
+                                                std::span{reinterpret_cast<const std::uint8_t*>(out->data()), out->size()});
+                    !ok)
+                    return ok;
+            r[0] = value::of_i32(static_cast<std::int32_t>(std::min<std::size_t>(out->size(), 0x7fff'ffff)));
             return {};
         });
         // bus_emit(topic_ptr, topic_len, data_ptr, data_len) -> status
         add("bus_emit", {{i32, i32, i32, i32}, {i32}}, "plugin", [](host_call& call, std::span<const value> p, std::span<value> r) -> result<void> {
-            if (!call.state.bus.emit) {
-                r[0] = value::of_i32(guest_status::unsupported);
-                return {};
-            }
             auto topic = call.memory.copy_string(static_cast<std::uint32_t>(p[0].i32), static_cast<std::uint32_t>(p[1].i32), max_guest_string);
             if (!topic) return topic.error();
             auto data = call.memory.bytes(static_cast<std::uint32_t>(p[2].i32), static_cast<std::uint32_t>(p[3].i32));
             if (!data) return data.error();
-            const std::vector<std::uint8_t> copy(data->begin(), data->end());
-            r[0] = value::of_i32(call.state.bus.emit(*topic, copy) ? guest_status::ok : guest_status::io);
+            const std::vector<std::byte> copy(reinterpret_cast<const std::byte*>(data->data()),
+                                              reinterpret_cast<const std::byte*>(data->data()) + data->size());
+            auto sent = host::api::bus_emit(call.state.policy.bus(), *topic, copy);
+            r[0] = value::of_i32(sent ? guest_status::ok : host::api::bus_status(sent.error()));
             return {};
         });
         return f;

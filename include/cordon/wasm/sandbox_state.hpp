@@ -87,13 +87,6 @@ private:
     std::uint32_t opened_ = 0;
 };
 
-/// Hooks the plugin bus installs; without them the bus imports answer "not supported".
-struct bus_hooks {
-    /// call(target, input) -> output bytes
-    std::function<result<std::vector<std::uint8_t>>(std::string_view, std::span<const std::uint8_t>)> call;
-    std::function<result<void>(std::string_view, std::span<const std::uint8_t>)> emit;
-};
-
 /// One wasm sandbox's host side. Grants, scopes, limits, output and violations live in the host
 /// context; this holds what the engine derives from them (its limits in engine units, the
 /// preopened directories) and what only a wasm guest has (handles, call input and output).
@@ -111,7 +104,6 @@ struct sandbox_state {
     std::vector<std::uint8_t> call_output;  // bytes-out of the current call
     std::vector<std::uint8_t> call_input;   // bytes-in, readable through cordon.input
     handle_table handles;
-    bus_hooks bus;
     std::optional<int> exit_code;    // set by proc_exit
     std::optional<error> pending;    // the error a host function trapped with, kept with its kind
     std::optional<error> limit_hit;  // a limit the guest ran into without being stopped (open files)

@@ -98,6 +98,12 @@ CORDON_EXPORT(probe_config) int32_t probe_config(void) {
     return cordon_output_write(buffer, (size_t)n);
 }
 
+/* The plugin bus, for the native plugin (wasm: bus.c, a module of its own, since importing the
+ * bus needs perm::plugin in the ceiling). */
+#if !defined(__wasm__)
+#include "bus.inc"
+#endif
+
 CORDON_EXPORT(probe_log) int32_t probe_log(void) {
     const char* text = "hello from the guest";
     cordon_log(CORDON_LOG_INFO, text, length_of(text));
