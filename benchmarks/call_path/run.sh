@@ -7,7 +7,7 @@
 #
 # NAME is the JSON's name, `after` when not given; before.json holds the figures of the code
 # before the call protocol moved into the facade. Needs gnuplot (Debian package gnuplot-nox)
-# and jq; the plot is redrawn by hand, not in CI.
+# and jq (rows.jq joins the runs' rows for plot.gp); the plot is redrawn by hand, not in CI.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,8 +24,8 @@ cmake --build build/release --target bench_call_path -j2
 build/release/benchmarks/call_path/bench_call_path --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
   --benchmark_out="$here/$name.json" --benchmark_out_format=json
 
-args="before='$here/before.json'; out='$root/docs/benchmarks-call-path.svg'"
-[[ -f "$here/before.json" ]] || args="before='$here/$name.json'; out='$root/docs/benchmarks-call-path.svg'"
+args="before='$here/before.json'; rows_jq='$here/rows.jq'; out='$root/docs/benchmarks-call-path.svg'"
+[[ -f "$here/before.json" ]] || args="before='$here/$name.json'; rows_jq='$here/rows.jq'; out='$root/docs/benchmarks-call-path.svg'"
 [[ "$name" != before && -f "$here/before.json" ]] && args+="; after='$here/$name.json'"
 gnuplot -e "$args" "$here/plot.gp"
 echo "run.sh: wrote $here/$name.json and docs/benchmarks-call-path.svg"
