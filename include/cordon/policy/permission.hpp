@@ -79,6 +79,8 @@ enum class id : std::uint8_t {
     fs_read, fs_write, net, process, clock, random, env, system, plugin,
     first_custom,
 };
+static_assert(std::size(detail::builtin_names) == static_cast<std::size_t>(id::first_custom),
+              "every built-in kind has its id, in the order of builtin_names");
 /// How many kinds one sandbox can tell apart (the width of its grant mask).
 inline constexpr std::size_t max_kinds = 64;
 

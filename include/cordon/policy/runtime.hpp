@@ -43,7 +43,6 @@ struct permission_text {
 class runtime_policy {
 public:
     explicit runtime_policy(const policy_spec& spec) : spec_{&spec}, ceiling_limits_{spec.limits}, limits_{spec.limits} {
-        for (std::string_view name : perm::detail::builtin_names) names_.emplace_back(name);
         for (const auto& entry : spec.ceiling)
             if (!perm::builtin_id(entry.name)) names_.push_back(entry.name);
         for (const auto& g : spec.grants) add_grant(g.name, g.scoping, g.scope);
@@ -152,7 +151,8 @@ public:
     [[nodiscard]] std::string name_of(perm::id id) const {
         std::shared_lock lock(mutex_);
         const auto i = static_cast<std::size_t>(id);
-        return i < names_.size() ? names_[i] : std::string("?");
+        if (i < custom_base) return std::string(perm::detail::builtin_names[i]);
+        return i - custom_base < names_.size() ? names_[i - custom_base] : std::string("?");
     }
 
     // ---- queries ------------------------------------------------------------------------------
@@ -267,15 +267,16 @@ private:
         mask_.store(mask, std::memory_order_release);
     }
     [[nodiscard]] std::optional<perm::id> find_id(std::string_view name) const {
+        if (auto builtin = perm::builtin_id(name)) return builtin;
         auto it = std::find(names_.begin(), names_.end(), name);
-        if (it == names_.end() || it - names_.begin() >= static_cast<std::ptrdiff_t>(perm::max_kinds)) return std::nullopt;
-        return static_cast<perm::id>(it - names_.begin());
+        if (it == names_.end()) return std::nullopt;
+        return static_cast<perm::id>(custom_base + static_cast<std::size_t>(it - names_.begin()));
     }
     std::optional<perm::id> intern_locked(std::string_view name) {
         if (auto known = find_id(name)) return known;
-        if (names_.size() >= perm::max_kinds) return std::nullopt;
+        if (custom_base + names_.size() >= perm::max_kinds) return std::nullopt;
         names_.emplace_back(name);
-        return static_cast<perm::id>(names_.size() - 1);
+        return static_cast<perm::id>(custom_base + names_.size() - 1);
     }
     static constexpr const char* too_many_kinds = "the sandbox already tells apart as many permission kinds as it can (64)";
     [[nodiscard]] const granted_kind* find(std::string_view name) const {
@@ -303,7 +304,9 @@ private:
     limit_set ceiling_limits_;
     limit_set limits_;
     std::vector<granted_kind> grants_;
-    std::vector<std::string> names_;      // index: perm::id; built-in kinds first
+    /// Built-in kinds have their ids from perm::id; user-defined ones follow, named here.
+    static constexpr std::size_t custom_base = static_cast<std::size_t>(perm::id::first_custom);
+    std::vector<std::string> names_;      // index: perm::id - custom_base
     std::atomic<std::uint64_t> mask_{0};  // bit perm::id set: the kind is granted
 };
 

@@ -29,6 +29,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace cordon::wasm {
@@ -141,28 +143,42 @@ template <class Engine> struct basic_backend {
                 const usage& used = engine->last_call();
                 for (const auto& [function, count] : used.host_calls) context->count_host_call(function, count);
                 call_usage measured;
-                // The engine reads the thread CPU clock only for a cpu limit; then it is free here.
-                if (engine->state().limits().cpu_time) measured.cpu_ns = static_cast<std::uint64_t>(used.cpu.count());
+                // The engine reads the thread CPU clock only for a cpu limit on a call that outlived
+                // a fuel slice; then it is free here. Otherwise the facade charges the wall time.
+                if (used.cpu_measured) measured.cpu_ns = static_cast<std::uint64_t>(used.cpu.count());
                 measured.fuel = used.fuel;
                 measured.peak_memory_bytes = used.peak_memory_bytes;
                 return {std::move(outcome), measured};
             }
         };
 
+        /// An export as a bound function reaches it: resolved once where the engine can (the
+        /// compiled engine's typed export), by name where it cannot (the interpreter keeps the
+        /// last export it found).
+        template <class Sig> static auto resolve(engine_instance& engine, std::string_view name) {
+            if constexpr (requires { engine.template function<Sig>(name); }) return engine.template function<Sig>(name);
+            else return result<std::string>{std::string(name)};
+        }
+        template <class Sig>
+        using target_of = std::remove_cvref_t<decltype(*resolve<Sig>(std::declval<engine_instance&>(), std::string_view{}))>;
+
     public:
         template <class Sig> class bound_function;
         template <class R, class... Args> class bound_function<R(Args...)> {
         public:
-            bound_function(session* s, std::string export_name) : session_{s}, name_{std::move(export_name)} {}
+            bound_function(session* s, target_of<R(Args...)> target) : session_{s}, target_{std::move(target)} {}
             call_outcome<R> operator()(Args... args) const {
                 return session_->template run<R>([&](engine_instance& engine) {
-                    return engine.template call<R(Args...)>(name_, args...);
+                    if constexpr (std::is_same_v<target_of<R(Args...)>, std::string>)
+                        return engine.template call<R(Args...)>(target_, args...);
+                    else
+                        return (void)engine, target_(args...);
                 });
             }
 
         private:
             session* session_;
-            std::string name_;
+            target_of<R(Args...)> target_;
         };
 
         static result<instance> create(const module& payload, host::context& ctx, const host::functions& functions) {
@@ -174,8 +190,9 @@ template <class Engine> struct basic_backend {
             options.args = {payload.name()};
             // The thread CPU clock is a system call; the context promises CPU time only where a
             // cpu limit needs it (the meter reads it then regardless), and wall time when timed.
+            // The facade times each call with its coarse clock: the engine reads no clock of its own.
             options.measure_cpu = false;
-            options.measure_wall = ctx.detail == telemetry_detail::timed;
+            options.measure_wall = false;
             auto engine = engine_instance::create(payload, ctx, std::move(options), detail::adapt_functions(functions, ctx));
             if (!engine) return engine.error();
             auto s = std::make_unique<session>();
@@ -191,7 +208,9 @@ template <class Engine> struct basic_backend {
             const signature wanted = signature_for<Sig>();
             if (*e->func_signature != wanted)
                 return detail::called_as_mismatch(export_name, *e->func_signature, wanted);
-            return bound_function<Sig>{session_.get(), std::string(export_name)};
+            auto target = resolve<Sig>(*session_->engine, export_name);
+            if (!target) return target.error();
+            return bound_function<Sig>{session_.get(), std::move(*target)};
         }
 
         call_outcome<std::vector<std::byte>> call_bytes(std::string_view export_name, std::span<const std::byte> input) {

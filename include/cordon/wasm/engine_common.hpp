@@ -57,11 +57,16 @@ public:
         state.limit_hit.reset();
         state.exit_code.reset();
         grow_failed = false;
-        measuring_wall_ = (timed && state.options.measure_wall) || state.limits().wall_time.has_value();
-        wall_start_ = measuring_wall_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-        measuring_cpu_ = (timed && state.options.measure_cpu) || state.limits().cpu_time.has_value();
+        // Clocks only where telemetry asks for them or a limit needs them: under a cpu limit the
+        // meter reads the thread CPU clock (a system call) when a slice runs out, not here.
+        const engine_limits& limits = state.limits();
+        measuring_wall_ = timed && state.options.measure_wall;
+        measuring_cpu_ = timed && state.options.measure_cpu;
+        const bool deadline = limits.wall_time.has_value() || limits.cpu_time.has_value();
+        wall_start_ = measuring_wall_ || deadline ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
         cpu_start_ = measuring_cpu_ ? detail::thread_cpu_now() : std::chrono::nanoseconds{0};
-        return state.meter.start(state.limits(), state.options.fuel_slice, wall_start_, cpu_start_);
+        return state.meter.start(limits, state.options.fuel_slice, wall_start_,
+                                 measuring_cpu_ ? std::optional{cpu_start_} : std::nullopt);
     }
 
     /// Accounts the finished call; `fuel_global` is the fuel global's value now.
@@ -69,8 +74,13 @@ public:
         usage& u = state.current;
         u.wall = measuring_wall_ ? std::chrono::steady_clock::now() - wall_start_ : std::chrono::nanoseconds{0};
         // Without the thread CPU clock, a call is charged its wall time (the none backend does the
-        // same): one thread cannot use more CPU than the time that passed.
-        u.cpu = measuring_cpu_ ? detail::thread_cpu_now() - cpu_start_ : u.wall;
+        // same): one thread cannot use more CPU than the time that passed. A call the meter read
+        // the clock for (a cpu limit and at least one slice) has its CPU time measured.
+        const auto metered_cpu = state.meter.cpu_start();
+        u.cpu_measured = measuring_cpu_ || metered_cpu.has_value();
+        u.cpu = measuring_cpu_ ? detail::thread_cpu_now() - cpu_start_
+                : metered_cpu ? detail::thread_cpu_now() - *metered_cpu
+                              : u.wall;
         u.fuel = state.meter.used(fuel_global);
         u.peak_memory_bytes = memory_bytes;
         state.total.add(u);

@@ -79,6 +79,7 @@ struct usage {
     std::chrono::nanoseconds cpu{0};
     std::uint64_t fuel = 0;
     std::uint64_t peak_memory_bytes = 0;
+    bool cpu_measured = false;  // cpu is from the thread CPU clock, not the wall time charged as CPU
     std::map<std::string, std::uint64_t, std::less<>> host_calls;
 
     void add(const usage& call) {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <ctime>
+#include <algorithm>
 #include <optional>
 
 namespace cordon::wasm {
@@ -30,11 +31,15 @@ inline std::chrono::nanoseconds thread_cpu_now() {
 class fuel_meter {
 public:
     /// Arms the meter for a new call; returns the value to store in the fuel global.
-    /// `cpu_now` is the thread CPU clock at the start, needed only when there is a cpu limit.
+    /// `wall_now` is the steady clock at the start, needed only with a wall or cpu limit;
+    /// `cpu_now` the thread CPU clock, if the caller read it. Under a cpu limit without it, the
+    /// meter reads that clock (a system call) only when a slice runs out: a call that ends
+    /// within its first slice never pays for it.
     std::int64_t start(const engine_limits& limits, std::uint64_t fuel_slice, std::chrono::steady_clock::time_point wall_now,
-                       std::chrono::nanoseconds cpu_now) {
+                       std::optional<std::chrono::nanoseconds> cpu_now) {
         budget_ = limits.fuel;
         slice_ = fuel_slice;
+        wall_start_ = wall_now;
         wall_deadline_ = limits.wall_time ? std::optional{wall_now + *limits.wall_time} : std::nullopt;
         wall_limit_ = limits.wall_time.value_or(std::chrono::nanoseconds{0});
         cpu_limit_ = limits.cpu_time;
@@ -42,6 +47,10 @@ public:
         handed_out_ = 0;
         return static_cast<std::int64_t>(next_slice());
     }
+
+    /// The thread CPU clock's reading at the call's start, where the meter knows it (read by the
+    /// caller, or estimated at the first slice's end).
+    [[nodiscard]] std::optional<std::chrono::nanoseconds> cpu_start() const noexcept { return cpu_start_; }
 
     /// Called when the fuel global went negative. Returns the new global value, or the limit hit.
     result<std::int64_t> refill(std::int64_t global) {
@@ -56,7 +65,11 @@ public:
             }
         }
         if (cpu_limit_) {
-            const auto spent = detail::thread_cpu_now() - cpu_start_;
+            const auto cpu_now = detail::thread_cpu_now();
+            // First read in this call: until now the thread used at most the wall time that
+            // passed, so counting that much holds the limit (and errs towards stopping sooner).
+            if (!cpu_start_) cpu_start_ = cpu_now - std::min(cpu_now, std::chrono::nanoseconds{std::chrono::steady_clock::now() - wall_start_});
+            const auto spent = cpu_now - *cpu_start_;
             if (spent >= *cpu_limit_)
                 return limit_exceeded(limit::kind::cpu_time_ms, milliseconds_of(*cpu_limit_), milliseconds_of(spent));
         }
@@ -99,10 +112,11 @@ private:
     std::optional<std::uint64_t> budget_{};
     std::uint64_t slice_ = 1u << 16;
     std::uint64_t handed_out_ = 0;
+    std::chrono::steady_clock::time_point wall_start_{};
     std::optional<std::chrono::steady_clock::time_point> wall_deadline_{};
     std::chrono::nanoseconds wall_limit_{0};
     std::optional<std::chrono::nanoseconds> cpu_limit_{};
-    std::chrono::nanoseconds cpu_start_{0};
+    std::optional<std::chrono::nanoseconds> cpu_start_{};
     std::atomic<bool> cancel_requested_{false};
 };
 
