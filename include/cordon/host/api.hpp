@@ -97,21 +97,21 @@ inline result<void> write(context& ctx, stream s, std::string_view bytes) {
 /// Nanoseconds on the wall clock (since the epoch) or the monotonic clock. Needs perm::clock.
 inline result<std::uint64_t> clock_ns(context& ctx, clock_id which) {
     ctx.count_host_call("clock_ns");
-    if (auto r = ctx.require("clock", "clock_ns"); !r) return r.error();
+    if (auto r = ctx.require(perm::id::clock, "clock_ns"); !r) return r.error();
     return now_ns(which);
 }
 
 /// Fills a buffer with cryptographically secure random bytes. Needs perm::random.
 inline result<void> random(context& ctx, std::span<std::byte> out) {
     ctx.count_host_call("random");
-    if (auto r = ctx.require("random", "random"); !r) return r;
+    if (auto r = ctx.require(perm::id::random, "random"); !r) return r;
     return fill_random(out);
 }
 
 /// A variable from the environment the host chose to pass (never the host's own). Needs perm::env.
 inline result<std::optional<std::string>> env_get(context& ctx, std::string_view name) {
     ctx.count_host_call("env_get");
-    if (auto r = ctx.require("env", "env_get"); !r) return r.error();
+    if (auto r = ctx.require(perm::id::env, "env_get"); !r) return r.error();
     auto it = ctx.environment.find(name);
     if (it == ctx.environment.end()) return std::optional<std::string>{};
     return std::optional<std::string>{it->second};
@@ -133,7 +133,7 @@ struct system_info {
 /// Host information. Needs perm::system.
 inline result<system_info> system(context& ctx) {
     ctx.count_host_call("system_info");
-    if (auto r = ctx.require("system", "system_info"); !r) return r.error();
+    if (auto r = ctx.require(perm::id::system, "system_info"); !r) return r.error();
     system_info out;
     out.cpus = static_cast<std::uint32_t>(::sysconf(_SC_NPROCESSORS_ONLN));
     struct sysinfo si {};
