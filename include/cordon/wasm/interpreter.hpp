@@ -536,7 +536,14 @@ private:
         const bool trapped = wabt::Failed(outcome) || trap;
         // A trap can leave frames and values behind in the thread; the next call gets a clean one.
         auto failed = finish_call(trapped, trap.get(), name);
-        if (trapped) thread_.reset();
+        if (trapped) {
+            thread_.reset();
+            // WABT's store frees an object only when it is collected: without this, every trap
+            // left its Trap (message and frames, ~200 bytes) behind for the sandbox's lifetime,
+            // so a guest that trapped on each call grew the host without bound.
+            trap.reset();
+            store_.Collect();
+        }
         return failed;
     }
 
