@@ -261,6 +261,26 @@ TEST(RuntimeView, MoreKindsThanTheMaskHoldsAreRefusedNotAliased) {
     for (perm::id id : ids) ASSERT_TRUE(view.grant(view.name_of(id)));
     for (perm::id id : ids) EXPECT_TRUE(view.granted(id));
     EXPECT_FALSE(view.granted(perm::id::process));
+    // An id no policy hands out is never granted (and shifts nothing past the mask).
+    EXPECT_FALSE(view.granted(static_cast<perm::id>(perm::max_kinds)));
+    EXPECT_FALSE(view.granted(static_cast<perm::id>(255)));
+}
+
+// A ceiling written at run time may list more user-defined kinds than the mask holds: those
+// past it get no id, are refused when granted, and are not granted by the spec either.
+TEST(RuntimeView, CeilingKindsPastTheMaskAreNeverGranted) {
+    policy_spec spec;
+    for (int i = 0; i < 70; ++i) spec.grant("many" + std::to_string(i));
+    runtime_policy view{spec};
+    const std::size_t fit = perm::max_kinds - std::size(perm::detail::builtin_names);
+    for (int i = 0; i < 70; ++i) {
+        const std::string name = "many" + std::to_string(i);
+        const bool inside = static_cast<std::size_t>(i) < fit;
+        EXPECT_EQ(view.granted(name), inside) << name;
+        EXPECT_EQ(view.intern(name).has_value(), inside) << name;
+        EXPECT_EQ(view.grant(name).has_value(), inside) << name;
+        EXPECT_EQ(view.check(name).has_value(), inside) << name;
+    }
 }
 
 } // namespace

@@ -159,7 +159,8 @@ public:
 
     /// Is the kind on? A bit test without a lock: the check on every guest host call.
     [[nodiscard]] bool granted(perm::id id) const noexcept {
-        return (mask_.load(std::memory_order_acquire) >> static_cast<unsigned>(id)) & 1u;
+        const auto bit = static_cast<unsigned>(id);
+        return bit < perm::max_kinds && ((mask_.load(std::memory_order_acquire) >> bit) & 1u);
     }
     /// Checks an unscoped use by id. Not granted: a violation naming the permission.
     [[nodiscard]] result<void> check(perm::id id) const {
@@ -270,10 +271,15 @@ private:
         if (auto builtin = perm::builtin_id(name)) return builtin;
         auto it = std::find(names_.begin(), names_.end(), name);
         if (it == names_.end()) return std::nullopt;
-        return static_cast<perm::id>(custom_base + static_cast<std::size_t>(it - names_.begin()));
+        // A ceiling may list more user-defined kinds than the mask holds: those past it have no
+        // id, so they can never be granted (a grant of one is refused, see intern_locked).
+        const std::size_t id = custom_base + static_cast<std::size_t>(it - names_.begin());
+        if (id >= perm::max_kinds) return std::nullopt;
+        return static_cast<perm::id>(id);
     }
     std::optional<perm::id> intern_locked(std::string_view name) {
         if (auto known = find_id(name)) return known;
+        if (std::find(names_.begin(), names_.end(), name) != names_.end()) return std::nullopt;  // listed, past the mask
         if (custom_base + names_.size() >= perm::max_kinds) return std::nullopt;
         names_.emplace_back(name);
         return static_cast<perm::id>(custom_base + names_.size() - 1);
