@@ -105,6 +105,20 @@ TYPED_TEST_P(Conformance, ConfigNeedsNoGrant) {
     }
 }
 
+// The host API takes text (keys, targets, topics, paths) of at most host::api::max_text bytes;
+// a longer one is the guest's mistake to handle, answered invalid, not a trap or a usage error.
+TYPED_TEST_P(Conformance, TextPastTheLimitIsInvalid) {
+    if constexpr (!TypeParam::host_api.supported) {
+        CORDON_CONFORMANCE_SKIP(host_api);
+    } else {
+        auto box = this->template make<strict>();
+        auto r = box.call_bytes("probe_long_key", {});
+        ASSERT_TRUE(r) << r.error().message();
+        EXPECT_EQ(text_of(r), "invalid");
+        EXPECT_TRUE(box.violations().empty());
+    }
+}
+
 TYPED_TEST_P(Conformance, LogNeedsNoGrant) {
     if constexpr (!TypeParam::host_api.supported) {
         CORDON_CONFORMANCE_SKIP(host_api);

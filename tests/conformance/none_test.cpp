@@ -56,6 +56,10 @@ none::program behaviours() {
         if (!r) return answer("denied");
         return answer(r->value_or("(unset)"));
     });
+    p.export_bytes("probe_long_key", [](none::guest& g, std::span<const std::byte>) -> result<bytes> {
+        auto r = g.config(std::string(5000, 'k'));
+        return answer(!r && r.error().kind() == error_kind::invalid_argument ? "invalid" : "other");
+    });
     p.export_bytes("probe_log", [](none::guest& g, std::span<const std::byte>) -> result<bytes> {
         (void)g.log(log_level::info, "hello from the guest");
         return answer("ok");

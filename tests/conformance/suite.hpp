@@ -15,7 +15,7 @@ REGISTER_TYPED_TEST_SUITE_P(Conformance, TypedCallsReturnValues, BoundFunctionIs
                             MemoryLimitHolds, CpuTimeStopsAnEndlessCall, WallTimeStopsAnEndlessCall,
                             FuelIsExactAndStopsTheCall, OpenFilesLimitHolds, OutputBytesCapsTheGuest,
                             CallDepthLimitHolds, ProcessesLimitHolds, ClockNeedsItsGrant, RandomNeedsItsGrant,
-                            EnvironmentNeedsItsGrant, BusCallsNeedPluginAndReachTheAttachedBus, ConfigNeedsNoGrant, LogNeedsNoGrant, FsReadStaysInScope,
+                            EnvironmentNeedsItsGrant, BusCallsNeedPluginAndReachTheAttachedBus, ConfigNeedsNoGrant, TextPastTheLimitIsInvalid, LogNeedsNoGrant, FsReadStaysInScope,
                             FsWriteStaysInScope, SystemNeedsItsGrant, FailCallEndsTheCallAsViolation,
                             TrapStopsTheGuestAtOnce, RecordKeepsTheResult, CancelFromAnotherThreadIsTimeout,
                             TelemetryCountsCallsHostCallsViolationsAndErrors, EnforcementReportNamesTheElements,

@@ -127,7 +127,7 @@ void host_call(cordon::fuzz::input& in) {  // the host answers a child's host ca
     cp::wire_reader head{message};
     const auto id = head.get<std::uint32_t>();
     std::optional<b::function_call> call;
-    if (id == static_cast<std::uint32_t>(b::host_call::host_function)) call = b::decode_function_call(head);
+    if (id == static_cast<std::uint32_t>(b::host_call::call_host)) call = b::decode_function_call(head);
     const auto* entry = call ? b::find(fuzz_functions(), call->module, call->name) : nullptr;
     if (!answer) {
         require(entry != nullptr || id == static_cast<std::uint32_t>(b::host_call::log) ||

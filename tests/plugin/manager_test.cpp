@@ -138,7 +138,7 @@ TEST_F(Manager, PluginsGetOnlyWhatTheirManifestAsksFor) {
     ASSERT_FALSE(denied);
     EXPECT_EQ(denied.error().kind(), error_kind::violation);
     ASSERT_EQ(violations.size(), 1U);
-    EXPECT_NE(violations[0].find("random is not granted"), std::string::npos) << violations[0];
+    EXPECT_NE(violations[0].find("random: cordon.random_fill called without the grant"), std::string::npos) << violations[0];
 }
 
 TEST_F(Manager, ViolationQuarantinesUntilReleased) {

@@ -145,12 +145,22 @@ TEST(Broker, MalformedHostCallsAreAnsweredInvalid) {
     huge_random.put(std::uint64_t{1} << 40);  // the host never allocates what a guest names
     EXPECT_EQ(status_of(huge_random.bytes()), -1) << "random is not granted: refused before anything else";
     ASSERT_TRUE(ctx.policy().grant("random"));
-    EXPECT_EQ(status_of(huge_random.bytes()), -3);
+    const auto random = cp::answer_host_call(ctx, none, huge_random.bytes(), 4096);
+    ASSERT_TRUE(random);
+    EXPECT_LE(random->size(), 4096U) << "filled only as far as the channel holds";
     cp::wire_writer config;
     config.put(static_cast<std::uint32_t>(cp::detail::broker::host_call::config_get));
     config.put_string("k");
+    EXPECT_EQ(status_of(config.bytes()), -3) << "no capacity for the answer: malformed";
+    config.put(std::uint64_t{200});
     EXPECT_EQ(status_of(config.bytes()), 100);
-    EXPECT_EQ(status_of(config.bytes(), 64), -4) << "a reply larger than the channel is refused";
+    const auto cut = cp::answer_host_call(ctx, none, config.bytes(), 64);
+    ASSERT_TRUE(cut);
+    cp::wire_reader in{*cut};
+    EXPECT_EQ(in.get<std::int64_t>(), 100);
+    EXPECT_EQ(in.get_bytes()->size(), 0U) << "a value larger than the channel: its length alone";
+    config.put(std::uint8_t{0});
+    EXPECT_EQ(status_of(config.bytes()), -3) << "trailing bytes: malformed";
 }
 
 // Bus messages are bounded like every other: a target past the string limit, lying lengths and
@@ -275,4 +285,47 @@ TEST(Broker, EndlessHostCallsStillMeetTheWallLimit) {
     auto answer = child->call(fn::entry(), fn::encode_arguments(address));
     ASSERT_FALSE(answer);
     EXPECT_EQ(answer.error().kind(), error_kind::timeout);
+}
+
+// Both ends come from the host API table: every function the host answers has the broker's
+// answer and a wasm import with the table's name and permission; the ones the call's holder or
+// the file table answer are wasm imports the broker does not answer; call_host is the broker's alone.
+TEST(Broker, TheHostApiTableDrivesTheBrokerAndTheWasmImports) {
+    namespace api = host::api;
+    host::context ctx{guest_policy::spec()};
+    const host::functions none;
+#ifdef CORDON_TEST_GUEST_WASM
+    const auto& imports = wasm::cordon_host_api();
+    const auto import_of = [&](std::string_view name) -> const wasm::host_function* {
+        for (const auto& f : imports)
+            if (f.name == name) return &f;
+        return nullptr;
+    };
+    EXPECT_EQ(imports.size(), std::size(api::functions) - 1);
+#endif
+    for (const auto& e : api::functions) {
+        SCOPED_TRACE(std::string(e.name));
+        EXPECT_EQ(api::find(static_cast<std::uint32_t>(e.id)), &e);
+        const bool answered = cp::detail::broker::answers[static_cast<std::size_t>(e.id) - 1] != nullptr;
+        EXPECT_EQ(answered, e.served_by == api::server::host);
+        if (e.served_by == api::server::call || e.served_by == api::server::files) {
+            cp::wire_writer w;
+            w.put(static_cast<std::uint32_t>(e.id));
+            const auto answer = cp::answer_host_call(ctx, none, w.bytes(), 1 << 16);
+            ASSERT_TRUE(answer);
+            cp::wire_reader in{*answer};
+            EXPECT_EQ(in.get<std::int64_t>(), host::guest_status::unsupported) << "the child answers these itself";
+        }
+#ifdef CORDON_TEST_GUEST_WASM
+        const auto* f = import_of(e.name);
+        if (e.served_by == api::server::registered) {
+            EXPECT_EQ(f, nullptr);
+            continue;
+        }
+        ASSERT_NE(f, nullptr);
+        EXPECT_EQ(f->permission.value_or(""), api::permission_name(e));
+#endif
+    }
+    EXPECT_EQ(api::find(0), nullptr);
+    EXPECT_EQ(api::find(static_cast<std::uint32_t>(std::size(api::functions)) + 1), nullptr);
 }

@@ -244,7 +244,7 @@ struct broker_bench {
 
 cp::wire_writer header() {
     cp::wire_writer w;
-    w.put(static_cast<std::uint32_t>(broker::host_call::host_function));
+    w.put(static_cast<std::uint32_t>(broker::host_call::call_host));
     return w;
 }
 std::vector<std::byte> function_call(std::string_view module, std::string_view name, std::vector<value> args,

@@ -92,6 +92,12 @@ constexpr scope_kind scoping_of(std::string_view name) noexcept {
     return scope_kind::none;
 }
 
+/// The name of a built-in kind's id ("" for a user-defined kind's, which only its sandbox knows).
+constexpr std::string_view builtin_name(id kind) noexcept {
+    const auto i = static_cast<std::size_t>(kind);
+    return i < std::size(detail::builtin_names) ? detail::builtin_names[i] : std::string_view{};
+}
+
 /// The id of a built-in kind's name, if it is one.
 constexpr std::optional<id> builtin_id(std::string_view name) noexcept {
     for (std::size_t i = 0; i < std::size(detail::builtin_names); ++i)

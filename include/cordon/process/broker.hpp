@@ -1,5 +1,6 @@
-// The host API brokered for a child: what it sends when its guest calls a cordon.h function
-// that needs the host or a host function the host registered, and the host's answer, grant checked as for wasm.
+// The host API brokered for a child, made from the table in cordon/host/api.hpp: what the child
+// sends when its guest calls a cordon.h function the host answers, or a host function the host
+// registered, and the host's answer, grant checked as for wasm.
 #pragma once
 
 #include <cordon/errors.hpp>
@@ -12,11 +13,15 @@
 #include <cordon/process/wire.hpp>
 #include <cordon/result.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace cordon::process {
@@ -27,12 +32,10 @@ namespace detail::broker {
 /// error_kind has this value); the host replies in the same area and bumps request_seq.
 inline constexpr std::uint32_t host_call_status = 0x48434c4c;  // "HCLL"
 
-/// The host calls a child may make, one per cordon.h function that needs the host, and one
-/// for the host functions the host registered (host::function<P>).
-enum class host_call : std::uint32_t { log = 1, clock_now, random_fill, config_get, bus_call, bus_emit, host_function };
+/// A host call's message: the function's number in the host API table (host::api::fn), then
+/// its parameters, each as its kind says (below). The answer: a status (or value) and bytes.
+using host_call = host::api::fn;
 
-/// Longest key or target a guest may send, as for wasm guests.
-inline constexpr std::uint64_t max_guest_string = 4096;
 /// Longest module or name of a host function, and most values one takes or returns: more than
 /// any registered function needs, small enough that a message is checked in one pass.
 inline constexpr std::uint64_t max_function_name = 256;
@@ -46,33 +49,6 @@ inline std::vector<std::byte> reply(std::int64_t status, std::span<const std::by
     return std::move(w).bytes();
 }
 
-inline std::string_view name_of(host_call call) {
-    switch (call) {
-    case host_call::log: return "log";
-    case host_call::clock_now: return "clock_now";
-    case host_call::random_fill: return "random_fill";
-    case host_call::config_get: return "config_get";
-    case host_call::bus_call: return "bus_call";
-    case host_call::bus_emit: return "bus_emit";
-    case host_call::host_function: return "host_function";
-    }
-    return "unknown";
-}
-
-// The permission a host call needs, or empty.
-inline std::string_view permission_of(host_call call) {
-    switch (call) {
-    case host_call::clock_now: return "clock";
-    case host_call::random_fill: return "random";
-    case host_call::bus_call:
-    case host_call::bus_emit: return "plugin";
-    case host_call::log:
-    case host_call::config_get:
-    case host_call::host_function: return "";  // each host function names its own
-    }
-    return "";
-}
-
 // Records a call without its grant the way the wasm backends do, a violation naming the
 // permission, and answers it as violation_action says: under trap the guest is stopped (the
 // error ends the call, the child is killed), else it gets CORDON_ERR_DENIED.
@@ -84,62 +60,92 @@ inline result<std::vector<std::byte>> refuse(host::context& ctx, std::string_vie
     return reply(host::guest_status::denied);
 }
 
-inline result<std::vector<std::byte>> log(host::context& ctx, wire_reader& in) {
-    const auto level = in.get<std::int32_t>();
-    const auto text = in.get_bytes();
-    if (!level || !text) return reply(host::guest_status::invalid);
-    const std::string_view message(reinterpret_cast<const char*>(text->data()), text->size());
-    // Past the output cap the guest is stopped, as a wasm guest's log traps: cordon_log returns
-    // nothing the guest could notice.
-    if (auto logged = ctx.log(host::api::guest_log_level(*level), message); !logged) return logged.error();
-    return reply(host::guest_status::ok);
-}
+// ---- how each kind of parameter crosses the channel ------------------------------------------
+// `put` is the child's side, `take` the host's: a number as itself, text and bytes as a length
+// and bytes, an out_buffer as the capacity the guest gave (its bytes come back in the answer).
+// Nothing from `take` means the message is malformed.
 
-inline std::vector<std::byte> clock_now(wire_reader& in) {
-    const auto id = in.get<std::int32_t>();
-    if (!id) return reply(host::guest_status::invalid);
-    const auto which = *id == 1 ? host::api::clock_id::monotonic : host::api::clock_id::realtime;
-    return reply(static_cast<std::int64_t>(host::api::now_ns(which)));
-}
+template <class Kind> struct wire_param;
 
-inline std::vector<std::byte> random_fill(wire_reader& in, std::uint64_t capacity) {
-    const auto length = in.get<std::uint64_t>();
-    if (!length || *length > capacity) return reply(host::guest_status::invalid);
-    std::vector<std::byte> bytes(*length);
-    if (!host::api::fill_random(bytes)) return reply(host::guest_status::unsupported);
-    return reply(host::guest_status::ok, bytes);
-}
+template <> struct wire_param<std::int32_t> {
+    using held = std::int32_t;
+    static void put(wire_writer& w, std::int32_t v) { w.put(v); }
+    static std::optional<held> take(wire_reader& in, std::uint64_t) { return in.get<std::int32_t>(); }
+    static std::int32_t view(held& h) { return h; }
+};
 
-inline std::vector<std::byte> config_get(host::context& ctx, wire_reader& in) {
-    const auto key = in.get_string();
-    if (!key || key->size() > max_guest_string) return reply(host::guest_status::invalid);
-    const auto value = host::api::find_config(ctx.config, *key);
-    if (!value) return reply(host::guest_status::not_found);
-    return reply(static_cast<std::int64_t>(value->size()), std::as_bytes(std::span{value->data(), value->size()}));
-}
+template <> struct wire_param<host::api::text> {
+    using held = std::string_view;
+    static void put(wire_writer& w, host::api::text t) { w.put_string(t.value); }
+    static std::optional<held> take(wire_reader& in, std::uint64_t) {
+        const auto b = in.get_bytes();
+        if (!b || b->size() > host::api::max_text) return std::nullopt;
+        return held{reinterpret_cast<const char*>(b->data()), b->size()};
+    }
+    static host::api::text view(held& h) { return {h}; }
+};
 
-/// A bus call: the target (a name), the input, the most the guest can take back. The answer is
-/// the output's length and, when it fits both the guest's buffer and the channel, its bytes.
-inline std::vector<std::byte> bus_call(host::context& ctx, wire_reader& in, std::uint64_t room) {
-    const auto target = in.get_string();
-    const auto input = in.get_bytes();
-    const auto capacity = in.get<std::uint64_t>();
-    if (!target || target->size() > max_guest_string || !input || !capacity || !in.at_end())
-        return reply(host::guest_status::invalid);
-    auto out = host::api::bus_call(ctx.bus, *target, *input);
-    if (!out) return reply(host::api::bus_status(out.error()));
-    const auto length = static_cast<std::int64_t>(std::min<std::size_t>(out->size(), 0x7fff'ffff));
-    if (out->size() > *capacity || out->size() > room) return reply(length);
-    return reply(length, *out);
-}
+template <> struct wire_param<host::api::bytes> {
+    using held = std::span<const std::byte>;
+    static void put(wire_writer& w, host::api::bytes b) { w.put_bytes(b.value); }
+    static std::optional<held> take(wire_reader& in, std::uint64_t) { return in.get_bytes(); }
+    static host::api::bytes view(held& h) { return {h}; }
+};
 
-inline std::vector<std::byte> bus_emit(host::context& ctx, wire_reader& in) {
-    const auto topic = in.get_string();
-    const auto data = in.get_bytes();
-    if (!topic || topic->size() > max_guest_string || !data || !in.at_end()) return reply(host::guest_status::invalid);
-    auto sent = host::api::bus_emit(ctx.bus, *topic, *data);
-    return reply(sent ? host::guest_status::ok : host::api::bus_status(sent.error()));
+/// The answer's bytes, at most what the guest's buffer and the channel both hold.
+struct answer_buffer {
+    std::size_t capacity = 0;
+    std::vector<std::byte> bytes{};
+    std::optional<host::api::out_buffer> buffer{};  // made in place: it points at `bytes`
+};
+
+template <> struct wire_param<host::api::out_buffer&> {
+    using held = answer_buffer;
+    static void put(wire_writer& w, const host::api::out_buffer& out) { w.put(static_cast<std::uint64_t>(out.capacity())); }
+    static std::optional<held> take(wire_reader& in, std::uint64_t room) {
+        const auto capacity = in.get<std::uint64_t>();
+        if (!capacity) return std::nullopt;
+        return held{static_cast<std::size_t>(std::min(*capacity, room))};
+    }
+    static host::api::out_buffer& view(held& h) { return h.buffer.emplace(host::api::growing(h.bytes, h.capacity)); }
+};
+
+/// The host's side of one function the host answers: its parameters taken from the message (all
+/// of it: trailing bytes are malformed), its work run with the sandbox's policy, the answer.
+template <auto Work> struct answer_of;
+template <class Server, class R, class... Kinds, result<R> (*Work)(Server, Kinds...)>
+struct answer_of<Work> {
+    static result<std::vector<std::byte>> run(host::context& ctx, wire_reader& in, std::uint64_t room) {
+        std::tuple<std::optional<typename wire_param<Kinds>::held>...> held;
+        bool whole = [&]<std::size_t... I>(std::index_sequence<I...>) {
+            return ((std::get<I>(held) = wire_param<Kinds>::take(in, room), std::get<I>(held).has_value()) && ...);
+        }(std::index_sequence_for<Kinds...>{});
+        if (!whole || !in.at_end()) return reply(host::guest_status::invalid);
+        const host::policy_view policy{ctx};
+        auto out = std::apply([&](auto&... h) { return Work(policy, wire_param<Kinds>::view(*h)...); }, held);
+        if (!out) return out.error();
+        std::int64_t status = 0;
+        if constexpr (!std::is_void_v<R>) status = *out;
+        std::span<const std::byte> answer;
+        std::apply([&](auto&... h) { (note_answer(*h, answer), ...); }, held);
+        return reply(status, answer);
+    }
+
+private:
+    template <class H> static void note_answer(H& h, std::span<const std::byte>& answer) {
+        if constexpr (std::is_same_v<H, answer_buffer>) answer = std::span{h.bytes}.first(h.buffer->written());
+    }
+};
+
+// The function's answer for the child, by its number; nothing for the functions the host does not answer.
+using answer_fn = result<std::vector<std::byte>> (*)(host::context&, wire_reader&, std::uint64_t);
+template <host::api::fn F> constexpr answer_fn answer_for() {
+    if constexpr (host::api::entry_of(F).served_by == host::api::server::host) return &answer_of<host::api::host_work<F>::run>::run;
+    else return nullptr;
 }
+inline constexpr auto answers = []<std::size_t... I>(std::index_sequence<I...>) {
+    return std::array<answer_fn, sizeof...(I)>{answer_for<host::api::functions[I].id>()...};
+}(std::make_index_sequence<std::size(host::api::functions)>{});
 
 /// One value on the wire: its type's number (in value_type's order) and its 64 bits.
 inline void put_value(wire_writer& w, const value& v) {
@@ -274,34 +280,24 @@ inline result<std::vector<std::byte>> answer_host_call(host::context& ctx, const
                                                        std::span<const std::byte> message, std::uint64_t capacity) {
     namespace b = detail::broker;
     wire_reader in{message};
-    const auto id = in.get<std::uint32_t>();
-    if (!id || *id < static_cast<std::uint32_t>(b::host_call::log) ||
-        *id > static_cast<std::uint32_t>(b::host_call::host_function))
-        return b::reply(host::guest_status::invalid);
-    const auto call = static_cast<b::host_call>(*id);
-    if (call == b::host_call::host_function) {
+    const auto number = in.get<std::uint32_t>();
+    const host::api::entry* e = number ? host::api::find(*number) : nullptr;
+    if (e == nullptr) return b::reply(host::guest_status::invalid);
+    if (e->served_by == host::api::server::registered) {
         auto answer = b::host_function(ctx, functions, in);
         if (answer && answer->size() > capacity) return b::reply(host::guest_status::limit);
         return answer;
     }
-    ctx.count_host_call(b::name_of(call));
-    if (const auto permission = b::permission_of(call); !permission.empty() && !ctx.policy().check(permission))
-        return b::refuse(ctx, permission, "cordon." + std::string(b::name_of(call)));
+    const auto answer = b::answers[static_cast<std::size_t>(e->id) - 1];
+    if (answer == nullptr) return b::reply(host::guest_status::unsupported);  // the child answers these itself
+    ctx.count_host_call(e->name);
+    if (e->permission && !ctx.policy().granted(*e->permission))
+        return b::refuse(ctx, host::api::permission_name(*e), "cordon." + std::string(e->name));
     // Room for the reply's own status and length.
     const std::uint64_t room = capacity > 64 ? capacity - 64 : 0;
-    switch (call) {
-    case b::host_call::log: return b::log(ctx, in);
-    case b::host_call::clock_now: return b::clock_now(in);
-    case b::host_call::random_fill: return b::random_fill(in, room);
-    case b::host_call::config_get: {
-        auto answer = b::config_get(ctx, in);
-        return answer.size() <= capacity ? answer : b::reply(host::guest_status::limit);
-    }
-    case b::host_call::bus_call: return b::bus_call(ctx, in, room);
-    case b::host_call::bus_emit: return b::bus_emit(ctx, in);
-    case b::host_call::host_function: break;  // answered above
-    }
-    return b::reply(host::guest_status::invalid);
+    auto reply = answer(ctx, in, room);
+    if (reply && reply->size() > capacity) return b::reply(host::guest_status::limit);
+    return reply;
 }
 
 } // namespace cordon::process

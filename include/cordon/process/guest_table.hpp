@@ -1,8 +1,10 @@
 // The child's side of the brokered host API: the cordon.h function table handed to a native
-// plugin, answering input and output itself and forwarding the rest to the host over the channel.
+// plugin. It answers input and output itself and forwards what the host answers over the channel,
+// each function's parameters as the host API table's entry takes them (cordon/host/api.hpp).
 #pragma once
 
 #include <cordon/guest/host_table.h>
+#include <cordon/host/api.hpp>
 #include <cordon/host/guest_status.hpp>
 #include <cordon/host/value.hpp>
 #include <cordon/process/broker.hpp>
@@ -19,6 +21,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace cordon::process::detail::guest {
@@ -100,46 +103,75 @@ inline wire_writer request(broker::host_call call) {
 
 inline std::int32_t narrow(std::int64_t status) { return static_cast<std::int32_t>(status); }
 
+template <class A>
+using kind_of = std::conditional_t<std::is_same_v<std::remove_cvref_t<A>, host::api::out_buffer>, host::api::out_buffer&,
+                                   std::remove_cvref_t<A>>;
+
+/// Sends a call of F, which the host answers, with its parameters as the host API table's entry
+/// takes them; the answer's status, and its bytes into the out_buffer among the parameters when
+/// they fit there.
+template <host::api::fn F, class... Args> std::int64_t forward(Args&&... args) {
+    static_assert(std::is_invocable_v<decltype(host::api::host_work<F>::run), const host::policy_view&, kind_of<Args>...>,
+                  "the parameters F takes, in its order");
+    auto w = request(F);
+    (broker::wire_param<kind_of<Args>>::put(w, args), ...);
+    std::vector<std::byte> answer;
+    const auto status = ask(w, &answer);
+    auto deliver = [&](auto& arg) {
+        if constexpr (std::is_same_v<std::remove_cvref_t<decltype(arg)>, host::api::out_buffer>)
+            if (!answer.empty()) (void)arg.put(answer);
+    };
+    (deliver(args), ...);
+    return status;
+}
+
+/// A length as an answer (config_get, bus_call): above the capacity, "buffer too small, nothing
+/// written"; within it but not all delivered (past the channel), a limit.
+inline std::int32_t length_answer(std::int64_t status, const host::api::out_buffer& out) {
+    if (status >= 0 && static_cast<std::uint64_t>(status) <= out.capacity() && out.written() != static_cast<std::uint64_t>(status))
+        return narrow(host::guest_status::limit);
+    return narrow(status);
+}
+
+inline host::api::out_buffer buffer(void* at, std::size_t capacity) {
+    return host::api::over({static_cast<std::byte*>(at), at == nullptr ? 0 : capacity});
+}
+
 inline void log(std::int32_t level, const char* text, std::size_t length) {
-    auto w = request(broker::host_call::log);
-    w.put(level);
     // A log longer than the channel is cut, as the output cap would cut it anyway.
     const std::size_t room = current().ch != nullptr && current().ch->capacity() > 64 ? current().ch->capacity() - 64 : 0;
-    w.put_bytes(std::as_bytes(std::span{text, std::min(length, room)}));
-    ask(w);
+    if (text == nullptr) length = 0;
+    forward<host::api::fn::log>(level, host::api::bytes{std::as_bytes(std::span{text, std::min(length, room)})});
 }
 
-inline std::int64_t clock_now(std::int32_t clock_id) {
-    auto w = request(broker::host_call::clock_now);
-    w.put(clock_id);
-    return ask(w);
-}
+inline std::int64_t clock_now(std::int32_t clock_id) { return forward<host::api::fn::clock_now>(clock_id); }
 
-inline std::int32_t random_fill(void* buffer, std::size_t length) {
-    auto* out = static_cast<std::byte*>(buffer);
-    std::vector<std::byte> bytes;
+inline std::int32_t random_fill(void* out, std::size_t length) {
+    auto* bytes = static_cast<std::byte*>(out);
     const std::size_t chunk = 4096;
+    if (bytes == nullptr && length != 0) return narrow(host::guest_status::invalid);
     for (std::size_t done = 0; done < length;) {
-        auto w = request(broker::host_call::random_fill);
-        w.put(static_cast<std::uint64_t>(std::min(chunk, length - done)));
-        const auto status = ask(w, &bytes);
+        auto part = buffer(bytes + done, std::min(chunk, length - done));
+        const auto status = forward<host::api::fn::random_fill>(part);
         if (status != host::guest_status::ok) return narrow(status);
-        if (bytes.empty() || bytes.size() > length - done) return narrow(host::guest_status::invalid);
-        copy_bytes(out + done, bytes.data(), bytes.size());
-        done += bytes.size();
+        if (part.written() == 0) return narrow(host::guest_status::invalid);
+        done += part.written();
     }
     return narrow(host::guest_status::ok);
 }
 
+inline bool fits(const char* text, std::size_t length) {
+    return length <= host::api::max_text && (text != nullptr || length == 0);
+}
+inline host::api::text text_of(const char* text, std::size_t length) { return {std::string_view{text, length}}; }
+inline host::api::bytes bytes_of(const void* data, std::size_t length) {
+    return {std::as_bytes(std::span{static_cast<const char*>(data), data == nullptr ? 0 : length})};
+}
+
 inline std::int32_t config_get(const char* key, std::size_t key_length, char* out, std::size_t capacity) {
-    if (key_length > broker::max_guest_string) return narrow(host::guest_status::invalid);
-    auto w = request(broker::host_call::config_get);
-    w.put_string(std::string_view{key, key_length});
-    std::vector<std::byte> value;
-    const auto status = ask(w, &value);
-    if (status < 0) return narrow(status);
-    if (value.size() <= capacity && !value.empty()) std::memcpy(out, value.data(), value.size());
-    return narrow(static_cast<std::int64_t>(value.size()));
+    if (!fits(key, key_length)) return narrow(host::guest_status::invalid);
+    auto answer = buffer(out, capacity);
+    return length_answer(forward<host::api::fn::config_get>(text_of(key, key_length), answer), answer);
 }
 
 inline std::int32_t input_size() {
@@ -174,26 +206,14 @@ inline std::int32_t output_write(const void* data, std::size_t length) {
 /// A length above `capacity` means "buffer too small, nothing written", as config_get answers.
 inline std::int32_t bus_call(const char* target, std::size_t target_length, const void* input, std::size_t input_length,
                              void* out, std::size_t capacity) {
-    if (target_length > broker::max_guest_string) return narrow(host::guest_status::invalid);
-    auto w = request(broker::host_call::bus_call);
-    w.put_string(std::string_view{target, target_length});
-    w.put_bytes(std::as_bytes(std::span{static_cast<const char*>(input), input_length}));
-    w.put(static_cast<std::uint64_t>(capacity));
-    std::vector<std::byte> answer;
-    const auto status = ask(w, &answer);
-    if (status < 0) return narrow(status);
-    if (static_cast<std::uint64_t>(status) <= capacity) {
-        if (answer.size() != static_cast<std::uint64_t>(status)) return narrow(host::guest_status::limit);  // past the channel
-        if (!answer.empty()) copy_bytes(static_cast<std::byte*>(out), answer.data(), answer.size());
-    }
-    return narrow(status);
+    if (!fits(target, target_length)) return narrow(host::guest_status::invalid);
+    auto answer = buffer(out, capacity);
+    return length_answer(
+        forward<host::api::fn::bus_call>(text_of(target, target_length), bytes_of(input, input_length), answer), answer);
 }
 inline std::int32_t bus_emit(const char* topic, std::size_t topic_length, const void* data, std::size_t data_length) {
-    if (topic_length > broker::max_guest_string) return narrow(host::guest_status::invalid);
-    auto w = request(broker::host_call::bus_emit);
-    w.put_string(std::string_view{topic, topic_length});
-    w.put_bytes(std::as_bytes(std::span{static_cast<const char*>(data), data_length}));
-    return narrow(ask(w));
+    if (!fits(topic, topic_length)) return narrow(host::guest_status::invalid);
+    return narrow(forward<host::api::fn::bus_emit>(text_of(topic, topic_length), bytes_of(data, data_length)));
 }
 
 /// Calls the host function module.name: the arguments and the result types asked for go out,
@@ -205,7 +225,7 @@ inline std::int32_t call_host_values(std::string_view module, std::string_view n
         return narrow(host::guest_status::invalid);
     std::array<value_type, broker::max_host_values> types{};
     for (std::size_t i = 0; i < results.size(); ++i) types[i] = results[i].type;
-    auto w = request(broker::host_call::host_function);
+    auto w = request(broker::host_call::call_host);
     broker::encode(w, module, name, args, std::span{types}.first(results.size()));
     std::vector<std::byte> answer;
     if (const auto status = ask(w, &answer); status != host::guest_status::ok) return narrow(status);

@@ -1,7 +1,7 @@
-// The host API as imports of the `cordon` module (log, clock, random, files through handles,
-// config, bytes in/out, plugin bus), each tagged with its permission. Its C side is cordon/guest/cordon.h.
-// Where cordon/host/api.hpp has the function, the import marshals and calls it; the linker has
-// already counted the call and checked the grant.
+// The host API as imports of the `cordon` module, made from the table in cordon/host/api.hpp:
+// each entry's parameters are taken from the guest's pointers and lengths by their kind, then the
+// entry's work runs (the host's own, or this backend's for files and the call's bytes). The linker
+// has already counted the call and checked the grant. Its C side is cordon/guest/cordon.h.
 #pragma once
 
 #include <cordon/host/api.hpp>
@@ -10,11 +10,16 @@
 #include <cordon/wasm/sandbox_state.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace cordon::wasm {
@@ -24,7 +29,136 @@ namespace guest_status = cordon::host::guest_status;
 
 namespace detail {
 
-inline constexpr std::uint64_t max_guest_string = 4096;  // paths, keys, names
+inline constexpr std::uint64_t max_guest_string = host::api::max_text;  // paths, keys, names
+
+// ---- how each kind of parameter comes from a wasm guest ---------------------------------------
+// `width` i32 values of the import; `take` reads them (an error stops the guest, nothing means
+// "answer CORDON_ERR_INVALID"); `view` is what the function is passed.
+
+template <class Kind> struct guest_param;
+
+template <> struct guest_param<std::int32_t> {
+    static constexpr std::size_t width = 1;
+    using held = std::int32_t;
+    static result<std::optional<held>> take(host_call&, const value* p) { return std::optional<held>{p[0].i32}; }
+    static std::int32_t view(held& h) { return h; }
+};
+
+inline std::uint32_t offset_of(const value& v) { return static_cast<std::uint32_t>(v.i32); }
+
+template <> struct guest_param<host::api::text> {
+    static constexpr std::size_t width = 2;
+    using held = std::string;
+    static result<std::optional<held>> take(host_call& call, const value* p) {
+        if (offset_of(p[1]) > host::api::max_text) return std::optional<held>{};
+        auto copied = call.memory.copy_string(offset_of(p[0]), offset_of(p[1]), host::api::max_text);
+        if (!copied) return copied.error();
+        return std::optional<held>{std::move(*copied)};
+    }
+    static host::api::text view(held& h) { return {h}; }
+};
+
+template <> struct guest_param<host::api::bytes> {
+    static constexpr std::size_t width = 2;
+    using held = std::span<const std::byte>;
+    static result<std::optional<held>> take(host_call& call, const value* p) {
+        auto span = call.memory.bytes(offset_of(p[0]), offset_of(p[1]));
+        if (!span) return span.error();
+        return std::optional<held>{std::as_bytes(*span)};
+    }
+    static host::api::bytes view(held& h) { return {h}; }
+};
+
+/// The guest's buffer is found in its memory when the answer is written, not before.
+struct guest_buffer {
+    guest_memory memory;
+    std::uint32_t offset;
+    std::uint32_t capacity;
+    std::optional<host::api::out_buffer> buffer{};
+};
+
+template <> struct guest_param<host::api::out_buffer&> {
+    static constexpr std::size_t width = 2;
+    using held = guest_buffer;
+    static result<std::optional<held>> take(host_call& call, const value* p) {
+        return std::optional<held>{guest_buffer{call.memory, offset_of(p[0]), offset_of(p[1])}};
+    }
+    static host::api::out_buffer& view(held& h) {
+        static constexpr host::api::out_buffer::locate at = [](void* where, std::size_t n) -> result<std::span<std::byte>> {
+            const auto& b = *static_cast<const guest_buffer*>(where);
+            auto span = b.memory.bytes(b.offset, n);
+            if (!span) return span.error();
+            return std::as_writable_bytes(*span);
+        };
+        return h.buffer.emplace(h.capacity, &h, at);
+    }
+};
+
+template <class R> constexpr std::vector<value_type> results_of() {
+    if constexpr (std::is_void_v<R>) return {};
+    else return {wasm_type_of<R>::type};
+}
+
+/// An import made from a function over kinds: its wasm type, and the callback that takes its
+/// parameters from the guest, runs it with the sandbox's policy (the host's work) or the call
+/// (this backend's), and hands back its result.
+template <auto Work> struct import_of;
+template <class Server, class R, class... Kinds, result<R> (*Work)(Server, Kinds...)>
+struct import_of<Work> {
+    static constexpr std::array<std::size_t, sizeof...(Kinds)> widths{guest_param<Kinds>::width...};
+
+    static signature type() {
+        std::size_t n = 0;
+        for (auto w : widths) n += w;
+        return signature{std::vector<value_type>(n, value_type::i32), results_of<R>()};
+    }
+
+    static result<void> run(host_call& call, std::span<const value> p, std::span<value> r) {
+        return run_indexed(call, p, r, std::index_sequence_for<Kinds...>{});
+    }
+
+private:
+    static constexpr std::size_t first_of(std::size_t i) {
+        std::size_t at = 0;
+        for (std::size_t k = 0; k < i; ++k) at += widths[k];
+        return at;
+    }
+
+    template <std::size_t... I>
+    static result<void> run_indexed(host_call& call, std::span<const value> p, std::span<value> r,
+                                    std::index_sequence<I...>) {
+        std::tuple<std::optional<typename guest_param<Kinds>::held>...> held;
+        std::optional<error> stop;
+        bool invalid = false;
+        auto take = [&](auto& slot, auto taken) {
+            if (stop || invalid) return;
+            if (!taken) stop = taken.error();
+            else if (!*taken) invalid = true;
+            else slot = std::move(**taken);
+        };
+        (take(std::get<I>(held), guest_param<Kinds>::take(call, p.data() + first_of(I))), ...);
+        (void)take;  // a function without parameters takes none
+        if (stop) return *stop;
+        if constexpr (!std::is_void_v<R>) {
+            if (invalid) {
+                r[0] = value::of_i32(guest_status::invalid);
+                return {};
+            }
+        }
+        auto out = Work(server(call), guest_param<Kinds>::view(*std::get<I>(held))...);
+        if (!out) return out.error();
+        if constexpr (std::is_same_v<R, std::int32_t>) r[0] = value::of_i32(*out);
+        else if constexpr (std::is_same_v<R, std::int64_t>) r[0] = value::of_i64(*out);
+        return {};
+    }
+
+    static decltype(auto) server(host_call& call) {
+        if constexpr (std::is_same_v<std::remove_cvref_t<Server>, host::policy_view>) return (call.state.policy);
+        else return (call);
+    }
+};
+
+// ---- this backend's work: files through handles, the call's bytes -----------------------------
 
 inline std::int32_t status_from_errno(int err) {
     switch (err) {
@@ -44,13 +178,13 @@ inline std::int32_t status_from_errno(int err) {
 }
 
 /// Finds the scope a guest path lies in ("/data/x.txt" in scope "/data") and the rest of it.
-inline std::optional<std::pair<std::uint32_t, std::string>> find_scope(sandbox_state& state, const std::string& path) {
+inline std::optional<std::pair<std::uint32_t, std::string>> find_scope(sandbox_state& state, std::string_view path) {
     for (std::size_t i = 0; i < state.preopens().size(); ++i) {
         const std::string& root = state.preopens()[i].guest_path;
         if (path == root) return std::pair{handle_table::first_handle + static_cast<std::uint32_t>(i), std::string(".")};
         if (path.size() > root.size() && path.compare(0, root.size(), root) == 0 &&
             (root.back() == '/' || path[root.size()] == '/')) {
-            std::string rest = path.substr(root.size());
+            std::string rest{path.substr(root.size())};
             while (!rest.empty() && rest.front() == '/') rest.erase(0, 1);
             return std::pair{handle_table::first_handle + static_cast<std::uint32_t>(i), rest.empty() ? "." : rest};
         }
@@ -58,191 +192,117 @@ inline std::optional<std::pair<std::uint32_t, std::string>> find_scope(sandbox_s
     return std::nullopt;
 }
 
-inline result<void> fs_open(host_call& call, std::span<const value> p, std::span<value> r) {
+/// fs_open(path, flags) -> handle or status; flags bit 0 = write (needs fs.write and a writable scope).
+inline result<std::int32_t> fs_open(host_call& call, host::api::text guest_path, std::int32_t flags) {
     sandbox_state& state = call.state;
-    const bool want_write = (p[2].i32 & 1) != 0;
-    auto path = call.memory.copy_string(static_cast<std::uint32_t>(p[0].i32), static_cast<std::uint32_t>(p[1].i32),
-                                        max_guest_string);
-    if (!path) return path.error();
-    r[0] = value::of_i32(guest_status::denied);
+    const std::string path{guest_path.value};
+    const bool want_write = (flags & 1) != 0;
     if (want_write && !state.policy.granted(perm::id::fs_write)) {
-        state.record_violation(perm::id::fs_write, "fs_open " + *path);
-        return {};
+        state.record_violation(perm::id::fs_write, "fs_open " + path);
+        return guest_status::denied;
     }
-    auto scope = find_scope(state, *path);
+    const auto kind = want_write ? perm::id::fs_write : perm::id::fs_read;
+    auto scope = find_scope(state, path);
     if (!scope) {
-        state.record_violation(want_write ? perm::id::fs_write : perm::id::fs_read, "fs_open " + *path + " (outside every scope)");
-        return {};
+        state.record_violation(kind, "fs_open " + path + " (outside every scope)");
+        return guest_status::denied;
     }
     handle_entry* dir = state.handles.find(scope->first);
     if (want_write && !dir->writable) {
-        state.record_violation(perm::id::fs_write, "fs_open " + *path + " (read-only scope)");
-        return {};
+        state.record_violation(perm::id::fs_write, "fs_open " + path + " (read-only scope)");
+        return guest_status::denied;
     }
-    const int flags = want_write ? (O_WRONLY | O_CREAT | O_TRUNC) : O_RDONLY;
-    const int fd = open_beneath(dir->fd.get(), scope->second, flags, 0644);
+    const int fd = open_beneath(dir->fd.get(), scope->second, want_write ? (O_WRONLY | O_CREAT | O_TRUNC) : O_RDONLY, 0644);
     if (fd < 0) {
         const int err = errno;
-        if (err == EXDEV || err == ELOOP)
-            state.record_violation(want_write ? perm::id::fs_write : perm::id::fs_read, "fs_open " + *path + " (escapes its scope)");
-        r[0] = value::of_i32(status_from_errno(err));
-        return {};
+        if (err == EXDEV || err == ELOOP) state.record_violation(kind, "fs_open " + path + " (escapes its scope)");
+        return status_from_errno(err);
     }
     handle_entry entry;
     entry.fd = cordon::detail::unique_fd{fd};
     entry.writable = want_write;
-    entry.guest_path = *path;
+    entry.guest_path = path;
     auto handle = state.handles.add(std::move(entry), state.limits().open_files);
     if (!handle) {
         if (!state.limit_hit) state.limit_hit = handle.error();
-        r[0] = value::of_i32(guest_status::limit);
-        return {};
+        return guest_status::limit;
     }
-    r[0] = value::of_i32(static_cast<std::int32_t>(*handle));
-    return {};
+    return static_cast<std::int32_t>(*handle);
 }
 
-inline result<void> fs_read(host_call& call, std::span<const value> p, std::span<value> r) {
-    handle_entry* entry = call.state.handles.find(static_cast<std::uint32_t>(p[0].i32));
-    if (!entry || entry->is_directory) {
-        r[0] = value::of_i32(guest_status::bad_handle);
-        return {};
-    }
-    auto buffer = call.memory.bytes(static_cast<std::uint32_t>(p[1].i32), static_cast<std::uint32_t>(p[2].i32));
-    if (!buffer) return buffer.error();
-    const ssize_t n = ::read(entry->fd.get(), buffer->data(), buffer->size());
-    r[0] = value::of_i32(n < 0 ? status_from_errno(errno) : static_cast<std::int32_t>(n));
-    return {};
+inline result<std::int32_t> fs_read(host_call& call, std::int32_t handle, host::api::out_buffer& out) {
+    handle_entry* entry = call.state.handles.find(static_cast<std::uint32_t>(handle));
+    if (!entry || entry->is_directory) return guest_status::bad_handle;
+    auto room = out.room(out.capacity());
+    if (!room) return room.error();
+    const ssize_t n = ::read(entry->fd.get(), room->data(), room->size());
+    return n < 0 ? status_from_errno(errno) : static_cast<std::int32_t>(n);
 }
 
-inline result<void> fs_write(host_call& call, std::span<const value> p, std::span<value> r) {
-    handle_entry* entry = call.state.handles.find(static_cast<std::uint32_t>(p[0].i32));
-    if (!entry || entry->is_directory || !entry->writable) {
-        r[0] = value::of_i32(guest_status::bad_handle);
-        return {};
-    }
-    auto buffer = call.memory.bytes(static_cast<std::uint32_t>(p[1].i32), static_cast<std::uint32_t>(p[2].i32));
-    if (!buffer) return buffer.error();
-    const ssize_t n = ::write(entry->fd.get(), buffer->data(), buffer->size());
-    r[0] = value::of_i32(n < 0 ? status_from_errno(errno) : static_cast<std::int32_t>(n));
-    return {};
+inline result<std::int32_t> fs_write(host_call& call, std::int32_t handle, host::api::bytes data) {
+    handle_entry* entry = call.state.handles.find(static_cast<std::uint32_t>(handle));
+    if (!entry || entry->is_directory || !entry->writable) return guest_status::bad_handle;
+    const ssize_t n = ::write(entry->fd.get(), data.value.data(), data.value.size());
+    return n < 0 ? status_from_errno(errno) : static_cast<std::int32_t>(n);
+}
+
+inline result<std::int32_t> fs_close(host_call& call, std::int32_t handle) {
+    return call.state.handles.close(static_cast<std::uint32_t>(handle)) ? guest_status::ok : guest_status::bad_handle;
+}
+
+inline result<std::int32_t> input_size(host_call& call) { return host::api::length_status(call.state.call_input.size()); }
+
+/// Copies as much of the input as fits; how much.
+inline result<std::int32_t> input_read(host_call& call, host::api::out_buffer& out) {
+    auto copied = out.put_prefix(std::as_bytes(std::span{call.state.call_input}));
+    if (!copied) return copied.error();
+    return host::api::length_status(*copied);
+}
+
+/// Appends to the call's output bytes; past the output cap the guest is stopped.
+inline result<std::int32_t> output_write(host_call& call, host::api::bytes data) {
+    if (auto charged = call.state.charge_call_output(data.value.size()); !charged) return charged.error();
+    const auto* first = reinterpret_cast<const std::uint8_t*>(data.value.data());
+    call.state.call_output.insert(call.state.call_output.end(), first, first + data.value.size());
+    return guest_status::ok;
+}
+
+/// The work of each function by its number: the host's, or this backend's.
+template <host::api::fn F> constexpr auto work_of() {
+    using host::api::fn;
+    if constexpr (host::api::entry_of(F).served_by == host::api::server::host) return host::api::host_work<F>::run;
+    else if constexpr (F == fn::fs_open) return &fs_open;
+    else if constexpr (F == fn::fs_read) return &fs_read;
+    else if constexpr (F == fn::fs_write) return &fs_write;
+    else if constexpr (F == fn::fs_close) return &fs_close;
+    else if constexpr (F == fn::input_size) return &input_size;
+    else if constexpr (F == fn::input_read) return &input_read;
+    else if constexpr (F == fn::output_write) return &output_write;
+}
+
+template <host::api::fn F> host_function import_for() {
+    constexpr auto& e = host::api::entry_of(F);
+    using import = import_of<work_of<F>()>;
+    std::optional<std::string> permission;
+    if (e.permission) permission = std::string(host::api::permission_name(e));
+    return host_function{"cordon", std::string(e.name), import::type(), std::move(permission), &import::run,
+                         guest_status::denied, false};
 }
 
 } // namespace detail
 
-/// The `cordon` module's functions. Signatures are part of the guest ABI: change them only
-/// together with cordon/guest/cordon.h.
+/// The `cordon` module's functions: one import per entry of the host API table that a wasm guest
+/// imports (registered host functions are imports of their own modules).
 inline const std::vector<host_function>& cordon_host_api() {
-    using detail::max_guest_string;
     static const std::vector<host_function> functions = [] {
         std::vector<host_function> f;
-        constexpr auto i32 = value_type::i32;
-        constexpr auto i64 = value_type::i64;
-        auto add = [&](const char* name, signature sig, std::optional<std::string> permission, host_callback cb,
-                       std::int64_t denied = guest_status::denied) {
-            f.push_back(host_function{"cordon", name, std::move(sig), std::move(permission), std::move(cb), denied, false});
-        };
-        // log(level, ptr, len): to the host context's log (its sink, and the output cap).
-        add("log", {{i32, i32, i32}, {}}, std::nullopt, [](host_call& call, std::span<const value> p, std::span<value>) -> result<void> {
-            auto text = call.memory.bytes(static_cast<std::uint32_t>(p[1].i32), static_cast<std::uint32_t>(p[2].i32));
-            if (!text) return text.error();
-            const std::string_view message{reinterpret_cast<const char*>(text->data()), text->size()};
-            return call.state.policy.log(host::api::guest_log_level(p[0].i32), message);
-        });
-        // clock_now(clock_id) -> nanoseconds; 0 = realtime, 1 = monotonic.
-        add("clock_now", {{i32}, {i64}}, "clock", [](host_call&, std::span<const value> p, std::span<value> r) -> result<void> {
-            const auto which = p[0].i32 == 1 ? host::api::clock_id::monotonic : host::api::clock_id::realtime;
-            r[0] = value::of_i64(static_cast<std::int64_t>(host::api::now_ns(which)));
-            return {};
-        });
-        // random_fill(ptr, len) -> status
-        add("random_fill", {{i32, i32}, {i32}}, "random", [](host_call& call, std::span<const value> p, std::span<value> r) -> result<void> {
-            auto buffer = call.memory.bytes(static_cast<std::uint32_t>(p[0].i32), static_cast<std::uint32_t>(p[1].i32));
-            if (!buffer) return buffer.error();
-            if (auto filled = host::api::fill_random(std::as_writable_bytes(*buffer)); !filled) return filled;
-            r[0] = value::of_i32(guest_status::ok);
-            return {};
-        });
-        // fs_open(path_ptr, path_len, flags) -> handle or status; flags bit 0 = write (needs fs.write).
-        add("fs_open", {{i32, i32, i32}, {i32}}, "fs.read", detail::fs_open);
-        add("fs_read", {{i32, i32, i32}, {i32}}, "fs.read", detail::fs_read);
-        add("fs_write", {{i32, i32, i32}, {i32}}, "fs.write", detail::fs_write);
-        add("fs_close", {{i32}, {i32}}, std::nullopt, [](host_call& call, std::span<const value> p, std::span<value> r) -> result<void> {
-            r[0] = value::of_i32(call.state.handles.close(static_cast<std::uint32_t>(p[0].i32)) ? guest_status::ok : guest_status::bad_handle);
-            return {};
-        });
-        // config_get(key_ptr, key_len, out_ptr, out_cap) -> length of the value, or status.
-        // A length above out_cap means "buffer too small, nothing written".
-        add("config_get", {{i32, i32, i32, i32}, {i32}}, std::nullopt, [](host_call& call, std::span<const value> p, std::span<value> r) -> result<void> {
-            auto key = call.memory.copy_string(static_cast<std::uint32_t>(p[0].i32), static_cast<std::uint32_t>(p[1].i32), max_guest_string);
-            if (!key) return key.error();
-            const auto text = host::api::find_config(call.state.policy.config(), *key);
-            if (!text) {
-                r[0] = value::of_i32(guest_status::not_found);
-                return {};
-            }
-            if (text->size() <= static_cast<std::uint32_t>(p[3].i32)) {
-                auto ok = call.memory.store(static_cast<std::uint32_t>(p[2].i32), std::span{reinterpret_cast<const std::uint8_t*>(text->data()), text->size()});
-                if (!ok) return ok;
-            }
-            r[0] = value::of_i32(static_cast<std::int32_t>(text->size()));
-            return {};
-        });
-        // input_size() -> bytes of input; input_read(ptr, cap) -> bytes copied.
-        add("input_size", {{}, {i32}}, std::nullopt, [](host_call& call, std::span<const value>, std::span<value> r) -> result<void> {
-            r[0] = value::of_i32(static_cast<std::int32_t>(call.state.call_input.size()));
-            return {};
-        });
-        add("input_read", {{i32, i32}, {i32}}, std::nullopt, [](host_call& call, std::span<const value> p, std::span<value> r) -> result<void> {
-            const auto& input = call.state.call_input;
-            const std::size_t n = std::min<std::size_t>(input.size(), static_cast<std::uint32_t>(p[1].i32));
-            if (auto ok = call.memory.store(static_cast<std::uint32_t>(p[0].i32), std::span{input.data(), n}); !ok) return ok;
-            r[0] = value::of_i32(static_cast<std::int32_t>(n));
-            return {};
-        });
-        // output_write(ptr, len) -> status: appends to the call's output bytes (capped).
-        add("output_write", {{i32, i32}, {i32}}, std::nullopt, [](host_call& call, std::span<const value> p, std::span<value> r) -> result<void> {
-            auto bytes = call.memory.bytes(static_cast<std::uint32_t>(p[0].i32), static_cast<std::uint32_t>(p[1].i32));
-            if (!bytes) return bytes.error();
-            if (auto charged = call.state.charge_call_output(bytes->size()); !charged) return charged;
-            call.state.call_output.insert(call.state.call_output.end(), bytes->begin(), bytes->end());
-            r[0] = value::of_i32(guest_status::ok);
-            return {};
-        });
-        // bus_call(target_ptr, target_len, in_ptr, in_len, out_ptr, out_cap) -> output length or
-        // status; a length above out_cap means "buffer too small, nothing written".
-        add("bus_call", {{i32, i32, i32, i32, i32, i32}, {i32}}, "plugin", [](host_call& call, std::span<const value> p, std::span<value> r) -> result<void> {
-            auto target = call.memory.copy_string(static_cast<std::uint32_t>(p[0].i32), static_cast<std::uint32_t>(p[1].i32), max_guest_string);
-            if (!target) return target.error();
-            auto in = call.memory.bytes(static_cast<std::uint32_t>(p[2].i32), static_cast<std::uint32_t>(p[3].i32));
-            if (!in) return in.error();
-            const std::vector<std::byte> input(reinterpret_cast<const std::byte*>(in->data()),
-                                               reinterpret_cast<const std::byte*>(in->data()) + in->size());  // the callee may re-enter
-            auto out = host::api::bus_call(call.state.policy.bus(), *target, input);
-            if (!out) {
-                r[0] = value::of_i32(host::api::bus_status(out.error()));
-                return {};
-            }
-            if (out->size() <= static_cast<std::uint32_t>(p[5].i32))
-                if (auto ok = call.memory.store(static_cast<std::uint32_t>(p[4].i32),
-                                                std::span{reinterpret_cast<const std::uint8_t*>(out->data()), out->size()});
-                    !ok)
-                    return ok;
-            r[0] = value::of_i32(static_cast<std::int32_t>(std::min<std::size_t>(out->size(), 0x7fff'ffff)));
-            return {};
-        });
-        // bus_emit(topic_ptr, topic_len, data_ptr, data_len) -> status
-        add("bus_emit", {{i32, i32, i32, i32}, {i32}}, "plugin", [](host_call& call, std::span<const value> p, std::span<value> r) -> result<void> {
-            auto topic = call.memory.copy_string(static_cast<std::uint32_t>(p[0].i32), static_cast<std::uint32_t>(p[1].i32), max_guest_string);
-            if (!topic) return topic.error();
-            auto data = call.memory.bytes(static_cast<std::uint32_t>(p[2].i32), static_cast<std::uint32_t>(p[3].i32));
-            if (!data) return data.error();
-            const std::vector<std::byte> copy(reinterpret_cast<const std::byte*>(data->data()),
-                                              reinterpret_cast<const std::byte*>(data->data()) + data->size());
-            auto sent = host::api::bus_emit(call.state.policy.bus(), *topic, copy);
-            r[0] = value::of_i32(sent ? guest_status::ok : host::api::bus_status(sent.error()));
-            return {};
-        });
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            auto add = [&]<host::api::fn F>() {
+                if constexpr (host::api::entry_of(F).served_by != host::api::server::registered)
+                    f.push_back(detail::import_for<F>());
+            };
+            (add.template operator()<host::api::functions[I].id>(), ...);
+        }(std::make_index_sequence<std::size(host::api::functions)>{});
         return f;
     }();
     return functions;

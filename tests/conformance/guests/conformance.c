@@ -98,6 +98,13 @@ CORDON_EXPORT(probe_config) int32_t probe_config(void) {
     return cordon_output_write(buffer, (size_t)n);
 }
 
+/* A key longer than any text the host API takes: CORDON_ERR_INVALID, for the guest to handle. */
+static char long_key[5000]; /* its bytes do not matter, only its length */
+CORDON_EXPORT(probe_long_key) int32_t probe_long_key(void) {
+    int32_t n = cordon_config_get(long_key, sizeof long_key, buffer, sizeof buffer);
+    return answer(n == CORDON_ERR_INVALID ? "invalid" : "other");
+}
+
 /* The plugin bus, for the native plugin (wasm: bus.c, a module of its own, since importing the
  * bus needs perm::plugin in the ceiling). */
 #if !defined(__wasm__)
