@@ -141,7 +141,7 @@ template <class Engine> struct basic_backend {
             template <class T, class Run> call_outcome<T> run(Run&& body) {
                 result<T> outcome = body(*engine);
                 const usage& used = engine->last_call();
-                for (const auto& [function, count] : used.host_calls) context->count_host_call(function, count);
+                used.host_calls.for_each([&](std::string_view function, std::uint64_t count) { context->count_host_call(function, count); });
                 call_usage measured;
                 // The engine reads the thread CPU clock only for a cpu limit on a call that outlived
                 // a fuel slice; then it is free here. Otherwise the facade charges the wall time.

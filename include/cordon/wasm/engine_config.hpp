@@ -10,7 +10,10 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace cordon::wasm {
@@ -73,6 +76,54 @@ struct engine_limits {
     }
 };
 
+/// How often each host function a module imports was called: one counter per import slot, so
+/// counting a host call is an increment, with no name compared or allocated on the call path.
+/// Names (string views into the linked host functions) are read only when the counts are.
+class call_counts {
+public:
+    /// One slot per function import, in import order (link_plan's).
+    void name_slots(std::vector<std::string_view> names) {
+        names_ = std::move(names);
+        by_slot_.assign(names_.size(), 0);
+        touched_.clear();
+    }
+    void count(std::size_t slot, std::uint64_t times = 1) {
+        if (by_slot_[slot] == 0) touched_.push_back(static_cast<std::uint32_t>(slot));
+        by_slot_[slot] += times;
+    }
+    /// Adds another call's counts (of the same module's slots).
+    void add(const call_counts& other) {
+        for (const auto slot : other.touched_) count(slot, other.by_slot_[slot]);
+    }
+    void clear() noexcept {
+        for (const auto slot : touched_) by_slot_[slot] = 0;
+        touched_.clear();
+    }
+    [[nodiscard]] bool empty() const noexcept { return touched_.empty(); }
+    /// Calls of the functions named `name` (a module may import one twice).
+    [[nodiscard]] std::uint64_t of(std::string_view name) const noexcept {
+        std::uint64_t n = 0;
+        for (const auto slot : touched_)
+            if (names_[slot] == name) n += by_slot_[slot];
+        return n;
+    }
+    [[nodiscard]] bool contains(std::string_view name) const noexcept { return of(name) != 0; }
+    /// As std::map::at: throws std::out_of_range for a function not called.
+    [[nodiscard]] std::uint64_t at(std::string_view name) const {
+        if (!contains(name)) throw std::out_of_range("no calls of host function " + std::string(name));
+        return of(name);
+    }
+    /// Calls `f(name, count)` for every function called, in the order first called.
+    template <class F> void for_each(F&& f) const {
+        for (const auto slot : touched_) f(names_[slot], by_slot_[slot]);
+    }
+
+private:
+    std::vector<std::string_view> names_;
+    std::vector<std::uint64_t> by_slot_;
+    std::vector<std::uint32_t> touched_;
+};
+
 /// Usage of one call, or summed over all calls.
 struct usage {
     std::chrono::nanoseconds wall{0};
@@ -80,14 +131,14 @@ struct usage {
     std::uint64_t fuel = 0;
     std::uint64_t peak_memory_bytes = 0;
     bool cpu_measured = false;  // cpu is from the thread CPU clock, not the wall time charged as CPU
-    std::map<std::string, std::uint64_t, std::less<>> host_calls;
+    call_counts host_calls;
 
     void add(const usage& call) {
         wall += call.wall;
         cpu += call.cpu;
         fuel += call.fuel;
         peak_memory_bytes = std::max(peak_memory_bytes, call.peak_memory_bytes);
-        for (const auto& [name, count] : call.host_calls) host_calls[name] += count;
+        host_calls.add(call.host_calls);
     }
 };
 

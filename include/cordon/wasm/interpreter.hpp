@@ -282,7 +282,9 @@ private:
                          std::vector<host_function> user_functions, link_plan plan,
                          std::shared_ptr<const detail::interp_compiled> compiled)
         : source_{source}, compiled_{std::move(compiled)}, user_functions_{std::move(user_functions)},
-          plan_{std::move(plan)}, state_{context, std::move(options)}, store_{detail::supported_features()} {}
+          plan_{std::move(plan)}, state_{context, std::move(options)}, store_{detail::supported_features()} {
+        plan_.name_counters(state_);
+    }
 
 
     /// Hosts tend to call one export many times in a row: the last one found is checked first.
@@ -342,7 +344,7 @@ private:
             if (import.module == meter_abi::module) {
                 imports.push_back(meter_import(import));
             } else {
-                imports.push_back(host_import(*plan_.functions[next_user_import++], import));
+                imports.push_back(host_import(next_user_import++, import));
             }
         }
 
@@ -425,9 +427,10 @@ private:
         return error{error_kind::trap, error_info{std::string(to_string(trap_reason::stack_exhausted))}};
     }
 
-    wabt::interp::Ref host_import(const host_function& f, const wabt::interp::ImportType& import) {
+    wabt::interp::Ref host_import(std::size_t slot, const wabt::interp::ImportType& import) {
         const auto& type = *wabt::cast<wabt::interp::FuncType>(import.type.get());
-        return wabt::interp::HostFunc::New(store_, type, [this, &f](wabt::interp::Thread& thread, const wabt::interp::Values& params,
+        const host_function& f = *plan_.functions[slot];
+        return wabt::interp::HostFunc::New(store_, type, [this, &f, slot](wabt::interp::Thread& thread, const wabt::interp::Values& params,
                                                               wabt::interp::Values& results, wabt::interp::Trap::Ptr* trap) -> wabt::Result {
             std::array<value, 16> args_buffer;
             std::array<value, 4> results_buffer;
@@ -444,7 +447,7 @@ private:
                 outs = results_heap;
             }
             host_call call{caller_memory(thread), state_};
-            if (auto ok = detail::call_host(f, call, args, outs); !ok) return stop(ok.error(), thread, trap);
+            if (auto ok = detail::call_host(f, slot, call, args, outs); !ok) return stop(ok.error(), thread, trap);
             for (std::size_t i = 0; i < outs.size(); ++i) results[i] = detail::to_interp(outs[i]);
             return wabt::Result::Ok;
         }).ref();

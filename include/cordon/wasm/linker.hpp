@@ -20,6 +20,14 @@ namespace cordon::wasm {
 /// refused: cordon provides no memories, tables or globals to guests).
 struct link_plan {
     std::vector<std::shared_ptr<const host_function>> functions;
+
+    /// A counter per import for the call counts of `state` (the slot of a call is its import's index).
+    void name_counters(sandbox_state& state) const {
+        std::vector<std::string_view> names;
+        for (const auto& f : functions) names.push_back(f->name);
+        state.current.host_calls.name_slots(names);
+        state.total.host_calls.name_slots(std::move(names));
+    }
 };
 
 /// Resolves the imports of `source` (the original module, before metering).
@@ -102,7 +110,7 @@ namespace detail {
 
 /// Runs a host function for the guest: the run-time grant check, telemetry, and the rule that
 /// a host error stops the guest while a denial is only a return value.
-inline result<void> call_host(const host_function& f, host_call& call, std::span<const value> params,
+inline result<void> call_host(const host_function& f, std::size_t slot, host_call& call, std::span<const value> params,
                               std::span<value> results) {
     // Engines size these from the import's type; a host function must never write past them.
     if (params.size() != f.sig.params.size() || results.size() != f.sig.results.size())
@@ -111,9 +119,7 @@ inline result<void> call_host(const host_function& f, host_call& call, std::span
                                               " results, its type " + f.sig.to_string() + " needs " +
                                               std::to_string(f.sig.params.size()) + " and " +
                                               std::to_string(f.sig.results.size()));
-    auto& calls = call.state.current.host_calls;
-    if (auto it = calls.find(f.name); it != calls.end()) ++it->second;
-    else calls.emplace(f.name, 1);
+    call.state.current.host_calls.count(slot);
     if (f.permission && !f.grant_checked_inside && !(f.permission_id && call.state.policy.granted(*f.permission_id))) {
         if (f.permission_id) call.state.record_violation(*f.permission_id, f.qualified_name() + " called without the grant");
         if (call.state.policy.on_violation() == violation_action::trap) {

@@ -231,7 +231,9 @@ private:
                       std::vector<host_function> user_functions, link_plan plan, std::shared_ptr<const compiled_code> code,
                       const metering_options& metering)
         : source_{source}, code_{std::move(code)}, user_functions_{std::move(user_functions)}, plan_{std::move(plan)},
-          metering_{metering}, state_{context, std::move(options)} {}
+          metering_{metering}, state_{context, std::move(options)} {
+        plan_.name_counters(state_);
+    }
 
     /// Memory and tables the module needs at start must fit the limits before any code runs.
     static result<void> check_sizes(const module& source, const engine_limits& limits, const engine_options& options) {
@@ -360,7 +362,7 @@ private:
         for (std::size_t i = 0; i < args.size(); ++i) args[i] = compiled_detail::from_slot(slots[i], f.sig.params[i]);
         std::span<value> outs{results_buffer.data(), std::min(f.sig.results.size(), results_buffer.size())};
         host_call call{memory_ ? guest_memory{memory_->data, memory_->size} : guest_memory{}, state_};
-        if (auto ok = detail::call_host(f, call, args, outs); !ok) return stop(ok.error());
+        if (auto ok = detail::call_host(f, index, call, args, outs); !ok) return stop(ok.error());
         for (std::size_t i = 0; i < outs.size(); ++i) slots[i] = compiled_detail::to_slot(outs[i]);
         return true;
     }
