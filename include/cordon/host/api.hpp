@@ -184,6 +184,9 @@ constexpr std::string_view permission_name(const entry& e) noexcept {
 inline error refused(const policy_view& policy, perm::id permission, std::string_view qualified_name) {
     return policy.violation(permission, std::string(qualified_name) + " called without the grant");
 }
+inline error refused(const policy_view& policy, std::string_view permission, std::string_view qualified_name) {
+    return policy.violation(permission, std::string(qualified_name) + " called without the grant");
+}
 
 // ---- the work itself ------------------------------------------------------------------------------
 

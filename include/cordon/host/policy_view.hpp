@@ -50,10 +50,11 @@ public:
 
     /// Records a refused use of `id` ("fs.write: fs_open /etc/x (read-only scope)") and returns
     /// it, so the backend can hand the guest an error code or stop it.
-    error violation(perm::id id, std::string_view what) const {
-        const std::string name = ctx_->policy().name_of(id);
-        error_info info{name + ": " + std::string(what)};
-        info.permission = name;
+    error violation(perm::id id, std::string_view what) const { return violation(ctx_->policy().name_of(id), what); }
+    /// The same for a kind known only by name (a registered host function's, outside the ceiling).
+    error violation(std::string_view permission, std::string_view what) const {
+        error_info info{std::string(permission) + ": " + std::string(what)};
+        info.permission = std::string(permission);
         return ctx_->record_violation(error{error_kind::violation, std::move(info)});
     }
     result<void> write(stream s, std::string_view bytes) const { return ctx_->write(s, bytes); }

@@ -49,13 +49,10 @@ inline std::vector<std::byte> reply(std::int64_t status, std::span<const std::by
     return std::move(w).bytes();
 }
 
-// Records a call without its grant the way the wasm backends do, a violation naming the
-// permission, and answers it as violation_action says: under trap the guest is stopped (the
+// Answers a call refused for want of its grant (the violation recorded by host::api::refused,
+// as every backend records it) as violation_action says: under trap the guest is stopped (the
 // error ends the call, the child is killed), else it gets CORDON_ERR_DENIED.
-inline result<std::vector<std::byte>> refuse(host::context& ctx, std::string_view permission, std::string_view function) {
-    error_info info{std::string(permission) + ": " + std::string(function) + " called without the grant"};
-    info.permission = std::string(permission);
-    auto recorded = ctx.record_violation(error{error_kind::violation, std::move(info)});
+inline result<std::vector<std::byte>> refuse(const host::context& ctx, error recorded) {
     if (ctx.on_violation == cordon::violation_action::trap) return recorded;
     return reply(host::guest_status::denied);
 }
@@ -258,7 +255,7 @@ inline result<std::vector<std::byte>> host_function(host::context& ctx, const ho
         return reply(host::guest_status::invalid);
     }
     if (!entry->permission.empty() && !ctx.policy().check(entry->permission))
-        return refuse(ctx, entry->permission, qualified);
+        return refuse(ctx, host::api::refused(host::policy_view{ctx}, std::string_view{entry->permission}, qualified));
     std::array<value, max_host_values> out{};
     for (std::size_t i = 0; i < call->results.size(); ++i) out[i].type = call->results[i];
     const auto results = std::span{out}.first(call->results.size());
@@ -292,7 +289,7 @@ inline result<std::vector<std::byte>> answer_host_call(host::context& ctx, const
     if (answer == nullptr) return b::reply(host::guest_status::unsupported);  // the child answers these itself
     ctx.count_host_call(e->name);
     if (e->permission && !ctx.policy().granted(*e->permission))
-        return b::refuse(ctx, host::api::permission_name(*e), "cordon." + std::string(e->name));
+        return b::refuse(ctx, host::api::refused(host::policy_view{ctx}, *e->permission, "cordon." + std::string(e->name)));
     // Room for the reply's own status and length.
     const std::uint64_t room = capacity > 64 ? capacity - 64 : 0;
     auto reply = answer(ctx, in, room);

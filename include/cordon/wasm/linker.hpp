@@ -121,7 +121,7 @@ inline result<void> call_host(const host_function& f, std::size_t slot, host_cal
                                               std::to_string(f.sig.results.size()));
     call.state.current.host_calls.count(slot);
     if (f.permission && !f.grant_checked_inside && !(f.permission_id && call.state.policy.granted(*f.permission_id))) {
-        if (f.permission_id) call.state.record_violation(*f.permission_id, f.qualified_name() + " called without the grant");
+        if (f.permission_id) (void)host::api::refused(call.state.policy, *f.permission_id, f.qualified_name());
         if (call.state.policy.on_violation() == violation_action::trap) {
             error_info info{f.qualified_name() + " needs permission " + *f.permission + ", which is not granted"};
             info.permission = *f.permission;
