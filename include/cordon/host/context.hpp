@@ -197,9 +197,12 @@ private:
         buffer.append(bytes.substr(0, take_n));
         written_ += take_n;
         if (take_n == bytes.size()) return {};
-        error e = limit_exceeded(limit::kind::output_bytes, cap, written_ + (bytes.size() - take_n));
-        set_pending_locked(e);
-        return e;
+        // A guest that ignores the refusal and keeps writing gets the same error again, not one
+        // built anew each time: a refused write must cost no more than an accepted one.
+        if (!refusal_ || refusal_->info().limit->limit != cap)
+            refusal_ = limit_exceeded(limit::kind::output_bytes, cap, written_ + (bytes.size() - take_n));
+        set_pending_locked(*refusal_);
+        return *refusal_;
     }
     void set_pending_locked(error e) {
         if (has_pending_.load(std::memory_order_relaxed)) return;
@@ -211,6 +214,7 @@ private:
         std::string out;
         out.swap(buffer);
         written_ -= out.size();  // the cap bounds what the host holds; taking output frees room
+        if (!out.empty()) refusal_.reset();
         return out;
     }
 
@@ -226,6 +230,7 @@ private:
     std::vector<error> violations_{};
     std::string stdout_, stderr_, logs_;
     std::uint64_t written_ = 0;
+    std::optional<error> refusal_{};     // the output limit's error while the buffers are full
     std::atomic<bool> cancel_{false};
 };
 
