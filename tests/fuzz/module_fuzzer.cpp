@@ -24,12 +24,12 @@ using fuzz_policy = cordon::policy<cordon::isolation::strict, cordon::limit::fue
 
 inline constexpr std::size_t max_calls = 8;
 
-std::optional<cordon::value> zero_of(wasm::value_type type) {
+std::optional<cordon::value> zero_of(cordon::value_type type) {
     switch (type) {
-    case wasm::value_type::i32: return cordon::value::of(std::int32_t{0});
-    case wasm::value_type::i64: return cordon::value::of(std::int64_t{0});
-    case wasm::value_type::f32: return cordon::value::of(0.0f);
-    case wasm::value_type::f64: return cordon::value::of(0.0);
+    case cordon::value_type::i32: return cordon::value::of(std::int32_t{0});
+    case cordon::value_type::i64: return cordon::value::of(std::int64_t{0});
+    case cordon::value_type::f32: return cordon::value::of(0.0f);
+    case cordon::value_type::f64: return cordon::value::of(0.0);
     default: return std::nullopt;  // vectors and references do not cross the boundary
     }
 }
@@ -39,7 +39,7 @@ void inspect(const wasm::module& module) {
     std::size_t text = 0;
     for (const auto& import : info.imports) {
         text += import.module.size() + import.name.size();
-        if (import.func_signature) text += import.func_signature->to_string().size();
+        if (import.func_signature) text += to_string(*import.func_signature).size();
     }
     for (const auto& e : info.exports) {
         require(module.find_export(e.name) != nullptr, "every export is found by its name");

@@ -44,11 +44,11 @@ void put_section(std::vector<std::uint8_t>& module, std::uint8_t id, const std::
     put_uleb(module, body.size());
     module.insert(module.end(), body.begin(), body.end());
 }
-std::uint8_t type_code(wasm::value_type type) { return type == wasm::value_type::i64 ? 0x7e : 0x7f; }
+std::uint8_t type_code(cordon::value_type type) { return type == cordon::value_type::i64 ? 0x7e : 0x7f; }
 
 struct wasi_import {
     std::string name;
-    wasm::signature sig;
+    cordon::host::signature sig;
 };
 
 // Every WASI function: those cordon implements with their own types, the rest (answered ENOSYS
@@ -57,7 +57,7 @@ const std::vector<wasi_import>& wasi_imports() {
     static const std::vector<wasi_import> imports = [] {
         std::vector<wasi_import> out;
         for (std::string_view name : wasm::wasi::all_functions) {
-            wasm::signature sig{{wasm::value_type::i32, wasm::value_type::i32}, {wasm::value_type::i32}};
+            cordon::host::signature sig{{cordon::value_type::i32, cordon::value_type::i32}, {cordon::value_type::i32}};
             for (const auto& f : wasm::wasi_host_api())
                 if (f.name == name) sig = f.sig;
             out.push_back({std::string(name), sig});
@@ -244,10 +244,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto& imports = wasi_imports();
     for (std::size_t n = 0; n < max_calls && !in.empty(); ++n) {
         const std::size_t which = in.take<std::uint8_t>() % imports.size();
-        std::vector<wasm::value> args;
+        std::vector<cordon::value> args;
         for (auto type : imports[which].sig.params) {
-            if (type == wasm::value_type::i64) args.push_back(wasm::value::of_i64(in.take<std::int64_t>()));
-            else args.push_back(wasm::value::of_i32(biased_pointer(in)));
+            if (type == cordon::value_type::i64) args.push_back(cordon::value::of(in.take<std::int64_t>()));
+            else args.push_back(cordon::value::of(biased_pointer(in)));
         }
         auto answer = box.call("w" + std::to_string(which), args);
         if (answer) require(answer->size() == imports[which].sig.results.size(), "a WASI call returns its results");

@@ -69,14 +69,14 @@ TEST(WasmInterpreterAttacks, IndirectRecursionStopsAtThePolicysDepth) {
 TEST(WasmInterpreterAttacks, AReexportedHostImportCanBeCalledFromTheHost) {
     auto box = make(load("reexport_clock"), allowing({"clock"}));
     ASSERT_TRUE(box);
-    const value monotonic[] = {value::of_i32(1)};
+    const value monotonic[] = {value::of<std::int32_t>(1)};
     auto direct = box->call("clock", monotonic);
     ASSERT_TRUE(direct) << direct.error().message();
     ASSERT_EQ(direct->size(), 1u);
-    EXPECT_GT((*direct)[0].i64, 0);
+    EXPECT_GT((*direct)[0].as<std::int64_t>(), 0);
     auto typed = box->call<std::int64_t(std::int32_t)>("clock", 1);
     ASSERT_TRUE(typed) << typed.error().message();
-    EXPECT_GE(*typed, (*direct)[0].i64);
+    EXPECT_GE(*typed, (*direct)[0].as<std::int64_t>());
     EXPECT_GT(*box->call<std::int64_t()>("now"), 0);
 }
 
@@ -140,7 +140,7 @@ TEST(WasmInterpreterAttacks, FatFramesCountAgainstTheMemoryLimit) {
     auto box = fat_sandbox(49'999);
     ASSERT_TRUE(box);
     const long before = peak_rss_kib();
-    const value depth[] = {value::of_i32(100'000)};
+    const value depth[] = {value::of<std::int32_t>(100'000)};
     auto r = box->call("f", depth);
     const long grown_mib = (peak_rss_kib() - before) / 1024;
     ASSERT_FALSE(r);
@@ -151,25 +151,25 @@ TEST(WasmInterpreterAttacks, FatFramesCountAgainstTheMemoryLimit) {
     // The value stack may take the memory limit once more; before, it took 1.5 GiB.
     EXPECT_LT(grown_mib, 200);
     // Shallow calls of the same function still run.
-    const value shallow[] = {value::of_i32(10)};
+    const value shallow[] = {value::of<std::int32_t>(10)};
     EXPECT_TRUE(box->call("f", shallow));
 }
 
 TEST(WasmInterpreterAttacks, ATighterMemoryLimitAllowsFewerFatFrames) {
     auto box = fat_sandbox(10'000, 4u << 20);
     ASSERT_TRUE(box);
-    const value deep[] = {value::of_i32(1'000)};
+    const value deep[] = {value::of<std::int32_t>(1'000)};
     auto r = box->call("f", deep);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().kind(), error_kind::memory_limit);
-    const value shallow[] = {value::of_i32(5)};
+    const value shallow[] = {value::of<std::int32_t>(5)};
     EXPECT_TRUE(box->call("f", shallow)) << "five frames of 160 KB fit in 4 MiB";
 }
 
 TEST(WasmInterpreterAttacks, OrdinaryRecursionStillEndsAsCallStackExhausted) {
     auto box = fat_sandbox(1);
     ASSERT_TRUE(box);
-    const value depth[] = {value::of_i32(1'000'000)};
+    const value depth[] = {value::of<std::int32_t>(1'000'000)};
     auto r = box->call("f", depth);
     ASSERT_FALSE(r);
     EXPECT_THAT(r.error().message(), AnyOf(HasSubstr("call stack exhausted")));

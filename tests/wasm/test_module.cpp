@@ -22,8 +22,8 @@ TEST(WasmModule, InspectsExportsWithSignatures) {
     const export_info* fib = m.find_export("fib");
     ASSERT_NE(fib, nullptr);
     EXPECT_EQ(fib->kind, extern_kind::function);
-    EXPECT_EQ(fib->func_signature->to_string(), "(i32) -> i32");
-    EXPECT_EQ(m.find_export("scale")->func_signature->to_string(), "(f64, f32) -> f64");
+    EXPECT_EQ(to_string(*fib->func_signature), "(i32) -> i32");
+    EXPECT_EQ(to_string(*m.find_export("scale")->func_signature), "(f64, f32) -> f64");
     EXPECT_EQ(m.find_export("memory")->kind, extern_kind::memory);
     EXPECT_EQ(m.find_export("missing"), nullptr);
 }
@@ -44,7 +44,7 @@ TEST(WasmModule, InspectsImports) {
     ASSERT_EQ(m.imports().size(), 1u);
     EXPECT_EQ(m.imports()[0].module, "cordon");
     EXPECT_EQ(m.imports()[0].name, "clock_now");
-    EXPECT_EQ(m.imports()[0].func_signature->to_string(), "(i32) -> i64");
+    EXPECT_EQ(to_string(*m.imports()[0].func_signature), "(i32) -> i64");
 }
 
 TEST(WasmModule, CompiledGuestHasWasiImports) {

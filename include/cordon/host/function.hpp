@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <tuple>
@@ -22,34 +23,6 @@ struct no_permission {
     static constexpr std::string_view name = "";
 };
 
-struct signature {
-    std::vector<value_type> params;
-    std::vector<value_type> results;
-    friend bool operator==(const signature&, const signature&) = default;
-};
-
-/// "(i32, i64) -> f64": how errors and reports print a signature.
-inline std::string to_string(const signature& sig) {
-    std::string out = "(";
-    for (std::size_t i = 0; i < sig.params.size(); ++i) out += (i ? ", " : "") + std::string(to_string(sig.params[i]));
-    out += ") -> ";
-    if (sig.results.empty()) return out + "()";
-    for (std::size_t i = 0; i < sig.results.size(); ++i) out += (i ? ", " : "") + std::string(to_string(sig.results[i]));
-    return out;
-}
-
-/// The boundary signature of a C++ function type: signature_of<int32_t(int32_t)>() is (i32) -> i32.
-template <class Sig> struct signature_traits;
-template <class R, class... A> struct signature_traits<R(A...)> {
-    using ret = R;
-    static signature make() {
-        signature sig{{value_type_of<A>()...}, {}};
-        if constexpr (!std::is_void_v<R>) sig.results.push_back(value_type_of<R>());
-        return sig;
-    }
-};
-template <class Sig> signature signature_of() { return signature_traits<Sig>::make(); }
-
 /// Calls the host function with boundary values; writes results. The permission is already checked.
 using invoker = std::function<result<void>(context&, std::span<const value>, std::span<value>)>;
 
@@ -60,6 +33,9 @@ struct function_entry {
     std::string permission;  // "" when it needs none
     signature sig;
     invoker call;
+    /// The permission's id in the sandbox that holds this entry: numbered by the sandbox when it
+    /// is made (whatever was here before), so a call's grant check is a bit test.
+    std::optional<perm::id> permission_id{};
 };
 
 namespace detail {

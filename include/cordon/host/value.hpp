@@ -1,15 +1,25 @@
-// Values that cross the sandbox boundary: the four WebAssembly number types, shared by every
-// backend so one host function or one call signature means the same thing everywhere.
+// Values that cross the sandbox boundary and the signatures made of them: one vocabulary for
+// every backend and engine, so one host function or one call signature means the same thing
+// everywhere (a wasm module's export, a native plugin's function, a host function's import).
 #pragma once
 
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
+#include <vector>
 
 namespace cordon {
 
-enum class value_type : std::uint8_t { i32, i64, f32, f64 };
+/// The four WebAssembly number types cross the boundary. v128 and the reference types can be
+/// named in a module's signature (what `inspect` shows, what a mismatch message says), but no
+/// call passes them: an export that takes or returns one is not callable from the host.
+enum class value_type : std::uint8_t { i32, i64, f32, f64, v128, funcref, externref };
+
+/// True for the types a value of the boundary can hold.
+constexpr bool is_number(value_type t) noexcept { return t <= value_type::f64; }
 
 constexpr std::string_view to_string(value_type t) noexcept {
     switch (t) {
@@ -17,6 +27,9 @@ constexpr std::string_view to_string(value_type t) noexcept {
     case value_type::i64: return "i64";
     case value_type::f32: return "f32";
     case value_type::f64: return "f64";
+    case value_type::v128: return "v128";
+    case value_type::funcref: return "funcref";
+    case value_type::externref: return "externref";
     }
     return "?";
 }
@@ -42,7 +55,7 @@ template <class T> constexpr value_type value_type_of() noexcept {
     else return value_type::i32;
 }
 
-/// One boundary value: a type tag and 64 bits.
+/// One boundary value: a type tag and 64 bits (an i32 or f32 in the low 32, the rest zero).
 struct value {
     value_type type = value_type::i32;
     std::uint64_t bits = 0;
@@ -80,4 +93,38 @@ struct value {
     }
 };
 
+namespace host {
+
+/// A function type at the boundary, comparable and printable.
+struct signature {
+    std::vector<value_type> params;
+    std::vector<value_type> results;
+    friend bool operator==(const signature&, const signature&) = default;
+};
+
+/// "(i32, i64) -> f64", "() -> ()", "(i32) -> (i32, i64)": how errors and reports print one.
+inline std::string to_string(const signature& sig) {
+    auto list = [](const std::vector<value_type>& types) {
+        std::string text;
+        for (std::size_t i = 0; i < types.size(); ++i) (text += i ? ", " : "") += cordon::to_string(types[i]);
+        return text;
+    };
+    const std::string results = list(sig.results);
+    return "(" + list(sig.params) + ") -> " + (sig.results.size() == 1 ? results : "(" + results + ")");
+}
+
+/// The boundary signature of a C++ function type: signature_of<int32_t(int32_t)>() is (i32) -> i32.
+template <class Sig> struct signature_traits;
+template <class R, class... A> struct signature_traits<R(A...)> {
+    using ret = R;
+    using args = std::tuple<A...>;
+    static signature make() {
+        signature sig{{value_type_of<std::remove_cvref_t<A>>()...}, {}};
+        if constexpr (!std::is_void_v<R>) sig.results.push_back(value_type_of<R>());
+        return sig;
+    }
+};
+template <class Sig> signature signature_of() { return signature_traits<Sig>::make(); }
+
+} // namespace host
 } // namespace cordon

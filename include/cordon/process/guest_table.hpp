@@ -254,6 +254,7 @@ inline void to_guest(const value& v, cordon_value& out) {
     case value_type::i64: out.as.i64 = v.as<std::int64_t>(); break;
     case value_type::f32: out.as.f32 = v.as<float>(); break;
     case value_type::f64: out.as.f64 = v.as<double>(); break;
+    default: break;  // only numbers travel (the broker refuses other tags)
     }
 }
 

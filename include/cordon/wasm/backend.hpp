@@ -37,59 +37,17 @@ namespace cordon::wasm {
 
 namespace detail {
 
-inline value_type to_wasm(cordon::value_type t) {
-    switch (t) {
-    case cordon::value_type::i32: return value_type::i32;
-    case cordon::value_type::i64: return value_type::i64;
-    case cordon::value_type::f32: return value_type::f32;
-    case cordon::value_type::f64: return value_type::f64;
-    }
-    return value_type::i32;
-}
-
-inline cordon::value to_core(const value& v) {
-    switch (v.type) {
-    case value_type::i64: return cordon::value::of(v.i64);
-    case value_type::f32: return cordon::value::of(v.f32);
-    case value_type::f64: return cordon::value::of(v.f64);
-    default: return cordon::value::of(v.i32);
-    }
-}
-
-inline value from_core(const cordon::value& v) {
-    switch (v.type) {
-    case cordon::value_type::i64: return value::of_i64(v.as<std::int64_t>());
-    case cordon::value_type::f32: return value::of_f32(v.as<float>());
-    case cordon::value_type::f64: return value::of_f64(v.as<double>());
-    default: return value::of_i32(v.as<std::int32_t>());
-    }
-}
-
 /// The host functions the embedding program registered, as wasm imports. They run with the
 /// sandbox's host context; their permission was already checked by the linker and call_host.
 inline std::vector<host_function> adapt_functions(const host::functions& functions, host::context& ctx) {
     std::vector<host_function> out;
     for (const host::function_entry& entry : functions) {
-        signature sig;
-        for (auto t : entry.sig.params) sig.params.push_back(to_wasm(t));
-        for (auto t : entry.sig.results) sig.results.push_back(to_wasm(t));
         const host::function_entry* source = &entry;
         out.push_back(host_function{
-            entry.module, entry.name, std::move(sig),
+            entry.module, entry.name, entry.sig,
             entry.permission.empty() ? std::nullopt : std::optional<std::string>{entry.permission},
-            [source, context = &ctx](host_call&, std::span<const value> params, std::span<value> results) -> result<void> {
-                // On the stack for the signatures hosts write; a longer one goes to the heap.
-                constexpr std::size_t in_place = 8;
-                std::array<cordon::value, in_place> in_buffer, out_buffer;
-                std::vector<cordon::value> in_heap, out_heap;
-                std::span<cordon::value> in{in_buffer.data(), std::min(params.size(), in_place)};
-                std::span<cordon::value> out_values{out_buffer.data(), std::min(results.size(), in_place)};
-                if (params.size() > in_place) in = in_heap = std::vector<cordon::value>(params.size());
-                if (results.size() > in_place) out_values = out_heap = std::vector<cordon::value>(results.size());
-                for (std::size_t i = 0; i < params.size(); ++i) in[i] = to_core(params[i]);
-                if (auto r = source->call(*context, in, out_values); !r) return r;
-                for (std::size_t i = 0; i < results.size(); ++i) results[i] = from_core(out_values[i]);
-                return {};
+            [source, context = &ctx](host_call&, std::span<const value> params, std::span<value> results) {
+                return source->call(*context, params, results);
             },
             -1, false});
     }
@@ -205,7 +163,7 @@ template <class Engine> struct basic_backend {
             const export_info* e = session_->engine->source().find_export(export_name);
             if (!e || e->kind != extern_kind::function)
                 return no_export(export_name);
-            const signature wanted = signature_for<Sig>();
+            const signature wanted = host::signature_of<Sig>();
             if (*e->func_signature != wanted)
                 return detail::called_as_mismatch(export_name, *e->func_signature, wanted);
             auto target = resolve<Sig>(*session_->engine, export_name);
@@ -226,16 +184,8 @@ template <class Engine> struct basic_backend {
         /// A call whose signature is known only at run time (the command line's); the values
         /// are checked against the export's signature.
         call_outcome<std::vector<cordon::value>> call_values(std::string_view export_name, std::span<const cordon::value> args) {
-            std::vector<value> in;
-            in.reserve(args.size());
-            for (const auto& a : args) in.push_back(detail::from_core(a));
-            return session_->template run<std::vector<cordon::value>>([&](engine_instance& engine) -> result<std::vector<cordon::value>> {
-                auto out = engine.call(export_name, in);
-                if (!out) return out.error();
-                std::vector<cordon::value> values;
-                for (const auto& v : *out) values.push_back(detail::to_core(v));
-                return values;
-            });
+            return session_->template run<std::vector<cordon::value>>(
+                [&](engine_instance& engine) { return engine.call(export_name, args); });
         }
 
         /// Runs a WASI command's _start (main); returns its exit code. `argv` replaces the

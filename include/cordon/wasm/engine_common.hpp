@@ -29,12 +29,12 @@ inline error arguments_mismatch(std::string_view name, const signature& sig, std
     signature given;
     for (const auto& a : args) given.params.push_back(a.type);
     given.results = sig.results;
-    return signature_mismatch(name, sig.to_string(), given.to_string());
+    return signature_mismatch(name, to_string(sig), to_string(given));
 }
 
 /// The error for a typed call whose C++ signature is not the export's.
 inline error called_as_mismatch(std::string_view name, const signature& sig, const signature& expected) {
-    return signature_mismatch(name, sig.to_string(), expected.to_string());
+    return signature_mismatch(name, to_string(sig), to_string(expected));
 }
 
 } // namespace detail

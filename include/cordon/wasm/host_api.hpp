@@ -40,11 +40,11 @@ template <class Kind> struct guest_param;
 template <> struct guest_param<std::int32_t> {
     static constexpr std::size_t width = 1;
     using held = std::int32_t;
-    static result<std::optional<held>> take(host_call&, const value* p) { return std::optional<held>{p[0].i32}; }
+    static result<std::optional<held>> take(host_call&, const value* p) { return std::optional<held>{p[0].as<std::int32_t>()}; }
     static std::int32_t view(held& h) { return h; }
 };
 
-inline std::uint32_t offset_of(const value& v) { return static_cast<std::uint32_t>(v.i32); }
+inline std::uint32_t offset_of(const value& v) { return v.as<std::uint32_t>(); }
 
 template <> struct guest_param<host::api::text> {
     static constexpr std::size_t width = 2;
@@ -96,7 +96,7 @@ template <> struct guest_param<host::api::out_buffer&> {
 
 template <class R> constexpr std::vector<value_type> results_of() {
     if constexpr (std::is_void_v<R>) return {};
-    else return {wasm_type_of<R>::type};
+    else return {value_type_of<R>()};
 }
 
 /// An import made from a function over kinds: its wasm type, and the callback that takes its
@@ -141,14 +141,13 @@ private:
         if (stop) return *stop;
         if constexpr (!std::is_void_v<R>) {
             if (invalid) {
-                r[0] = value::of_i32(guest_status::invalid);
+                r[0] = value::of<std::int32_t>(guest_status::invalid);
                 return {};
             }
         }
         auto out = Work(server(call), guest_param<Kinds>::view(*std::get<I>(held))...);
         if (!out) return out.error();
-        if constexpr (std::is_same_v<R, std::int32_t>) r[0] = value::of_i32(*out);
-        else if constexpr (std::is_same_v<R, std::int64_t>) r[0] = value::of_i64(*out);
+        if constexpr (!std::is_void_v<R>) r[0] = value::of<R>(*out);
         return {};
     }
 

@@ -52,12 +52,12 @@ struct host_function {
     template <class Fn, class Callable>
     static host_function make(std::string module, std::string name, std::optional<std::string> permission,
                               Callable callable) {
-        using traits = detail::signature_of<Fn>;
-        host_function f{std::move(module), std::move(name), signature_for<Fn>(), std::move(permission), {}, -1, false};
+        using traits = host::signature_traits<Fn>;
+        host_function f{std::move(module), std::move(name), host::signature_of<Fn>(), std::move(permission), {}, -1, false};
         f.callback = [callable = std::move(callable)](host_call& call, std::span<const value> params,
                                                       std::span<value> results) -> result<void> {
-            return invoke<typename traits::result_type>(callable, call, params, results,
-                                                        static_cast<typename traits::args_tuple*>(nullptr));
+            return invoke<typename traits::ret>(callable, call, params, results,
+                                                static_cast<typename traits::args*>(nullptr));
         };
         return f;
     }
@@ -73,9 +73,9 @@ private:
                                        std::span<value> results, std::index_sequence<I...>) {
         auto run = [&]() -> decltype(auto) {
             if constexpr (std::is_invocable_v<Callable&, host_call&, Args...>)
-                return callable(call, detail::from_value<std::remove_cvref_t<Args>>(params[I])...);
+                return callable(call, params[I].template as<std::remove_cvref_t<Args>>()...);
             else
-                return callable(detail::from_value<std::remove_cvref_t<Args>>(params[I])...);
+                return callable(params[I].template as<std::remove_cvref_t<Args>>()...);
         };
         using returned = decltype(run());
         if constexpr (std::is_void_v<returned>) {
@@ -84,10 +84,10 @@ private:
         } else if constexpr (cordon::detail::is_result<returned>::value) {
             auto r = run();
             if (!r) return r.error();
-            if constexpr (!std::is_void_v<R>) results[0] = detail::to_value<R>(*r);
+            if constexpr (!std::is_void_v<R>) results[0] = value::of<R>(*r);
             return {};
         } else {
-            results[0] = detail::to_value<R>(run());
+            results[0] = value::of<R>(run());
             return {};
         }
     }

@@ -61,20 +61,20 @@ inline result<std::shared_ptr<const interp_compiled>> compile_for_interpreter(co
 
 inline value from_interp(const wabt::interp::Value& v, value_type type) {
     switch (type) {
-    case value_type::i32: return value::of_i32(v.Get<std::int32_t>());
-    case value_type::i64: return value::of_i64(v.Get<std::int64_t>());
-    case value_type::f32: return value::of_f32(v.Get<float>());
-    case value_type::f64: return value::of_f64(v.Get<double>());
+    case value_type::i32: return value::of(v.Get<std::int32_t>());
+    case value_type::i64: return value::of(v.Get<std::int64_t>());
+    case value_type::f32: return value::of(v.Get<float>());
+    case value_type::f64: return value::of(v.Get<double>());
     default: return value{};
     }
 }
 
 inline wabt::interp::Value to_interp(const value& v) {
     switch (v.type) {
-    case value_type::i32: return wabt::interp::Value::Make(v.i32);
-    case value_type::i64: return wabt::interp::Value::Make(v.i64);
-    case value_type::f32: return wabt::interp::Value::Make(v.f32);
-    case value_type::f64: return wabt::interp::Value::Make(v.f64);
+    case value_type::i32: return wabt::interp::Value::Make(v.as<std::int32_t>());
+    case value_type::i64: return wabt::interp::Value::Make(v.as<std::int64_t>());
+    case value_type::f32: return wabt::interp::Value::Make(v.as<float>());
+    case value_type::f64: return wabt::interp::Value::Make(v.as<double>());
     default: return wabt::interp::Value::Make(std::int32_t{0});
     }
 }
@@ -239,12 +239,12 @@ public:
 
     /// Calls an export typed as the C++ function type Fn: call<std::int32_t(std::int32_t)>("fib", 30).
     template <class Fn, class... Args> auto call(std::string_view name, Args&&... args) {
-        using R = typename detail::signature_of<Fn>::result_type;
-        using param_types = typename detail::signature_of<Fn>::args_tuple;
+        using R = typename host::signature_traits<Fn>::ret;
+        using param_types = typename host::signature_traits<Fn>::args;
         static_assert(sizeof...(Args) == std::tuple_size_v<param_types>,
                       "call<R(Params...)>(name, args...) needs one argument per parameter");
         using out_type = std::conditional_t<std::is_void_v<R>, result<void>, result<R>>;
-        static const signature expected = signature_for<Fn>();
+        static const signature expected = host::signature_of<Fn>();
         auto target = find_function(name);
         if (!target) return out_type{target.error()};
         // Each export remembers the last C++ signature it was called with and found to match.
@@ -255,13 +255,13 @@ public:
         }
         params_.clear();
         [&]<std::size_t... I>(std::index_sequence<I...>) {
-            (params_.push_back(detail::to_interp(detail::to_value(
-                 static_cast<std::remove_cvref_t<std::tuple_element_t<I, param_types>>>(args)))),
+            (params_.push_back(detail::to_interp(
+                 value::of<std::remove_cvref_t<std::tuple_element_t<I, param_types>>>(std::forward<Args>(args)))),
              ...);
         }(std::index_sequence_for<Args...>{});
         if (auto ok = run((*target)->func, params_, results_, name); !ok) return out_type{ok.error()};
         if constexpr (std::is_void_v<R>) return out_type{};
-        else return out_type{detail::from_value<R>(detail::from_interp(results_[0], expected.results[0]))};
+        else return out_type{detail::from_interp(results_[0], expected.results[0]).template as<R>()};
     }
 
     [[nodiscard]] sandbox_state& state() noexcept { return state_; }

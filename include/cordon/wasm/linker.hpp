@@ -63,8 +63,8 @@ inline result<link_plan> link_imports(const module& source, const host::policy_v
         if (found) {
             if (found->sig != *import.func_signature)
                 return fail(error_kind::load_error, "import " + qualified + " has type " +
-                                                        import.func_signature->to_string() + " but the host function has type " +
-                                                        found->sig.to_string());
+                                                        to_string(*import.func_signature) + " but the host function has type " +
+                                                        to_string(found->sig));
             if (found->permission && !policy.admit(*found->permission)) {
                 error_info info{"import " + qualified + " needs permission " + *found->permission +
                                 ", which the policy does not allow"};
@@ -116,7 +116,7 @@ inline result<void> call_host(const host_function& f, std::size_t slot, host_cal
     if (params.size() != f.sig.params.size() || results.size() != f.sig.results.size())
         return fail(error_kind::internal, f.qualified_name() + " called with " + std::to_string(params.size()) +
                                               " arguments and room for " + std::to_string(results.size()) +
-                                              " results, its type " + f.sig.to_string() + " needs " +
+                                              " results, its type " + to_string(f.sig) + " needs " +
                                               std::to_string(f.sig.params.size()) + " and " +
                                               std::to_string(f.sig.results.size()));
     call.state.current.host_calls.count(slot);
@@ -128,10 +128,9 @@ inline result<void> call_host(const host_function& f, std::size_t slot, host_cal
             return error{error_kind::violation, std::move(info)};
         }
         for (std::size_t i = 0; i < results.size(); ++i) {
-            results[i].type = f.sig.results[i];
-            results[i].i64 = 0;
-            if (f.sig.results[i] == value_type::i32) results[i].i32 = static_cast<std::int32_t>(f.denied_result);
-            if (f.sig.results[i] == value_type::i64) results[i].i64 = f.denied_result;
+            results[i] = value{f.sig.results[i], 0};
+            if (f.sig.results[i] == value_type::i32) results[i] = value::of(static_cast<std::int32_t>(f.denied_result));
+            if (f.sig.results[i] == value_type::i64) results[i] = value::of(f.denied_result);
         }
         return {};
     }

@@ -57,7 +57,7 @@ inline const std::vector<std::string>& visible_env(sandbox_state& state) {
 inline result<std::optional<std::vector<std::span<std::uint8_t>>>> gather_iovecs(host_call& call, std::uint32_t iovs,
                                                                                  std::uint32_t count, std::span<value> r) {
     if (count > wasi::max_iovecs) {
-        r[0] = value::of_i32(wasi::einval);
+        r[0] = value::of<std::int32_t>(wasi::einval);
         return std::optional<std::vector<std::span<std::uint8_t>>>{};
     }
     std::vector<std::span<std::uint8_t>> spans;
@@ -89,13 +89,13 @@ inline result<void> wasi_fd_write(host_call& call, std::span<const value> p, std
     } else {
         handle_entry* entry = call.state.handles.find(fd);
         if (!entry || entry->is_directory || !entry->writable) {
-            r[0] = value::of_i32(wasi::ebadf);
+            r[0] = value::of<std::int32_t>(wasi::ebadf);
             return {};
         }
         for (auto span : spans) {
             const ssize_t n = ::write(entry->fd.get(), span.data(), span.size());
             if (n < 0) {
-                r[0] = value::of_i32(wasi_errno(errno));
+                r[0] = value::of<std::int32_t>(wasi_errno(errno));
                 return {};
             }
             written += static_cast<std::uint64_t>(n);
@@ -103,7 +103,7 @@ inline result<void> wasi_fd_write(host_call& call, std::span<const value> p, std
         }
     }
     if (auto ok = call.memory.store_u32(u32_of(p[3]), static_cast<std::uint32_t>(written)); !ok) return ok;
-    r[0] = value::of_i32(wasi::success);
+    r[0] = value::of<std::int32_t>(wasi::success);
     return {};
 }
 
@@ -126,13 +126,13 @@ inline result<void> wasi_fd_read(host_call& call, std::span<const value> p, std:
     } else {
         handle_entry* entry = call.state.handles.find(fd);
         if (!entry || entry->is_directory) {
-            r[0] = value::of_i32(wasi::ebadf);
+            r[0] = value::of<std::int32_t>(wasi::ebadf);
             return {};
         }
         for (auto span : spans) {
             const ssize_t n = ::read(entry->fd.get(), span.data(), span.size());
             if (n < 0) {
-                r[0] = value::of_i32(wasi_errno(errno));
+                r[0] = value::of<std::int32_t>(wasi_errno(errno));
                 return {};
             }
             read_total += static_cast<std::uint64_t>(n);
@@ -140,7 +140,7 @@ inline result<void> wasi_fd_read(host_call& call, std::span<const value> p, std:
         }
     }
     if (auto ok = call.memory.store_u32(u32_of(p[3]), static_cast<std::uint32_t>(read_total)); !ok) return ok;
-    r[0] = value::of_i32(wasi::success);
+    r[0] = value::of<std::int32_t>(wasi::success);
     return {};
 }
 
@@ -159,7 +159,7 @@ inline const std::vector<host_function>& wasi_host_api() {
                                       std::move(cb), wasi::enotcapable, environ});
         };
         auto ok = [](std::span<value> r) {
-            r[0] = value::of_i32(wasi::success);
+            r[0] = value::of<std::int32_t>(wasi::success);
             return result<void>{};
         };
         add("args_sizes_get", {{i32, i32}, {i32}}, std::nullopt, [ok](host_call& c, std::span<const value> p, std::span<value> r) -> result<void> {
@@ -180,12 +180,12 @@ inline const std::vector<host_function>& wasi_host_api() {
         });
         add("clock_time_get", {{i32, i64, i32}, {i32}}, "clock", [ok](host_call& c, std::span<const value> p, std::span<value> r) -> result<void> {
             clockid_t id = CLOCK_REALTIME;
-            switch (p[0].i32) {
+            switch (p[0].as<std::int32_t>()) {
             case 0: id = CLOCK_REALTIME; break;
             case 1: id = CLOCK_MONOTONIC; break;
             case 2: id = CLOCK_PROCESS_CPUTIME_ID; break;
             case 3: id = CLOCK_THREAD_CPUTIME_ID; break;
-            default: r[0] = value::of_i32(wasi::einval); return {};
+            default: r[0] = value::of<std::int32_t>(wasi::einval); return {};
             }
             timespec ts{};
             ::clock_gettime(id, &ts);
@@ -207,23 +207,23 @@ inline const std::vector<host_function>& wasi_host_api() {
         add("fd_read", {{i32, i32, i32, i32}, {i32}}, std::nullopt, wasi_fd_read);
         add("fd_close", {{i32}, {i32}}, std::nullopt, [](host_call& c, std::span<const value> p, std::span<value> r) -> result<void> {
             const std::uint32_t fd = u32_of(p[0]);
-            r[0] = value::of_i32(fd <= 2 || c.state.handles.close(fd) ? wasi::success : wasi::ebadf);
+            r[0] = value::of<std::int32_t>(fd <= 2 || c.state.handles.close(fd) ? wasi::success : wasi::ebadf);
             return {};
         });
         add("fd_seek", {{i32, i64, i32, i32}, {i32}}, std::nullopt, [ok](host_call& c, std::span<const value> p, std::span<value> r) -> result<void> {
             handle_entry* entry = c.state.handles.find(u32_of(p[0]));
             if (!entry || entry->is_directory) {
-                r[0] = value::of_i32(u32_of(p[0]) <= 2 ? wasi::espipe : wasi::ebadf);
+                r[0] = value::of<std::int32_t>(u32_of(p[0]) <= 2 ? wasi::espipe : wasi::ebadf);
                 return {};
             }
             static constexpr int whences[] = {SEEK_SET, SEEK_CUR, SEEK_END};
-            if (p[2].i32 < 0 || p[2].i32 > 2) {
-                r[0] = value::of_i32(wasi::einval);
+            if (p[2].as<std::int32_t>() < 0 || p[2].as<std::int32_t>() > 2) {
+                r[0] = value::of<std::int32_t>(wasi::einval);
                 return {};
             }
-            const off_t at = ::lseek(entry->fd.get(), p[1].i64, whences[p[2].i32]);
+            const off_t at = ::lseek(entry->fd.get(), p[1].as<std::int64_t>(), whences[p[2].as<std::int32_t>()]);
             if (at < 0) {
-                r[0] = value::of_i32(wasi_errno(errno));
+                r[0] = value::of<std::int32_t>(wasi_errno(errno));
                 return {};
             }
             if (auto w = c.memory.store_u64(u32_of(p[3]), static_cast<std::uint64_t>(at)); !w) return w;
@@ -243,7 +243,7 @@ inline const std::vector<host_function>& wasi_host_api() {
                                              : wasi::right_fd_read | wasi::right_fd_seek | wasi::right_fd_tell |
                                                    (entry->writable ? wasi::right_fd_write : 0);
             } else {
-                r[0] = value::of_i32(wasi::ebadf);
+                r[0] = value::of<std::int32_t>(wasi::ebadf);
                 return {};
             }
             std::memcpy(out.data() + 8, &rights, 8);
@@ -254,7 +254,7 @@ inline const std::vector<host_function>& wasi_host_api() {
         add("fd_prestat_get", {{i32, i32}, {i32}}, std::nullopt, [ok](host_call& c, std::span<const value> p, std::span<value> r) -> result<void> {
             handle_entry* entry = c.state.handles.find(u32_of(p[0]));
             if (!entry || !entry->preopen_index) {
-                r[0] = value::of_i32(wasi::ebadf);
+                r[0] = value::of<std::int32_t>(wasi::ebadf);
                 return {};
             }
             std::array<std::uint8_t, 8> out{};
@@ -266,7 +266,7 @@ inline const std::vector<host_function>& wasi_host_api() {
         add("fd_prestat_dir_name", {{i32, i32, i32}, {i32}}, std::nullopt, [ok](host_call& c, std::span<const value> p, std::span<value> r) -> result<void> {
             handle_entry* entry = c.state.handles.find(u32_of(p[0]));
             if (!entry || !entry->preopen_index) {
-                r[0] = value::of_i32(wasi::ebadf);
+                r[0] = value::of<std::int32_t>(wasi::ebadf);
                 return {};
             }
             const std::string& name = entry->guest_path;
@@ -278,7 +278,7 @@ inline const std::vector<host_function>& wasi_host_api() {
             handle_entry* entry = c.state.handles.find(u32_of(p[0]));
             struct stat st {};
             if (!entry || ::fstat(entry->fd.get(), &st) != 0) {
-                r[0] = value::of_i32(wasi::ebadf);
+                r[0] = value::of<std::int32_t>(wasi::ebadf);
                 return {};
             }
             if (auto w = write_filestat(c, u32_of(p[1]), st); !w) return w;
@@ -291,20 +291,20 @@ inline const std::vector<host_function>& wasi_host_api() {
             if (!*checked) return {};
             const std::string* path = &**checked;
             if (!dir || !dir->is_directory) {
-                r[0] = value::of_i32(wasi::ebadf);
+                r[0] = value::of<std::int32_t>(wasi::ebadf);
                 return {};
             }
-            const int fd = open_beneath(dir->fd.get(), *path, O_PATH | ((p[1].i32 & 1) ? 0 : O_NOFOLLOW), 0);
+            const int fd = open_beneath(dir->fd.get(), *path, O_PATH | ((p[1].as<std::int32_t>() & 1) ? 0 : O_NOFOLLOW), 0);
             if (fd < 0) {
                 if (errno == EXDEV) c.state.record_violation(perm::id::fs_read, "path_filestat_get " + *path + " escapes its scope");
-                r[0] = value::of_i32(wasi_errno(errno));
+                r[0] = value::of<std::int32_t>(wasi_errno(errno));
                 return {};
             }
             struct stat st {};
             const int rc = ::fstat(fd, &st);
             ::close(fd);
             if (rc != 0) {
-                r[0] = value::of_i32(wasi::eio);
+                r[0] = value::of<std::int32_t>(wasi::eio);
                 return {};
             }
             if (auto w = write_filestat(c, u32_of(p[4]), st); !w) return w;
@@ -315,8 +315,8 @@ inline const std::vector<host_function>& wasi_host_api() {
         add("sched_yield", {{}, {i32}}, std::nullopt, [ok](host_call&, std::span<const value>, std::span<value> r) { return ok(r); });
         add("proc_exit", {{i32}, {}}, std::nullopt, [](host_call& c, std::span<const value> p, std::span<value>) -> result<void> {
             // Not a fault: the engine sees exit_code and turns the unwinding into a clean result.
-            c.state.exit_code = p[0].i32;
-            return fail(error_kind::internal, "proc_exit(" + std::to_string(p[0].i32) + ")");
+            c.state.exit_code = p[0].as<std::int32_t>();
+            return fail(error_kind::internal, "proc_exit(" + std::to_string(p[0].as<std::int32_t>()) + ")");
         });
         return f;
     }();
@@ -327,7 +327,7 @@ inline const std::vector<host_function>& wasi_host_api() {
 inline host_function wasi_unsupported(std::string_view name, const signature& sig) {
     return host_function{std::string(wasi::module), std::string(name), sig, std::nullopt,
                          [](host_call&, std::span<const value>, std::span<value> r) -> result<void> {
-                             if (!r.empty()) r[0] = value::of_i32(wasi::enosys);
+                             if (!r.empty()) r[0] = value::of<std::int32_t>(wasi::enosys);
                              return {};
                          },
                          wasi::enosys, false};

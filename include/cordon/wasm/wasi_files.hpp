@@ -20,7 +20,7 @@
 
 namespace cordon::wasm::detail {
 
-inline std::uint32_t u32_of(const value& v) { return static_cast<std::uint32_t>(v.i32); }
+inline std::uint32_t u32_of(const value& v) { return v.as<std::uint32_t>(); }
 
 inline std::int32_t wasi_errno(int err) {
     switch (err) {
@@ -74,7 +74,7 @@ inline result<void> write_filestat(host_call& call, std::uint32_t at, const stru
 inline result<std::optional<std::string>> guest_path(host_call& call, std::uint32_t at, std::uint32_t length,
                                                      std::span<value> r) {
     if (length > max_guest_string) {
-        r[0] = value::of_i32(wasi::enametoolong);
+        r[0] = value::of<std::int32_t>(wasi::enametoolong);
         return std::optional<std::string>{};
     }
     auto path = call.memory.copy_string(at, length, max_guest_string);
@@ -90,18 +90,18 @@ inline result<void> wasi_path_open(host_call& call, std::span<const value> p, st
     const std::string* path = &**checked;
     handle_entry* dir = state.handles.find(u32_of(p[0]));
     if (!dir || !dir->is_directory) {
-        r[0] = value::of_i32(wasi::ebadf);
+        r[0] = value::of<std::int32_t>(wasi::ebadf);
         return {};
     }
-    const std::int32_t oflags = p[4].i32;
-    const auto rights = static_cast<std::uint64_t>(p[5].i64);
-    const std::int32_t fdflags = p[7].i32;
+    const std::int32_t oflags = p[4].as<std::int32_t>();
+    const auto rights = p[5].as<std::uint64_t>();
+    const std::int32_t fdflags = p[7].as<std::int32_t>();
     const bool want_write = (rights & wasi::right_fd_write) != 0 || (oflags & (wasi::oflag_creat | wasi::oflag_trunc)) != 0 ||
                             (fdflags & wasi::fdflag_append) != 0;
     const bool want_read = (rights & wasi::right_fd_read) != 0 || !want_write;
     if (want_write && (!dir->writable || !state.policy.granted(perm::id::fs_write))) {
         state.record_violation(perm::id::fs_write, "path_open " + dir->guest_path + "/" + *path);
-        r[0] = value::of_i32(wasi::enotcapable);
+        r[0] = value::of<std::int32_t>(wasi::enotcapable);
         return {};
     }
     int flags = want_write ? (want_read ? O_RDWR : O_WRONLY) : O_RDONLY;
@@ -110,13 +110,13 @@ inline result<void> wasi_path_open(host_call& call, std::span<const value> p, st
     if (oflags & wasi::oflag_trunc) flags |= O_TRUNC;
     if (oflags & wasi::oflag_directory) flags = O_RDONLY | O_DIRECTORY;
     if (fdflags & wasi::fdflag_append) flags |= O_APPEND;
-    if ((p[1].i32 & 1) == 0) flags |= O_NOFOLLOW;
+    if ((p[1].as<std::int32_t>() & 1) == 0) flags |= O_NOFOLLOW;
     int fd = open_beneath(dir->fd.get(), *path, flags, 0644);
     if (fd < 0 && errno == EISDIR && !want_write) fd = open_beneath(dir->fd.get(), *path, O_RDONLY | O_DIRECTORY, 0);
     if (fd < 0) {
         const int err = errno;
         if (err == EXDEV) state.record_violation(want_write ? perm::id::fs_write : perm::id::fs_read, "path_open " + *path + " escapes its scope");
-        r[0] = value::of_i32(wasi_errno(err));
+        r[0] = value::of<std::int32_t>(wasi_errno(err));
         return {};
     }
     struct stat st {};
@@ -129,32 +129,32 @@ inline result<void> wasi_path_open(host_call& call, std::span<const value> p, st
     auto handle = state.handles.add(std::move(entry), state.limits().open_files);
     if (!handle) {
         if (!state.limit_hit) state.limit_hit = handle.error();
-        r[0] = value::of_i32(wasi::emfile);
+        r[0] = value::of<std::int32_t>(wasi::emfile);
         return {};
     }
     if (auto ok = call.memory.store_u32(u32_of(p[8]), *handle); !ok) return ok;
-    r[0] = value::of_i32(wasi::success);
+    r[0] = value::of<std::int32_t>(wasi::success);
     return {};
 }
 
 inline result<void> wasi_fd_readdir(host_call& call, std::span<const value> p, std::span<value> r) {
     handle_entry* entry = call.state.handles.find(u32_of(p[0]));
     if (!entry || !entry->is_directory) {
-        r[0] = value::of_i32(wasi::ebadf);
+        r[0] = value::of<std::int32_t>(wasi::ebadf);
         return {};
     }
     auto buffer = call.memory.bytes(u32_of(p[1]), u32_of(p[2]));
     if (!buffer) return buffer.error();
-    const auto cookie = static_cast<std::uint64_t>(p[3].i64);
+    const auto cookie = p[3].as<std::uint64_t>();
     const int fd = ::openat(entry->fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
-        r[0] = value::of_i32(wasi_errno(errno));
+        r[0] = value::of<std::int32_t>(wasi_errno(errno));
         return {};
     }
     DIR* dir = ::fdopendir(fd);
     if (!dir) {
         ::close(fd);
-        r[0] = value::of_i32(wasi::eio);
+        r[0] = value::of<std::int32_t>(wasi::eio);
         return {};
     }
     std::vector<std::uint8_t> out;
@@ -183,7 +183,7 @@ inline result<void> wasi_fd_readdir(host_call& call, std::span<const value> p, s
     const std::size_t used = std::min(out.size(), buffer->size());
     cordon::detail::copy_bytes(buffer->data(), out.data(), used);
     if (auto ok = call.memory.store_u32(u32_of(p[4]), static_cast<std::uint32_t>(used)); !ok) return ok;
-    r[0] = value::of_i32(wasi::success);
+    r[0] = value::of<std::int32_t>(wasi::success);
     return {};
 }
 

@@ -54,15 +54,6 @@ inline std::string as_text(const std::vector<std::byte>& bytes) {
     return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
-inline cordon::value_type to_core(wasm::value_type t) {
-    switch (t) {
-    case wasm::value_type::i64: return cordon::value_type::i64;
-    case wasm::value_type::f32: return cordon::value_type::f32;
-    case wasm::value_type::f64: return cordon::value_type::f64;
-    default: return cordon::value_type::i32;
-    }
-}
-
 /// Fills an outcome from a finished sandbox: the call's failure, output, usage and report.
 template <class Box> outcome collect(Box& box, std::optional<error> failure) {
     outcome out;
@@ -117,18 +108,17 @@ inline int parse_call(const wasm::module& module, const std::string& path, const
     }
     const auto& sig = *e->func_signature;
     for (const auto type : sig.params)
-        if (type != wasm::value_type::i32 && type != wasm::value_type::i64 && type != wasm::value_type::f32 &&
-            type != wasm::value_type::f64)
+        if (!is_number(type))
             return complain(exits::usage, fmt::format("{} {} takes a parameter the command line cannot pass (only i32, i64, "
                                                       "f32 and f64 can be); call it from the library instead",
-                                                      function, sig.to_string()));
+                                                      function, to_string(sig)));
     if (rest.size() - 1 != sig.params.size())
         return complain(exits::usage, fmt::format("{} takes {} argument(s), got {}: {} {}", function, sig.params.size(),
-                                                  rest.size() - 1, function, sig.to_string()));
+                                                  rest.size() - 1, function, to_string(sig)));
     for (std::size_t i = 0; i < sig.params.size(); ++i) {
-        auto v = parse_value(rest[i + 1], detail::to_core(sig.params[i]));
+        auto v = parse_value(rest[i + 1], sig.params[i]);
         if (!v) return complain(exits::usage, fmt::format("argument {} of {}: {}; {} {}", i + 1, function,
-                                                          v.error().message(), function, sig.to_string()));
+                                                          v.error().message(), function, to_string(sig)));
         args.push_back(*v);
     }
     return 0;
@@ -268,11 +258,11 @@ inline int inspect(const std::string& path, bool json) {
     auto imports = nlohmann::json::array();
     for (const auto& i : info.imports)
         imports.push_back({{"module", i.module}, {"name", i.name},
-                           {"signature", i.func_signature ? nlohmann::json(i.func_signature->to_string()) : nlohmann::json(nullptr)}});
+                           {"signature", i.func_signature ? nlohmann::json(to_string(*i.func_signature)) : nlohmann::json(nullptr)}});
     auto exports = nlohmann::json::array();
     for (const auto& e : info.exports)
         exports.push_back({{"name", e.name},
-                           {"signature", e.func_signature ? nlohmann::json(e.func_signature->to_string()) : nlohmann::json(nullptr)}});
+                           {"signature", e.func_signature ? nlohmann::json(to_string(*e.func_signature)) : nlohmann::json(nullptr)}});
     auto memories = nlohmann::json::array();
     for (const auto& m : info.memories)
         memories.push_back({{"initial_pages", m.initial}, {"maximum_pages", m.maximum ? nlohmann::json(*m.maximum) : nlohmann::json(nullptr)}});
@@ -284,10 +274,10 @@ inline int inspect(const std::string& path, bool json) {
     }
     fmt::print("imports:\n");
     for (const auto& i : info.imports)
-        fmt::print("  {}.{} {}\n", i.module, i.name, i.func_signature ? i.func_signature->to_string() : std::string("(not a function)"));
+        fmt::print("  {}.{} {}\n", i.module, i.name, i.func_signature ? to_string(*i.func_signature) : std::string("(not a function)"));
     fmt::print("exports:\n");
     for (const auto& e : info.exports)
-        fmt::print("  {} {}\n", e.name, e.func_signature ? e.func_signature->to_string() : std::string("(not a function)"));
+        fmt::print("  {} {}\n", e.name, e.func_signature ? to_string(*e.func_signature) : std::string("(not a function)"));
     fmt::print("permissions needed: {}\n", needed.empty() ? std::string("none") : fmt::format("{}", fmt::join(needed, ", ")));
     for (const auto& m : info.memories)
         fmt::print("memory: {} pages initial ({}), maximum {}\n", m.initial, cordon::human_bytes(m.initial * 65536),

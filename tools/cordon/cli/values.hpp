@@ -67,6 +67,7 @@ inline nlohmann::json to_json(const value& v) {
         if (std::isfinite(d)) return d;
         return std::isnan(d) ? "nan" : (d > 0 ? "inf" : "-inf");
     }
+    default: return nullptr;  // only numbers come back from a call
     }
     return nullptr;
 }

@@ -23,7 +23,6 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
-#include <cstring>
 #include <map>
 #include <memory>
 #include <new>
@@ -52,34 +51,21 @@ namespace compiled_detail {
 
 /// The C type a wasm value of C++ type T travels as.
 template <class T> using c_abi_t = std::conditional_t<
-    detail::wasm_type_of<std::remove_cvref_t<T>>::type == value_type::i32, std::uint32_t,
-    std::conditional_t<detail::wasm_type_of<std::remove_cvref_t<T>>::type == value_type::i64, std::uint64_t,
+    value_type_of<std::remove_cvref_t<T>>() == value_type::i32, std::uint32_t,
+    std::conditional_t<value_type_of<std::remove_cvref_t<T>>() == value_type::i64, std::uint64_t,
                        std::remove_cvref_t<T>>>;
 
 template <class R> using c_result_t = std::conditional_t<std::is_void_v<R>, void, c_abi_t<std::conditional_t<std::is_void_v<R>, int, R>>>;
 
+// A slot of the translated code's argument and result arrays holds a value's bits as they are:
+// a 32-bit type in its low half, the upper half left as zero.
+inline bool is_narrow(value_type type) { return type == value_type::i32 || type == value_type::f32; }
+
 inline value from_slot(std::uint64_t slot, value_type type) {
-    value v;
-    v.type = type;
-    switch (type) {
-    case value_type::i32: std::memcpy(&v.i32, &slot, 4); break;
-    case value_type::f32: std::memcpy(&v.f32, &slot, 4); break;
-    case value_type::f64: std::memcpy(&v.f64, &slot, 8); break;
-    default: std::memcpy(&v.i64, &slot, 8); break;
-    }
-    return v;
+    return value{type, is_narrow(type) ? slot & 0xffffffffU : slot};
 }
 
-inline std::uint64_t to_slot(const value& v) {
-    std::uint64_t slot = 0;
-    switch (v.type) {
-    case value_type::i32: std::memcpy(&slot, &v.i32, 4); break;
-    case value_type::f32: std::memcpy(&slot, &v.f32, 4); break;
-    case value_type::f64: std::memcpy(&slot, &v.f64, 8); break;
-    default: std::memcpy(&slot, &v.i64, 8); break;
-    }
-    return slot;
-}
+inline std::uint64_t to_slot(const value& v) { return is_narrow(v.type) ? v.bits & 0xffffffffU : v.bits; }
 
 inline trap_reason reason_of(wasm_rt_trap_t code) {
     switch (static_cast<int>(code)) {
@@ -173,12 +159,12 @@ public:
 
     /// Calls an export typed as the C++ function type Fn: call<std::int32_t(std::int32_t)>("fib", 30).
     template <class Fn, class... Args> auto call(std::string_view name, Args&&... args) {
-        using R = typename detail::signature_of<Fn>::result_type;
-        using param_types = typename detail::signature_of<Fn>::args_tuple;
+        using R = typename host::signature_traits<Fn>::ret;
+        using param_types = typename host::signature_traits<Fn>::args;
         static_assert(sizeof...(Args) == std::tuple_size_v<param_types>,
                       "call<R(Params...)>(name, args...) needs one argument per parameter");
         using out_type = std::conditional_t<std::is_void_v<R>, result<void>, result<R>>;
-        static const signature expected = signature_for<Fn>();
+        static const signature expected = host::signature_of<Fn>();
         auto target = find_function(name);
         if (!target) return out_type{target.error()};
         if (*(*target)->sig != expected) return out_type{detail::called_as_mismatch(name, *(*target)->sig, expected)};
@@ -203,7 +189,7 @@ public:
 
     /// Resolves export `name` as the C++ function type Fn, checking its signature once.
     template <class Fn> result<typed_export<Fn>> function(std::string_view name) {
-        static const signature expected = signature_for<Fn>();
+        static const signature expected = host::signature_of<Fn>();
         auto target = find_function(name);
         if (!target) return target.error();
         if (*(*target)->sig != expected) return detail::called_as_mismatch(name, *(*target)->sig, expected);
