@@ -295,6 +295,8 @@ private:
             if (auto v = options.limits.get(k))
                 if (auto r = ctx.policy().tighten(k, *v); !r) return r;
         functions_ = std::make_unique<host::functions>(std::move(options.functions));
+        for (auto& f : *functions_)
+            f.permission_id = f.permission.empty() ? std::nullopt : ctx.policy().intern(f.permission);
         auto inst = instance_type::create(payload, ctx, *functions_);
         if (!inst) return inst.error();
         instance_.emplace(std::move(*inst));

@@ -7,6 +7,7 @@
 
 #include <cordon/host/bus.hpp>
 #include <cordon/host/context.hpp>
+#include <cordon/host/function.hpp>
 #include <cordon/host/guest_status.hpp>
 #include <cordon/host/policy_view.hpp>
 #include <cordon/policy/permission.hpp>
@@ -186,6 +187,17 @@ inline error refused(const policy_view& policy, perm::id permission, std::string
 }
 inline error refused(const policy_view& policy, std::string_view permission, std::string_view qualified_name) {
     return policy.violation(permission, std::string(qualified_name) + " called without the grant");
+}
+
+/// Checks the grant of a host function the embedding program registered, on every backend
+/// that answers such calls itself (none, the process broker; the wasm linker numbers its own).
+inline result<void> check_registered(context& ctx, const function_entry& f, std::string_view qualified_name) {
+    if (f.permission.empty()) return {};
+    // An entry the sandbox has not numbered (a broker driven directly) is numbered here.
+    const auto id = f.permission_id ? f.permission_id : ctx.policy().intern(f.permission);
+    if (id && ctx.policy().granted(*id)) return {};
+    const policy_view policy{ctx};
+    return id ? refused(policy, *id, qualified_name) : refused(policy, std::string_view{f.permission}, qualified_name);
 }
 
 // ---- the work itself ------------------------------------------------------------------------------

@@ -55,8 +55,7 @@ public:
             return out_t{signature_mismatch(name, host::to_string(fn->sig), host::to_string(host::signature_of<Sig>()),
                                             "host function")};
         ctx_->count_host_call(name);
-        if (!fn->permission.empty())
-            if (auto r = ctx_->require(fn->permission, name); !r) return out_t{r.error()};
+        if (auto r = host::api::check_registered(*ctx_, *fn, fn->module + "." + fn->name); !r) return out_t{r.error()};
         std::array<value, sizeof...(Args)> in{value::of(static_cast<Args>(args))...};
         std::array<value, 1> result_slot{};
         if (auto r = fn->call(*ctx_, in, std::span<value>(result_slot.data(), fn->sig.results.size())); !r)

@@ -254,8 +254,7 @@ inline result<std::vector<std::byte>> host_function(host::context& ctx, const ho
         ctx.set_pending(signature_mismatch(qualified, host::to_string(entry->sig), host::to_string(wanted), "host function"));
         return reply(host::guest_status::invalid);
     }
-    if (!entry->permission.empty() && !ctx.policy().check(entry->permission))
-        return refuse(ctx, host::api::refused(host::policy_view{ctx}, std::string_view{entry->permission}, qualified));
+    if (auto granted = host::api::check_registered(ctx, *entry, qualified); !granted) return refuse(ctx, granted.error());
     std::array<value, max_host_values> out{};
     for (std::size_t i = 0; i < call->results.size(); ++i) out[i].type = call->results[i];
     const auto results = std::span{out}.first(call->results.size());
