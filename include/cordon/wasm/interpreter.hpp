@@ -514,8 +514,10 @@ private:
     /// Accounts the call and turns a trap, if any, into the error the caller sees.
     result<void> finish_call(bool trapped, const wabt::interp::Trap* trap, std::string_view name) {
         accounting_.end(state_, fuel_->Get().Get<std::int64_t>(), memory_bytes());
-        const std::string trap_message = trap ? trap->message() : std::string("trap");
-        return accounting_.outcome(state_, source_, name, trapped, classify_trap(trap_message), trap_message, memory_bytes(),
+        // A call that did not trap has no message to read or classify.
+        const std::string trap_message = !trapped ? std::string() : trap ? trap->message() : std::string("trap");
+        return accounting_.outcome(state_, source_, name, trapped,
+                                   trapped ? classify_trap(trap_message) : trap_reason::other, trap_message, memory_bytes(),
                                    [&](error_kind kind, error_info info) { return fault(kind, std::move(info), stack_at_fault(trap), name); });
     }
 
