@@ -27,6 +27,10 @@ none::program demo() {
         .export_function("shout", [](none::guest& g, std::int32_t times) {
             for (int i = 0; i < times; ++i) (void)g.write("0123456789");
         })
+        .export_function("murmur", [](none::guest& g, std::int32_t length) -> result<void> {
+            if (auto r = g.write("0123456789012345678901234567890"); !r) return r;
+            return g.log(log_level::info, std::string(static_cast<std::size_t>(length), 'm'));
+        })
         .export_function("show", [](none::guest& g, std::int32_t id) -> result<std::int32_t> {
             return g.call_host<std::int32_t(std::int32_t)>("show_dialog", id);
         })
@@ -120,6 +124,18 @@ TEST(NoneBackend, OutputBeyondTheLimitIsCutNotBuffered) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().kind(), error_kind::output_limit);
     EXPECT_EQ(box.take_stdout().size(), 64u);
+}
+
+TEST(NoneBackend, LogLinesShareTheOutputCapAndAreCutAtIt) {
+    sandbox<none::backend, strict_clock> box{demo()};  // output_bytes<64>
+    ASSERT_TRUE(box.call<void(std::int32_t)>("murmur", 20));  // 31 + "info: " + 20 + "\n" = 58
+    EXPECT_EQ(box.take_logs(), "info: " + std::string(20, 'm') + "\n");
+    EXPECT_EQ(box.take_stdout().size(), 31u);
+    // Taken output frees its room; a line that does not fit is cut inside its message.
+    auto cut = box.call<void(std::int32_t)>("murmur", 50);
+    ASSERT_FALSE(cut);
+    EXPECT_EQ(cut.error().kind(), error_kind::output_limit);
+    EXPECT_EQ(box.take_logs(), "info: " + std::string(64 - 31 - 6, 'm'));
 }
 
 TEST(NoneBackend, UserHostFunctionsNeedTheirPermission) {

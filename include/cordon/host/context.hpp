@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -148,12 +149,12 @@ public:
     /// Past the limit the output is cut, and the call ends as output_limit.
     result<void> write(stream s, std::string_view bytes) {
         std::lock_guard lock(mutex_);
-        return append_capped(s == stream::out ? stdout_ : stderr_, bytes);
+        return append_capped(s == stream::out ? stdout_ : stderr_, {bytes});
     }
     result<void> log(log_level level, std::string_view message) {
         {
             std::lock_guard lock(mutex_);
-            auto r = append_capped(logs_, std::string(to_string(level)) + ": " + std::string(message) + "\n");
+            auto r = append_capped(logs_, {to_string(level), ": ", message, "\n"});
             if (!r) return r;
         }
         if (log_sink) log_sink(level, message);
@@ -190,17 +191,24 @@ public:
     }
 
 private:
-    result<void> append_capped(std::string& buffer, std::string_view bytes) {
+    /// Appends the pieces of one write (a log line's level, message and newline are pieces, so
+    /// nothing is built before the cap is known) up to the cap.
+    result<void> append_capped(std::string& buffer, std::initializer_list<std::string_view> pieces) {
         const auto cap = output_cap();
-        const auto room = written_ >= cap ? 0 : cap - written_;
-        const auto take_n = bytes.size() < room ? bytes.size() : room;
-        buffer.append(bytes.substr(0, take_n));
-        written_ += take_n;
-        if (take_n == bytes.size()) return {};
+        std::uint64_t wanted = 0, taken = 0;
+        for (const std::string_view piece : pieces) {
+            wanted += piece.size();
+            const auto room = written_ >= cap ? 0 : cap - written_;
+            const auto take_n = piece.size() < room ? piece.size() : room;
+            buffer.append(piece.substr(0, take_n));
+            written_ += take_n;
+            taken += take_n;
+        }
+        if (taken == wanted) return {};
         // A guest that ignores the refusal and keeps writing gets the same error again, not one
         // built anew each time: a refused write must cost no more than an accepted one.
         if (!refusal_ || refusal_->info().limit->limit != cap)
-            refusal_ = limit_exceeded(limit::kind::output_bytes, cap, written_ + (bytes.size() - take_n));
+            refusal_ = limit_exceeded(limit::kind::output_bytes, cap, written_ + (wanted - taken));
         set_pending_locked(*refusal_);
         return *refusal_;
     }
