@@ -224,6 +224,25 @@ TEST(WasmHostileModules, DataSegmentFlagsOutsideTheFormatAreLoadErrors) {
                 HasSubstr("not a constant expression"));
 }
 
+// The data count section's count was read by no check of cordon's, and WABT's interpreter
+// reader reserves room for that many segments when it reads it: 14 bytes claiming 19 million
+// segments made the host allocate 2.8 GB (found by the compiled fuzzer). The count is held to
+// the segment limit and must match the data section, as the format says.
+TEST(WasmHostileModules, DataCountsAreBoundedAndMatchTheDataSection) {
+    EXPECT_THAT(load_and_meter(wasm_module({section(12, {0xFF, 0xFF, 0xFF, 0x08})})),
+                HasSubstr("data count section claims 18874367 segments, more than the limit"));
+    EXPECT_THAT(load_and_meter(wasm_module({section(12, {0x01})})),
+                HasSubstr("data count section says 1 segments, the data section has 0"));
+    EXPECT_THAT(load_and_meter(wasm_module({section(12, {0x01, 0x00})})), HasSubstr("junk after the count"));
+    EXPECT_THAT(load_and_meter(wasm_module({section(12, {})})), HasSubstr("truncated count in data count section"));
+    const bytes memory = section(5, {0x01, 0x00, 0x01});
+    const bytes two_passive = section(11, {0x02, 0x01, 0x01, 0xAA, 0x01, 0x00});
+    EXPECT_THAT(load_and_meter(wasm_module({memory, section(12, {0x03}), two_passive})),
+                HasSubstr("data count section says 3 segments, the data section has 2"));
+    EXPECT_EQ(load_and_meter(wasm_module({memory, section(12, {0x02}), two_passive})), "");
+    EXPECT_EQ(load_and_meter(wasm_module({section(12, {0x00})})), "") << "no segments, and a count that says so";
+}
+
 // A custom section is a name and bytes; without a whole name, or with a name that is not UTF-8,
 // the binary is malformed (custom.wast, utf8-custom-section-id.wast).
 TEST(WasmHostileModules, CustomSectionsNeedAUtf8Name) {

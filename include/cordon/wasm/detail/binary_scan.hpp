@@ -195,8 +195,7 @@ inline result<void> skip_offset_expression(byte_reader& section) {
 /// Data segments: flags 0 (active, memory 0), 1 (passive) or 2 (active, memory index), each
 /// with its offset and bytes inside the section. Other flags WABT would read as a passive
 /// segment with a memory index, which it then writes back as bytes it cannot read.
-inline result<void> check_data_section(byte_reader& section, const load_options& options) {
-    std::uint32_t count = 0;
+inline result<void> check_data_section(byte_reader& section, const load_options& options, std::uint32_t& count) {
     if (auto ok = check_count(section, 11, options.max_segments, &count); !ok) return ok;
     for (std::uint32_t i = 0; i < count; ++i) {
         const std::size_t at = section.offset();
@@ -212,6 +211,23 @@ inline result<void> check_data_section(byte_reader& section, const load_options&
             return scan_error(size_at, "data segment " + std::to_string(i) + " runs past the data section");
     }
     if (!section.at_end()) return scan_error(section.offset(), "junk after the last data segment");
+    return {};
+}
+
+/// The data count section: one count, which the data section must match (a module without
+/// one has none). WABT's interpreter reader reserves room for that many segments as soon as it
+/// reads the count, so a 14-byte module claiming 19 million would make the host allocate
+/// gigabytes before any parser saw that no segment follows.
+inline result<void> check_data_count_section(byte_reader& section, const load_options& options,
+                                             std::uint32_t& declared) {
+    const std::size_t at = section.offset();
+    auto count = section.u32();
+    if (!count) return scan_error(at, "truncated count in data count section");
+    if (!section.at_end()) return scan_error(section.offset(), "junk after the count in the data count section");
+    if (*count > options.max_segments)
+        return scan_error(at, "data count section claims " + std::to_string(*count) +
+                                  " segments, more than the limit of " + std::to_string(options.max_segments));
+    declared = *count;
     return {};
 }
 
@@ -231,6 +247,8 @@ inline result<void> scan_module(std::span<const std::uint8_t> bytes, const load_
                     "components are not)");
     byte_reader reader{bytes.subspan(8), 8};
     int last_ordered = 0;
+    std::optional<std::uint32_t> declared_data_count;
+    std::uint32_t data_segments = 0;
     while (!reader.at_end()) {
         const std::size_t at = reader.offset();
         const std::uint8_t id = *reader.byte();
@@ -263,12 +281,16 @@ inline result<void> scan_module(std::span<const std::uint8_t> bytes, const load_
         case 7: ok = check_count(section, id, options.max_exports); break;
         case 0: ok = check_custom_section(section); break;
         case 9: ok = check_count(section, id, options.max_segments); break;
-        case 11: ok = check_data_section(section, options); break;
+        case 11: ok = check_data_section(section, options, data_segments); break;
+        case 12: ok = check_data_count_section(section, options, declared_data_count.emplace()); break;
         case 10: ok = check_code_section(section, options); break;
         default: break;
         }
         if (!ok) return ok;
     }
+    if (declared_data_count && *declared_data_count != data_segments)
+        return scan_error(bytes.size(), "data count section says " + std::to_string(*declared_data_count) +
+                                            " segments, the data section has " + std::to_string(data_segments));
     return {};
 }
 
