@@ -6,6 +6,7 @@
 #include <cordon/host/bus.hpp>
 #include <cordon/policy/runtime.hpp>
 #include <cordon/result.hpp>
+#include <cordon/telemetry/published.hpp>
 #include <cordon/telemetry/usage.hpp>
 
 #include <atomic>
@@ -79,7 +80,8 @@ public:
     // ---- per call ------------------------------------------------------------------------------
 
     /// Starts a call: resets the per-call usage and the pending error. Calls into one sandbox
-    /// happen on one thread at a time, so the per-call state needs no lock; the totals do.
+    /// happen on one thread at a time, so the per-call state needs no lock, and the totals are
+    /// published to other threads through a sequence lock (telemetry/published.hpp).
     void begin_call() noexcept {
         current_.calls = 1;
         current_.wall_ns = current_.cpu_ns = current_.fuel = current_.peak_memory_bytes = 0;
@@ -90,7 +92,8 @@ public:
     }
     /// Ends a call: folds its usage into the totals. `failed` says the backend's own result was an
     /// error; otherwise the result is the error the guest earned while running (a violation, an
-    /// output flood), or success.
+    /// output flood), or success. Takes no lock unless the call (or the one before it) counted
+    /// host calls by name, or left an error.
     result<void> end_call(const usage& measured, bool failed = false) {
         current_.wall_ns = measured.wall_ns;
         current_.cpu_ns = measured.cpu_ns;
@@ -98,16 +101,24 @@ public:
         current_.peak_memory_bytes = measured.peak_memory_bytes;
         const bool pending = has_pending_.load(std::memory_order_relaxed);
         current_.errors = (failed || pending) ? 1 : 0;
-        std::lock_guard lock(mutex_);
-        telemetry_.last_call = current_;
-        telemetry_.total += current_;
-        if (pending && !failed) return *pending_;
+        const bool named = !current_.host_calls_by_name.empty();
+        if (named || last_call_named_) {
+            // The maps change with the counters, under the lock telemetry() reads them with.
+            std::lock_guard lock(mutex_);
+            published_.publish(current_);
+            last_call_by_name_ = current_.host_calls_by_name;
+            for (const auto& [name, times] : current_.host_calls_by_name) total_by_name_[name] += times;
+            last_call_named_ = named;
+        } else {
+            published_.publish(current_);
+        }
+        if (pending && !failed) {
+            std::lock_guard lock(mutex_);
+            return *pending_;
+        }
         return {};
     }
-    void count_restart() {
-        std::lock_guard lock(mutex_);
-        ++telemetry_.restarts;
-    }
+    void count_restart() noexcept { published_.add_restart(); }
 
     /// Counts host calls by name (a backend that tallies calls itself reports them in one go).
     void count_host_call(std::string_view name, std::uint64_t times = 1) {
@@ -172,7 +183,10 @@ public:
 
     [[nodiscard]] cordon::telemetry telemetry() const {
         std::lock_guard lock(mutex_);
-        return telemetry_;
+        cordon::telemetry t = published_.read();
+        t.last_call.host_calls_by_name = last_call_by_name_;
+        t.total.host_calls_by_name = total_by_name_;
+        return t;
     }
     [[nodiscard]] std::vector<error> violations() const {
         std::lock_guard lock(mutex_);
@@ -231,8 +245,10 @@ private:
 
     runtime_policy policy_;
     mutable std::mutex mutex_;
-    usage current_{};
-    cordon::telemetry telemetry_{};
+    usage current_{};                   // the running call's, on the call thread only
+    bool last_call_named_ = false;      // the last call counted host calls by name (call thread)
+    detail::published_telemetry published_{};
+    std::map<std::string, std::uint64_t, std::less<>> last_call_by_name_{}, total_by_name_{};  // under mutex_
     std::optional<error> pending_{};     // valid while has_pending_
     std::atomic<bool> has_pending_{false};
     std::vector<error> violations_{};
