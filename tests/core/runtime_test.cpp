@@ -20,6 +20,27 @@ TEST(Path, NormalisesLexically) {
     EXPECT_FALSE(path::normalize("relative/path"));
     EXPECT_FALSE(path::normalize(""));
     EXPECT_FALSE(path::normalize(std::string_view("/a\0b", 4)));
+    EXPECT_EQ(path::normalize("/a/b/.."), "/a");
+    EXPECT_EQ(path::normalize("/a/b/../../.."), "/");
+    EXPECT_EQ(path::normalize("/a/../b/./c/"), "/b/c");
+    EXPECT_EQ(path::normalize("/ab/../a"), "/a");
+    EXPECT_EQ(path::normalize("//"), "/");
+    EXPECT_EQ(path::normalize("/..."), "/...") << "three dots are a name";
+}
+
+// A path already in normal form is checked as it is; every other form is normalised first, so
+// the two paths through the check agree.
+TEST(RuntimeView, ScopeChecksAgreeOnNormalAndOtherForms) {
+    runtime_policy view{standard::spec()};
+    ASSERT_TRUE(view.grant(perm::fs_read{"/srv/data"}));
+    for (const auto& [probe, admitted] : std::vector<std::pair<std::string, bool>>{
+             {"/srv/data/x", true}, {"/srv/data/x/", true}, {"/srv/./data/x", true}, {"/srv/data/../data/x", true},
+             {"/srv/database", false}, {"/srv/data/../database", false}, {"/srv/data/x/../../../etc", false},
+             {"srv/data/x", false}, {"", false}, {std::string("/srv/data/\0x", 12), false}})
+        EXPECT_EQ(view.check("fs.read", probe).has_value(), admitted) << probe;
+    const auto refused = view.check("fs.read", "/srv/data/../etc//passwd");
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().info().path, "/srv/etc/passwd") << "a refusal names the path as normalised";
 }
 
 TEST(Path, ContainmentIsByWholeComponents) {

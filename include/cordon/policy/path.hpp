@@ -5,7 +5,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace cordon::path {
 
@@ -49,25 +48,24 @@ constexpr bool is_within(std::string_view inner, std::string_view outer) noexcep
 /// backend's business: it opens beneath the granted root with the kernel's help.
 inline std::optional<std::string> normalize(std::string_view p) {
     if (p.empty() || p.front() != '/' || p.find('\0') != std::string_view::npos) return std::nullopt;
-    std::vector<std::string_view> parts;
+    std::string out;
+    out.reserve(p.size());
     std::size_t start = 0;
     while (start < p.size()) {
         std::size_t end = p.find('/', start);
         if (end == std::string_view::npos) end = p.size();
         const auto part = p.substr(start, end - start);
         if (part == "..") {
-            if (!parts.empty()) parts.pop_back();
+            const auto slash = out.rfind('/');  // drop the last component, never above "/"
+            out.resize(slash == std::string::npos ? 0 : slash);
         } else if (!part.empty() && part != ".") {
-            parts.push_back(part);
+            out += '/';
+            out += part;
         }
         start = end + 1;
     }
-    std::string out;
-    for (auto part : parts) {
-        out += '/';
-        out += part;
-    }
-    return out.empty() ? std::string("/") : out;
+    if (out.empty()) out = "/";
+    return out;
 }
 
 } // namespace cordon::path

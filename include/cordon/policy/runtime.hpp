@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -213,7 +214,8 @@ public:
     [[nodiscard]] result<void> check(std::string_view name, std::string_view scope) const {
         const ceiling_entry* entry = spec_->find(name);
         if (!entry || entry->scoping == perm::scope_kind::none) return check(name);
-        auto normal = normalize_scope(entry->scoping, scope);
+        std::string storage;
+        const auto normal = normal_form(entry->scoping, scope, storage);
         if (!normal) return violation(name, std::string(scope));
         std::shared_lock lock(mutex_);
         const auto* g = find(name);
@@ -222,29 +224,47 @@ public:
                        perm::detail::scope_within(entry->scoping, *normal, s);
             }))
             return {};
-        return violation(name, *normal);
+        return violation(name, std::string(*normal));
     }
 
     /// Normalises a scope for its kind: paths lexically ("/a/./b/../c" is "/a/c"), endpoints checked.
     static result<std::string> normalize_scope(perm::scope_kind kind, std::string_view scope) {
+        std::string storage;
+        if (auto normal = normal_form(kind, scope, storage)) return std::string(*normal);
         switch (kind) {
-        case perm::scope_kind::path: {
-            auto n = path::normalize(scope);
-            if (!n) return fail(error_kind::invalid_argument, "'" + std::string(scope) + "' is not an absolute path");
-            return std::move(*n);
-        }
+        case perm::scope_kind::path:
+            return fail(error_kind::invalid_argument, "'" + std::string(scope) + "' is not an absolute path");
         case perm::scope_kind::endpoint:
-            if (!endpoint::parse(scope))
-                return fail(error_kind::invalid_argument,
-                            "'" + std::string(scope) + "' is not an endpoint (HOST:PORT, HOST, *:PORT or [V6]:PORT)");
-            return std::string(scope);
-        default:
-            if (scope.empty()) return fail(error_kind::invalid_argument, "empty scope");
-            return std::string(scope);
+            return fail(error_kind::invalid_argument,
+                        "'" + std::string(scope) + "' is not an endpoint (HOST:PORT, HOST, *:PORT or [V6]:PORT)");
+        default: return fail(error_kind::invalid_argument, "empty scope");
         }
     }
 
 private:
+    /// A scope in normal form, or nothing when it is not a scope of its kind. Granted scopes are
+    /// stored in this form, so a check compares components and nothing else; a path already in
+    /// normal form (what engines and most hosts pass) is used as it is, without a copy, and only
+    /// one that is not is normalised into `storage`.
+    static std::optional<std::string_view> normal_form(perm::scope_kind kind, std::string_view scope,
+                                                       std::string& storage) {
+        switch (kind) {
+        case perm::scope_kind::path:
+            if (path::is_normal_absolute(scope) && scope.find('\0') == std::string_view::npos) return scope;
+            if (auto n = path::normalize(scope)) {
+                storage = std::move(*n);
+                return std::string_view{storage};
+            }
+            return std::nullopt;
+        case perm::scope_kind::endpoint:
+            if (!endpoint::parse(scope)) return std::nullopt;
+            return scope;
+        default:
+            if (scope.empty()) return std::nullopt;
+            return scope;
+        }
+    }
+
     struct granted_kind {
         std::string name;
         perm::scope_kind scoping;
