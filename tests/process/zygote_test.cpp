@@ -4,6 +4,8 @@
 #include <cordon/process/persistent_child.hpp>
 #include <cordon/process/zygote.hpp>
 
+#include "../common/sanitizers.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -34,19 +36,9 @@ bool gone_within(pid_t pid, std::chrono::milliseconds limit) {
 
 // ThreadSanitizer's runtime starts a thread of its own once a program has made one, and keeps it:
 // under it no host is single-threaded again, so the zygote's own rule refuses to start.
-#if defined(__SANITIZE_THREAD__)
-constexpr bool under_tsan = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool under_tsan = true;
-#else
-constexpr bool under_tsan = false;
-#endif
-#else
-constexpr bool under_tsan = false;
-#endif
-#define SKIP_UNDER_TSAN() \
-    if (under_tsan) GTEST_SKIP() << "ThreadSanitizer keeps a thread of its own: no host here is single-threaded"
+#define SKIP_UNDER_TSAN()                          \
+    if (cordon::testing::under_thread_sanitizer) \
+    GTEST_SKIP() << "ThreadSanitizer keeps a thread of its own: no host here is single-threaded"
 
 } // namespace
 
