@@ -78,12 +78,21 @@ constexpr capability refuses(element e, std::string_view why, instead alternativ
     return {e, enforcement_level::not_enforced, why, shown::when_limited, alternative};
 }
 
+/// The index of `e`'s row, or N when the table has none. (An index, not a pointer, so that
+/// compile-time checks stay constant expressions under g++'s -fsanitize=undefined, which does not
+/// fold comparisons of pointers into a constexpr array.)
+template <std::size_t N>
+constexpr std::size_t capability_index(const std::array<capability, N>& table, element e) noexcept {
+    for (std::size_t i = 0; i < N; ++i)
+        if (table[i].element == e) return i;
+    return N;
+}
+
 /// The row of `e`, or nullptr when the table has none.
 template <std::size_t N>
 constexpr const capability* find_capability(const std::array<capability, N>& table, element e) noexcept {
-    for (const auto& row : table)
-        if (row.element == e) return &row;
-    return nullptr;
+    const std::size_t i = capability_index(table, e);
+    return i == N ? nullptr : &table[i];
 }
 
 /// Two tables as one (a backend's common rows and an engine's own).
@@ -110,7 +119,7 @@ namespace detail {
 
 template <std::size_t N> constexpr bool has_every_limit(const std::array<capability, N>& table) noexcept {
     for (auto k : limit::all_kinds)
-        if (find_capability(table, element_of(k)) == nullptr) return false;
+        if (capability_index(table, element_of(k)) == N) return false;
     return true;
 }
 
@@ -123,7 +132,7 @@ template <std::size_t N> constexpr bool one_row_each(const std::array<capability
 
 template <class Backend, class Policy, limit::kind K> constexpr instead refusal() noexcept {
     if (!Policy::sets_explicitly(K)) return instead::nothing;
-    return find_capability(Backend::capabilities, element_of(K))->instead;
+    return Backend::capabilities[capability_index(Backend::capabilities, element_of(K))].instead;
 }
 
 template <class Backend, class Policy, std::size_t... I> constexpr bool accepts(std::index_sequence<I...>) noexcept {
