@@ -21,11 +21,10 @@ public:
         const std::uint64_t s = sequence_.load(std::memory_order_relaxed);
         sequence_.store(s + 1, std::memory_order_relaxed);
         // Release stores: a reader that sees any of them also sees the odd sequence before them.
-        const auto values = scalars(call);
         for (std::size_t i = 0; i < count; ++i) {
-            last_[i].store(values[i], std::memory_order_release);
-            const std::uint64_t before = total_[i].load(std::memory_order_relaxed);
-            total_[i].store(i == peak ? (before > values[i] ? before : values[i]) : before + values[i],
+            const usage_counter& c = usage_counters[i];
+            last_[i].store(call.*c.member, std::memory_order_release);
+            total_[i].store(c.combine(total_[i].load(std::memory_order_relaxed), call.*c.member),
                             std::memory_order_release);
         }
         sequence_.store(s + 2, std::memory_order_release);
@@ -49,31 +48,16 @@ public:
             if (sequence_.load(std::memory_order_relaxed) == s) break;
         }
         telemetry t;
-        t.last_call = from_scalars(last);
-        t.total = from_scalars(total);
+        for (std::size_t i = 0; i < count; ++i) {
+            t.last_call.*usage_counters[i].member = last[i];
+            t.total.*usage_counters[i].member = total[i];
+        }
         t.restarts = restarts_.load(std::memory_order_relaxed);
         return t;
     }
 
 private:
-    static constexpr std::size_t count = 8;
-    static constexpr std::size_t peak = 4;  // the index of peak_memory_bytes: a maximum, not a sum
-
-    static std::array<std::uint64_t, count> scalars(const usage& u) noexcept {
-        return {u.calls, u.wall_ns, u.cpu_ns, u.fuel, u.peak_memory_bytes, u.host_calls, u.violations, u.errors};
-    }
-    static usage from_scalars(const std::array<std::uint64_t, count>& v) {
-        usage u;
-        u.calls = v[0];
-        u.wall_ns = v[1];
-        u.cpu_ns = v[2];
-        u.fuel = v[3];
-        u.peak_memory_bytes = v[peak];
-        u.host_calls = v[5];
-        u.violations = v[6];
-        u.errors = v[7];
-        return u;
-    }
+    static constexpr std::size_t count = usage_counters.size();
 
     std::atomic<std::uint64_t> sequence_{0};
     std::array<std::atomic<std::uint64_t>, count> last_{}, total_{};

@@ -2,6 +2,7 @@
 // by name, violations, restarts. Backends fill it; the facade hands out copies.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -22,19 +23,38 @@ struct usage {
     std::map<std::string, std::uint64_t, std::less<>> host_calls_by_name{};
 
     /// Adds one call's usage into a running total.
-    usage& operator+=(const usage& call) {
-        calls += call.calls;
-        wall_ns += call.wall_ns;
-        cpu_ns += call.cpu_ns;
-        fuel += call.fuel;
-        peak_memory_bytes = peak_memory_bytes > call.peak_memory_bytes ? peak_memory_bytes : call.peak_memory_bytes;
-        host_calls += call.host_calls;
-        violations += call.violations;
-        errors += call.errors;
-        for (const auto& [name, count] : call.host_calls_by_name) host_calls_by_name[name] += count;
-        return *this;
+    usage& operator+=(const usage& call);
+};
+
+/// One of usage's counters: the member, and whether a total keeps the maximum over the calls
+/// (peak memory) rather than the sum.
+struct usage_counter {
+    std::uint64_t usage::*member;
+    bool is_maximum = false;
+
+    /// The counter's total after adding `call` to `total`.
+    [[nodiscard]] constexpr std::uint64_t combine(std::uint64_t total, std::uint64_t call) const noexcept {
+        return is_maximum ? (total > call ? total : call) : total + call;
     }
 };
+
+/// Every counter of usage (all but the map by name), the one list code walks over them with.
+inline constexpr std::array<usage_counter, 8> usage_counters{{
+    {&usage::calls},
+    {&usage::wall_ns},
+    {&usage::cpu_ns},
+    {&usage::fuel},
+    {&usage::peak_memory_bytes, true},
+    {&usage::host_calls},
+    {&usage::violations},
+    {&usage::errors},
+}};
+
+inline usage& usage::operator+=(const usage& call) {
+    for (const auto& c : usage_counters) this->*c.member = c.combine(this->*c.member, call.*c.member);
+    for (const auto& [name, count] : call.host_calls_by_name) host_calls_by_name[name] += count;
+    return *this;
+}
 
 /// A sandbox's telemetry: the last call and the total since creation.
 struct telemetry {
