@@ -121,6 +121,7 @@ inline out_buffer growing(std::vector<std::byte>& into, std::size_t capacity) no
 enum class fn : std::uint32_t {
     log = 1, clock_now, random_fill, fs_open, fs_read, fs_write, fs_close, config_get,
     input_size, input_read, output_write, bus_call, bus_emit, call_host,
+    write, env_get, system_info,
 };
 
 /// Who answers a function.
@@ -131,6 +132,9 @@ enum class server : std::uint8_t {
                  // by the kernel, and is answered unsupported
     registered,  // the host functions the embedding program registered (a wasm guest imports
                  // each as its own function; a native plugin calls them by name through call_host)
+    in_process,  // only a guest that is C++ code in the host (the none backend); a wasm guest
+                 // reaches these through WASI (fd_write, environ_get) and a process guest through
+                 // its own confined system calls, so neither imports nor brokers them
 };
 
 struct entry {
@@ -158,6 +162,9 @@ inline constexpr entry functions[] = {
     {fn::bus_call, "bus_call", perm::id::plugin, server::host},
     {fn::bus_emit, "bus_emit", perm::id::plugin, server::host},
     {fn::call_host, "call_host", std::nullopt, server::registered},  // each function names its own
+    {fn::write, "write", std::nullopt, server::in_process},
+    {fn::env_get, "env_get", perm::id::env, server::in_process},
+    {fn::system_info, "system_info", perm::id::system, server::in_process},
 };
 
 constexpr bool numbered_in_order() {
@@ -173,6 +180,12 @@ constexpr const entry& entry_of(fn f) noexcept { return functions[static_cast<st
 constexpr const entry* find(std::uint32_t number) noexcept {
     if (number < 1 || number > std::size(functions)) return nullptr;
     return &functions[number - 1];
+}
+
+/// Whether a wasm guest imports the function from module "cordon" (a registered function is an
+/// import of its own module; an in-process one is reached through WASI or not at all).
+constexpr bool imported_by_wasm(const entry& e) noexcept {
+    return e.served_by != server::registered && e.served_by != server::in_process;
 }
 
 /// The permission's name, for messages and for the linker ("" for none).
@@ -307,18 +320,15 @@ template <> struct host_work<fn::bus_call> { static constexpr auto run = &work::
 template <> struct host_work<fn::bus_emit> { static constexpr auto run = &work::bus_emit; };
 
 // ---- the checked functions, for a guest that is C++ code (the none backend) ----------------------
-// Counted and checked by the table's entry, then the same work. The none backend's guest also
-// has write, env and system, which guests of other backends reach through WASI or not at all.
+// Counted and checked by the table's entry, then the same work. The in-process rows (write,
+// env_get, system_info) are this guest's alone.
 
-/// Counts a call of `e` and checks its grant (or `permission`, for one not in the table).
-inline result<void> admit_call(context& ctx, std::string_view name, std::optional<perm::id> permission) {
-    ctx.count_host_call(name);
-    if (!permission || ctx.policy().granted(*permission)) return {};
-    return refused(policy_view{ctx}, *permission, "cordon." + std::string(name));
-}
+/// Counts a call of `f` and checks its grant.
 inline result<void> admit_call(context& ctx, fn f) {
     const entry& e = entry_of(f);
-    return admit_call(ctx, e.name, e.permission);
+    ctx.count_host_call(e.name);
+    if (!e.permission || ctx.policy().granted(*e.permission)) return {};
+    return refused(policy_view{ctx}, *e.permission, "cordon." + std::string(e.name));
 }
 
 inline result<void> log(context& ctx, log_level level, std::string_view message) {
@@ -327,7 +337,7 @@ inline result<void> log(context& ctx, log_level level, std::string_view message)
 }
 
 inline result<void> write(context& ctx, stream s, std::string_view bytes) {
-    if (auto r = admit_call(ctx, "write", std::nullopt); !r) return r;
+    if (auto r = admit_call(ctx, fn::write); !r) return r;
     return ctx.write(s, bytes);
 }
 
@@ -345,7 +355,7 @@ inline result<void> random(context& ctx, std::span<std::byte> out) {
 
 /// A variable from the environment the host chose to pass (never the host's own). Needs perm::env.
 inline result<std::optional<std::string>> env_get(context& ctx, std::string_view name) {
-    if (auto r = admit_call(ctx, "env_get", perm::id::env); !r) return r.error();
+    if (auto r = admit_call(ctx, fn::env_get); !r) return r.error();
     auto it = ctx.environment.find(name);
     if (it == ctx.environment.end()) return std::optional<std::string>{};
     return std::optional<std::string>{it->second};
@@ -370,7 +380,7 @@ struct system_info {
 
 /// Host information. Needs perm::system.
 inline result<system_info> system(context& ctx) {
-    if (auto r = admit_call(ctx, "system_info", perm::id::system); !r) return r.error();
+    if (auto r = admit_call(ctx, fn::system_info); !r) return r.error();
     system_info out;
     out.cpus = static_cast<std::uint32_t>(::sysconf(_SC_NPROCESSORS_ONLN));
     struct sysinfo si {};

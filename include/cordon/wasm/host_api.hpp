@@ -291,13 +291,13 @@ template <host::api::fn F> host_function import_for() {
 } // namespace detail
 
 /// The `cordon` module's functions: one import per entry of the host API table that a wasm guest
-/// imports (registered host functions are imports of their own modules).
+/// imports (host::api::imported_by_wasm).
 inline const std::vector<host_function>& cordon_host_api() {
     static const std::vector<host_function> functions = [] {
         std::vector<host_function> f;
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             auto add = [&]<host::api::fn F>() {
-                if constexpr (host::api::entry_of(F).served_by != host::api::server::registered)
+                if constexpr (host::api::imported_by_wasm(host::api::entry_of(F)))
                     f.push_back(detail::import_for<F>());
             };
             (add.template operator()<host::api::functions[I].id>(), ...);
