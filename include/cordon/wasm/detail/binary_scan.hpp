@@ -215,9 +215,9 @@ inline result<void> check_data_section(byte_reader& section, const load_options&
 }
 
 /// The data count section: one count, which the data section must match (a module without
-/// one has none). WABT's interpreter reader reserves room for that many segments as soon as it
-/// reads the count, so a 14-byte module claiming 19 million would make the host allocate
-/// gigabytes before any parser saw that no segment follows.
+/// one has none). WABT's interpreter reader (the interpreter engine's loader) reserves room for
+/// that many segments as soon as it reads the count, so a 14-byte module claiming 19 million
+/// would make the host allocate gigabytes before any parser saw that no segment follows.
 inline result<void> check_data_count_section(byte_reader& section, const load_options& options,
                                              std::uint32_t& declared) {
     const std::size_t at = section.offset();

@@ -4,6 +4,7 @@
 
 #include <cordon/result.hpp>
 #include <cordon/wasm/detail/binary_scan.hpp>
+#include <cordon/wasm/detail/wabt_validate.hpp>
 #include <cordon/wasm/types.hpp>
 
 #include <wabt/binary-reader-ir.h>
@@ -16,7 +17,6 @@
 #include <wabt/ir.h>
 #include <wabt/stream.h>
 #include <wabt/validator.h>
-#include <wabt/interp/binary-reader-interp.h>
 
 #include <cstdint>
 #include <memory>
@@ -136,17 +136,16 @@ private:
 };
 
 /// Checks bytes completely before WABT's IR reader may see them: cordon's structural gate,
-/// then WABT's interpreter reader, which validates while it reads (WABT fuzzes that reader for
-/// exactly this; its IR reader trusts its input).
+/// then a validating read (WABT's shared validator fed as its interpreter reader feeds it; the
+/// IR reader trusts its input).
 inline result<void> validate_for_ir(std::span<const std::uint8_t> bytes, std::uint32_t nesting_limit) {
     structure_gate gate{nesting_limit};
     if (wabt::Failed(wabt::ReadBinary(bytes.data(), bytes.size(), &gate, read_options(true))))
         return fail(error_kind::load_error, "malformed module " +
                                                 (gate.refusal().empty() ? describe_errors(gate.errors()) : gate.refusal()));
     wabt::Errors errors;
-    wabt::interp::ModuleDesc desc;
-    if (wabt::Failed(wabt::interp::ReadBinaryInterp("module", bytes.data(), bytes.size(), read_options(false), &errors,
-                                                    &desc)))
+    validating_reader validator{errors, supported_features()};
+    if (wabt::Failed(wabt::ReadBinary(bytes.data(), bytes.size(), &validator, read_options(false))))
         return fail(error_kind::load_error, "invalid module " + describe_errors(errors));
     return {};
 }
