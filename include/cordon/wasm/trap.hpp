@@ -20,8 +20,9 @@ enum class trap_reason : std::uint8_t {
     integer_overflow,
     invalid_conversion,
     stack_exhausted,
-    indirect_call_mismatch,
-    indirect_call_out_of_range,
+    indirect_call_mismatch,       // the element's function has another type
+    indirect_call_undefined,      // the index is past the table's end
+    indirect_call_uninitialized,  // the element is null
     other,
 };
 
@@ -34,8 +35,9 @@ constexpr std::string_view to_string(trap_reason reason) noexcept {
     case trap_reason::integer_overflow: return "integer overflow";
     case trap_reason::invalid_conversion: return "invalid conversion to integer";
     case trap_reason::stack_exhausted: return "call stack exhausted";
-    case trap_reason::indirect_call_mismatch: return "indirect call signature mismatch";
-    case trap_reason::indirect_call_out_of_range: return "indirect call to undefined table element";
+    case trap_reason::indirect_call_mismatch: return "indirect call type mismatch";
+    case trap_reason::indirect_call_undefined: return "indirect call to an undefined element";
+    case trap_reason::indirect_call_uninitialized: return "indirect call to an uninitialized element";
     case trap_reason::other: return "trap";
     }
     return "trap";
@@ -50,9 +52,9 @@ inline trap_reason classify_trap(std::string_view message) {
     if (has("integer overflow")) return trap_reason::integer_overflow;
     if (has("invalid conversion")) return trap_reason::invalid_conversion;
     if (has("call stack exhausted") || has("stack overflow")) return trap_reason::stack_exhausted;
-    if (has("signature mismatch")) return trap_reason::indirect_call_mismatch;
-    if (has("undefined table index") || has("uninitialized table element") || has("undefined element"))
-        return trap_reason::indirect_call_out_of_range;
+    if (has("signature mismatch") || has("type mismatch")) return trap_reason::indirect_call_mismatch;
+    if (has("uninitialized table element") || has("uninitialized element")) return trap_reason::indirect_call_uninitialized;
+    if (has("undefined table index") || has("undefined element")) return trap_reason::indirect_call_undefined;
     if (has("out of bounds table")) return trap_reason::table_out_of_bounds;
     return trap_reason::other;
 }

@@ -9,8 +9,9 @@
 #include <stdint.h>
 #include <wasm-rt.h>
 
-/* Bumped whenever a declaration below changes; part of every cache key. */
-#define CORDON_W2C_ABI_VERSION 3
+/* Bumped whenever a declaration below changes, or the patch translate.hpp makes to translated
+   C; part of every cache key. */
+#define CORDON_W2C_ABI_VERSION 4
 
 #define CORDON_W2C_ABI_DECLARATIONS                                                              \
     /* What the host gives each instance: the way back to the host. */                         \

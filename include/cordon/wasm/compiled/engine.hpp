@@ -74,7 +74,8 @@ inline trap_reason reason_of(wasm_rt_trap_t code) {
     case WASM_RT_TRAP_DIV_BY_ZERO: return trap_reason::integer_divide_by_zero;
     case WASM_RT_TRAP_INVALID_CONVERSION: return trap_reason::invalid_conversion;
     case WASM_RT_TRAP_UNREACHABLE: return trap_reason::unreachable;
-    case WASM_RT_TRAP_CALL_INDIRECT: return trap_reason::indirect_call_out_of_range;
+    case WASM_RT_TRAP_CALL_INDIRECT: return trap_reason::indirect_call_undefined;  // patched to mean only this
+    case compiled_translate::uninitialized_element_trap: return trap_reason::indirect_call_uninitialized;
     case WASM_RT_TRAP_EXHAUSTION: return trap_reason::stack_exhausted;
     case compiled_translate::signature_mismatch_trap: return trap_reason::indirect_call_mismatch;
     default: return trap_reason::other;

@@ -230,13 +230,16 @@ inline result<std::string> glue_source(const glue_input& in, glue_mode mode) {
 
 } // namespace detail
 
-/// Trap code for an indirect call whose signature does not match: wasm2c reports that and a
-/// missing table element alike, the interpreter (and the spec's tests) tell them apart. Unused
-/// by wasm-rt.h, and inside the range its enumeration can hold (0 to 15).
+/// Trap codes for an indirect call to a null element and for one whose type does not match:
+/// wasm2c reports those and an index past the table's end alike (WASM_RT_TRAP_CALL_INDIRECT),
+/// the interpreter (and the spec's tests) tell the three apart. Unused by wasm-rt.h, and inside
+/// the range its enumeration can hold (0 to 15). Changing them, or the patch below, changes
+/// translated code: bump CORDON_W2C_ABI_VERSION (abi.h), which keys the cache.
+inline constexpr int uninitialized_element_trap = 14;
 inline constexpr int signature_mismatch_trap = 15;
-static_assert(signature_mismatch_trap > WASM_RT_TRAP_EXHAUSTION && signature_mismatch_trap < 16);
+static_assert(uninitialized_element_trap > WASM_RT_TRAP_EXHAUSTION && signature_mismatch_trap < 16);
 
-/// Adjusts wasm2c's C output: indirect calls trap with a distinct code on a signature mismatch.
+/// Adjusts wasm2c's C output: indirect calls trap with a distinct code for each way they fail.
 /// Returns false when the output does not have the expected shape (another wasm2c version).
 inline bool patch_translated_c(std::string& c) {
     static constexpr std::string_view original =
@@ -247,7 +250,8 @@ inline bool patch_translated_c(std::string& c) {
         "   ((t)table.data[x].func)(__VA_ARGS__))\n";
     static constexpr std::string_view replacement =
         "#define CALL_INDIRECT(table, t, ft, x, ...)                                  \\\n"
-        "  (LIKELY((x) < table.size && table.data[x].func) || TRAP(CALL_INDIRECT),    \\\n"
+        "  (LIKELY((x) < table.size) || TRAP(CALL_INDIRECT),                          \\\n"
+        "   LIKELY(table.data[x].func) || (wasm_rt_trap((wasm_rt_trap_t)14), 0),       \\\n"
         "   LIKELY(table.data[x].func_type == func_types[ft]) ||                       \\\n"
         "       (wasm_rt_trap((wasm_rt_trap_t)15), 0),                                 \\\n"
         "   ((t)table.data[x].func)(__VA_ARGS__))\n";
