@@ -270,16 +270,25 @@ inline constexpr std::array<const char*, 7> required_c_flags{
 
 /// Whether a module uses SIMD (v128 values or instructions): WABT reads it only with the feature on.
 /// `bytes` must be a valid module (only WABT's decoder sees them, not its IR reader).
+inline constexpr std::uint8_t simd_prefix = 0xfd;  // the binary format's prefix of SIMD instructions
+
 inline bool uses_simd(std::span<const std::uint8_t> bytes) {
+    // WABT's reader refuses v128 types and most SIMD instructions with the feature off, but reads
+    // some (v128.load8x8_s among them) all the same: any instruction of the SIMD prefix counts.
     struct quiet_decoder : wabt::BinaryReaderNop {
         bool OnError(const wabt::Error&) override { return true; }  // handled: the answer is the failure
+        wabt::Result OnOpcode(wabt::Opcode opcode) override {
+            if (opcode.GetPrefix() == simd_prefix) simd = true;
+            return wabt::Result::Ok;
+        }
+        bool simd = false;
     };
     wabt::Features without_simd = wasm::detail::supported_features();
     without_simd.disable_simd();
     quiet_decoder decoder;
     const wabt::ReadBinaryOptions options{without_simd, nullptr, /*read_debug_names=*/false, /*stop_on_first_error=*/true,
                                           /*fail_on_custom_section_error=*/false};
-    return wabt::Failed(wabt::ReadBinary(bytes.data(), bytes.size(), &decoder, options));
+    return wabt::Failed(wabt::ReadBinary(bytes.data(), bytes.size(), &decoder, options)) || decoder.simd;
 }
 
 /// The metering rewrite of `source`, renamed for wasm2c, and its glue.
