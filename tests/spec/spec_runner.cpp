@@ -190,9 +190,14 @@ private:
     static bool is_text(const json& command) { return command.value("module_type", "binary") != "binary"; }
     static inline const skipped text_module{"a module in the text format (cordon loads binaries)"};
 
+    /// The command's binary module, as the public API loads it.
+    cordon::result<cordon::wasm::module> module_of(const json& command) const {
+        return cordon::wasm::module::from_bytes(read_bytes(dir_ / command.at("filename").get<std::string>()));
+    }
+
     std::variant<cordon::wasm::module, verdict> load(const json& command) {
         if (is_text(command)) return verdict{text_module};
-        auto m = cordon::wasm::module::from_bytes(read_bytes(dir_ / command.at("filename").get<std::string>()));
+        auto m = module_of(command);
         if (!m) return verdict{failed{"does not load: " + m.error().message()}};
         return std::move(*m);
     }
@@ -308,7 +313,7 @@ private:
     /// An invalid or malformed module must be refused when it is loaded.
     verdict refused_at_load(const json& command) {
         if (is_text(command)) return text_module;
-        auto m = cordon::wasm::module::from_bytes(read_bytes(dir_ / command.at("filename").get<std::string>()));
+        auto m = module_of(command);
         if (!m) return passed{};
         const std::string what = command.at("type") == "assert_invalid" ? "invalid" : "malformed";
         if (unoffered_import(*m)) return skipped{"an " + what + " module with imports this runner does not offer"};
