@@ -161,6 +161,19 @@ TYPED_TEST_P(WasmBehaviour, HugeInitialMemoryOrTableIsRefused) {
     EXPECT_EQ(this->make_error("table_huge").kind(), error_kind::memory_limit);
 }
 
+TYPED_TEST_P(WasmBehaviour, FailedInstantiationReleasesWhatItMade) {
+    // The memory and the table exist when the data segment traps; a sandbox that is never made
+    // must give them back. One leaked reservation of the compiled engine is 8 GiB of address space.
+    const long before = process_status_kib("VmSize");
+    for (int i = 0; i < 16; ++i) {
+        const error e = this->make_error("segment_out_of_bounds");
+        EXPECT_EQ(e.kind(), error_kind::trap);
+        EXPECT_THAT(e.message(), HasSubstr("out of bounds memory access"));
+    }
+    const long grown_gib = (process_status_kib("VmSize") - before) >> 20;
+    EXPECT_LT(grown_gib, 8) << "instantiations that failed kept their address space";
+}
+
 TYPED_TEST_P(WasmBehaviour, OutOfBoundsWriteTrapsAndHostSurvives) {
     auto box = this->make("oob_write");
     ASSERT_TRUE(box);
@@ -414,7 +427,8 @@ REGISTER_TYPED_TEST_SUITE_P(WasmBehaviour, PointerArithmeticCannotWrap, WasiDire
                             HostChecksGuestPointers, TrapsBecomeErrorsWithReasons, TrapsCarryABacktraceWithNames,
                             UnboundedRecursionIsStopped, StartFunctionIsMetered,
                             MemoryMaximumIsClampedEvenWithoutOne, MemoryBombHitsTheLimit,
-                            HugeInitialMemoryOrTableIsRefused, OutOfBoundsWriteTrapsAndHostSurvives,
+                            HugeInitialMemoryOrTableIsRefused, FailedInstantiationReleasesWhatItMade,
+                            OutOfBoundsWriteTrapsAndHostSurvives,
                             ImportOutsideCeilingIsDenied, UnknownOrMistypedImportIsLoadError, HostApiFromC,
                             HostApiFilesStayInsideTheirScope, WasiHelloRunsStart, WasiFileReaderReadsInsideScope,
                             WasiFileReaderCannotEscape, WasiWritesNeedFsWrite, WasiWithoutFsReadIsDenied,

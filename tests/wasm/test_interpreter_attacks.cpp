@@ -116,13 +116,7 @@ long peak_rss_kib() {
 }
 
 /// The resident set now (peak_rss_kib's maximum never comes down).
-long current_rss_kib() {
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line))
-        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-    return 0;
-}
+long current_rss_kib() { return process_status_kib("VmRSS"); }
 
 /// A sandbox of fat_recursion(locals) under a memory limit of `memory_bytes`.
 test_sandbox<interpreter_instance> fat_sandbox(std::uint32_t locals, std::uint64_t memory_bytes = 64u << 20) {

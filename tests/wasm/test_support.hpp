@@ -19,6 +19,7 @@
 #include <memory>
 #include <iterator>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cordon::wasm::testing {
@@ -34,6 +35,16 @@ inline module load(const std::string& name) {
     auto loaded = module::from_file(module_path(name));
     if (!loaded) ADD_FAILURE() << loaded.error().message();
     return loaded.value();
+}
+
+/// A field of /proc/self/status in KiB ("VmRSS", "VmSize"), 0 when absent.
+inline long process_status_kib(std::string_view field) {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.size() > field.size() && line.starts_with(field) && line[field.size()] == ':')
+            return std::stol(line.substr(field.size() + 1));
+    return 0;
 }
 
 using namespace std::chrono_literals;

@@ -286,9 +286,11 @@ private:
                                                                                 compiled_rt::max_pages)),
                              state_.options.max_table_elements};
         void* instance = storage_.get();
+        // Marked before: a segment that traps leaves memories and tables allocated, and freeing
+        // the zeroed ones not yet made is a no-op (compiled_rt::free_memory, free_table).
+        instantiated_ = true;
         auto link = [&] {
             desc.instantiate(instance, &env_);
-            instantiated_ = true;
             if (desc.memory) memory_ = desc.memory(instance);
             desc.meter(instance, &meter_);
             arm_meter();

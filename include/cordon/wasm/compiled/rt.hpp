@@ -275,6 +275,7 @@ inline std::uint32_t grow_memory(wasm_rt_memory_t* memory, std::uint32_t delta) 
     return old_pages;
 }
 
+/// Also for a memory never allocated (zeroed): an instantiation that trapped frees what it made.
 inline void free_memory(wasm_rt_memory_t* memory) {
     if (memory->data) ::munmap(memory->data, reservation_bytes);
     *memory = wasm_rt_memory_t{nullptr, 0, 0, 0};
@@ -309,6 +310,7 @@ template <class Table, class Element> std::uint32_t grow_table(Table* table, std
     return old_size;
 }
 
+/// Also for a table never allocated (zeroed), as free_memory.
 template <class Table> void free_table(Table* table) {
     std::free(table->data);
     table->data = nullptr;
