@@ -286,9 +286,7 @@ inline result<std::vector<std::byte>> answer_host_call(host::context& ctx, const
     }
     const auto answer = b::answers[static_cast<std::size_t>(e->id) - 1];
     if (answer == nullptr) return b::reply(host::guest_status::unsupported);  // the child answers these itself
-    ctx.count_host_call(e->name);
-    if (e->permission && !ctx.policy().granted(*e->permission))
-        return b::refuse(ctx, host::api::refused(host::policy_view{ctx}, *e->permission, "cordon." + std::string(e->name)));
+    if (auto admitted = host::api::admit_call(ctx, e->id); !admitted) return b::refuse(ctx, admitted.error());
     // Room for the reply's own status and length.
     const std::uint64_t room = capacity > 64 ? capacity - 64 : 0;
     auto reply = answer(ctx, in, room);
