@@ -10,6 +10,8 @@
 //
 // ENGINE is interpreter or compiled. Exit status: 0 when every outcome is as expected, 1 when not,
 // 2 on bad arguments or when a file does not convert.
+#include "../common/spec_files.hpp"
+
 #include <cordon/wasm.hpp>
 
 #include <nlohmann/json.hpp>
@@ -120,10 +122,7 @@ std::string describe(const value& v) {
     return out.str();
 }
 
-std::vector<std::uint8_t> read_bytes(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using cordon::testing::read_file_bytes;
 
 /// An import this runner cannot offer although the spec's harness would: one from a registered
 /// module (not linked yet), or a spectest memory, table or global (cordon refuses those kinds).
@@ -192,7 +191,7 @@ private:
 
     /// The command's binary module, as the public API loads it.
     cordon::result<cordon::wasm::module> module_of(const json& command) const {
-        return cordon::wasm::module::from_bytes(read_bytes(dir_ / command.at("filename").get<std::string>()));
+        return cordon::wasm::module::from_bytes(read_file_bytes(dir_ / command.at("filename").get<std::string>()));
     }
 
     std::variant<cordon::wasm::module, verdict> load(const json& command) {
@@ -370,8 +369,7 @@ std::optional<file_tally> run_file(const fs::path& wast, const std::string& wast
         fs::temp_directory_path() / ("cordon-spec-" + std::to_string(::getpid()) + "-" + wast.stem().string());
     fs::create_directories(dir);
     const fs::path json_file = dir / (wast.stem().string() + ".json");
-    const std::string command = "'" + wast2json + "' '" + wast.string() + "' -o '" + json_file.string() + "'";
-    if (std::system(command.c_str()) != 0) {
+    if (!cordon::testing::convert_wast(wast2json, wast, json_file)) {
         std::cerr << "spec_runner: could not convert " << wast << "\n";
         fs::remove_all(dir);
         return std::nullopt;

@@ -3,6 +3,8 @@
 // shared validator: both must accept and refuse the same modules. Over this project's fuzzing
 // seeds, and over every binary module of the WebAssembly spec test suite when the suite and
 // wast2json are present (CORDON_WASM_TESTSUITE overrides where the suite is looked for).
+#include "../common/spec_files.hpp"
+
 #include <cordon/wasm/detail/wabt_ir.hpp>
 
 #include <wabt/interp/binary-reader-interp.h>
@@ -24,10 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<std::uint8_t> read_bytes(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using cordon::testing::read_file_bytes;
 
 bool cordon_accepts(const std::vector<std::uint8_t>& bytes) {
     wabt::Errors errors;
@@ -48,7 +47,7 @@ struct tally {
 };
 
 void compare(const fs::path& file, tally& t) {
-    const auto bytes = read_bytes(file);
+    const auto bytes = read_file_bytes(file);
     const bool ours = cordon_accepts(bytes);
     if (ours != wabt_interpreter_accepts(bytes))
         t.disagreements.push_back(file.filename().string() +
@@ -85,9 +84,8 @@ TEST(WasmValidation, AgreesWithWabtOnTheSpecTestSuite) {
         if (entry.path().extension() != ".wast") continue;
         const fs::path dir = out / entry.path().stem();
         fs::create_directories(dir);
-        const std::string command = "'" + wast2json + "' '" + entry.path().string() + "' -o '" +
-                                    (dir / entry.path().stem()).string() + ".json' 2>/dev/null";
-        ASSERT_EQ(std::system(command.c_str()), 0) << command;
+        const fs::path json = dir / (entry.path().stem().string() + ".json");
+        ASSERT_TRUE(cordon::testing::convert_wast(wast2json, entry.path(), json, true)) << entry.path();
         ++files;
         for (const auto& module : fs::directory_iterator(dir))
             if (module.path().extension() == ".wasm") compare(module.path(), t);
