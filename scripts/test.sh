@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what cordon needs, then builds and runs every test: the g++ 12 build (warnings as
-# errors) and the clang++ 14 build under ASan + UBSan, each with unit, compile-fail, consumer
-# and backend tests, then the libFuzzer harnesses for a short run each (CORDON_FUZZ_SECONDS, default 30).
+# errors) and the clang++ 14 build under ASan + UBSan (benchmarks are built by the first only),
+# each with unit, compile-fail, consumer, example and backend tests, then the libFuzzer harnesses
+# for a short run each (CORDON_FUZZ_SECONDS, default 30).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh

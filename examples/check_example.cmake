@@ -1,0 +1,15 @@
+# Runs one example as a test: it must end with status 0, print every EXPECT text (regular
+# expressions, separated by ';') and none of REFUSE (one regular expression).
+execute_process(COMMAND "${PROGRAM}" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message("${out}${err}")
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${PROGRAM} ended with ${rc}")
+endif()
+foreach(expected IN LISTS EXPECT)
+  if(NOT "${out}${err}" MATCHES "${expected}")
+    message(FATAL_ERROR "${PROGRAM} did not print '${expected}'")
+  endif()
+endforeach()
+if(REFUSE AND "${out}${err}" MATCHES "${REFUSE}")
+  message(FATAL_ERROR "${PROGRAM} printed '${CMAKE_MATCH_0}'")
+endif()
