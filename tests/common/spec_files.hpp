@@ -23,8 +23,9 @@ inline std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& fi
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-/// Converts `wast` into `json` (and its modules beside it) with the wast2json at `tool`; false
-/// when it could not run or refused the script. `quiet` sends its diagnostics to /dev/null.
+/// Converts `wast` into `json` (and its modules beside it) with the wast2json `tool` (a path, or a
+/// name looked up in PATH); false when it could not run or refused the script. `quiet` sends its
+/// diagnostics to /dev/null.
 inline bool convert_wast(const std::string& tool, const std::filesystem::path& wast, const std::filesystem::path& json,
                          bool quiet = false) {
     std::string args[] = {tool, wast.string(), "-o", json.string()};
@@ -33,7 +34,7 @@ inline bool convert_wast(const std::string& tool, const std::filesystem::path& w
     if (::posix_spawn_file_actions_init(&actions) != 0) return false;
     if (quiet) ::posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
     pid_t pid = 0;
-    const int spawned = ::posix_spawn(&pid, tool.c_str(), &actions, nullptr, argv, environ);
+    const int spawned = ::posix_spawnp(&pid, tool.c_str(), &actions, nullptr, argv, environ);
     ::posix_spawn_file_actions_destroy(&actions);
     if (spawned != 0) return false;
     int status = 0;
