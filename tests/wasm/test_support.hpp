@@ -1,6 +1,8 @@
 // Helpers shared by the wasm tests: where the test modules were built, and reading them.
 #pragma once
 
+#include "../common/spec_files.hpp"
+
 #include <cordon/wasm/module.hpp>
 #include <cordon/host/context.hpp>
 #include <cordon/policy/spec.hpp>
@@ -17,7 +19,6 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <iterator>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,8 +28,7 @@ namespace cordon::wasm::testing {
 inline std::string module_path(const std::string& name) { return std::string(CORDON_TEST_MODULES) + "/" + name + ".wasm"; }
 
 inline std::vector<std::uint8_t> module_bytes(const std::string& name) {
-    std::ifstream in(module_path(name), std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    return cordon::testing::read_file_bytes(module_path(name));
 }
 
 inline module load(const std::string& name) {
