@@ -37,8 +37,10 @@ function(cordon_add_compiled_wasm_module target)
     VERBATIM)
   target_sources(${target} PRIVATE ${c_sources} "${dir}/${c_name}_register.cpp")
   # The translation is generated code: compiled optimised whatever the build type, warnings off,
-  # with stack clash protection (a frame larger than a page must not step over the guard page).
+  # with stack clash protection (a frame larger than a page must not step over the guard page),
+  # and without the test programs' C++ precompiled header.
   set_source_files_properties(${c_sources} TARGET_DIRECTORY ${target} PROPERTIES
+    SKIP_PRECOMPILE_HEADERS ON
     COMPILE_OPTIONS "-O2;-w;-fstack-clash-protection"
     COMPILE_DEFINITIONS "WASM_RT_MEMCHECK_SIGNAL_HANDLER=1;NDEBUG"
     INCLUDE_DIRECTORIES "${dir}")
