@@ -62,6 +62,19 @@ std::unique_ptr<compiled_instance> sandbox_for(const std::string& name, compiled
     return compiled_instance::create(load(name), bench_context(), no_clocks(), {}, std::move(options)).value();
 }
 
+/// A sandbox under a policy with one limit, and the context that holds that policy.
+struct limited_sandbox {
+    cordon::host::owned_context context;
+    std::unique_ptr<compiled_instance> box;
+    limited_sandbox(const std::string& name, cordon::limit::kind kind, std::uint64_t value)
+        : context{[&] {
+              cordon::policy_spec spec;
+              spec.limits.set(kind, value);
+              return spec;
+          }()},
+          box{compiled_instance::create(load(name), context, no_clocks()).value()} {}
+};
+
 /// Plain wasm2c instances, with no metering and no cordon in between.
 struct raw_fib {
     Z_raw_fib_instance_t instance{};
@@ -120,11 +133,8 @@ void BM_Fib_CompiledFuelOnly(benchmark::State& state) {
 }
 void BM_Fib_CompiledDepthLimit(benchmark::State& state) {
     // A policy with a call_depth limit: depth counted on every call, so the limit is exact.
-    cordon::policy_spec spec;
-    spec.limits.set(cordon::limit::kind::call_depth, 10'000);
-    cordon::host::owned_context context{std::move(spec)};
-    auto box = compiled_instance::create(load("fib"), context, no_clocks()).value();
-    auto f = box->function<std::int32_t(std::int32_t)>("fib").value();
+    limited_sandbox limited{"fib", cordon::limit::kind::call_depth, 10'000};
+    auto f = limited.box->function<std::int32_t(std::int32_t)>("fib").value();
     compute(state, [&](std::int32_t n) { return *f(n); });
 }
 BENCHMARK(BM_Fib_Native)->Arg(27)->Unit(benchmark::kMicrosecond);
@@ -148,10 +158,18 @@ void BM_Loop_CompiledFuelOnly(benchmark::State& state) {
     auto f = box->function<std::int64_t(std::int32_t)>("loop_sum").value();
     compute(state, [&](std::int32_t n) { return *f(n); });
 }
+void BM_Loop_CompiledCpuLimit(benchmark::State& state) {
+    // A cpu limit: the meter reads the steady clock at each slice's end and the thread CPU clock
+    // (a system call) only when the rest of the limit could have been used up.
+    limited_sandbox limited{"fib", cordon::limit::kind::cpu_time_ms, 60'000};
+    auto f = limited.box->function<std::int64_t(std::int32_t)>("loop_sum").value();
+    compute(state, [&](std::int32_t n) { return *f(n); });
+}
 BENCHMARK(BM_Loop_Native)->Arg(1'000'000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Loop_RawWasm2c)->Arg(1'000'000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Loop_Compiled)->Arg(1'000'000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Loop_CompiledFuelOnly)->Arg(1'000'000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Loop_CompiledCpuLimit)->Arg(1'000'000)->Unit(benchmark::kMicrosecond);
 
 void BM_Sha256_Native(benchmark::State& state) { compute(state, native_sha256_rounds); }
 void BM_Sha256_RawWasm2c(benchmark::State& state) {
@@ -211,6 +229,7 @@ int main(int argc, char** argv) {
             {"BM_Fib_CompiledDepthLimit", "BM_Fib_RawWasm2c", "with a call_depth limit (depth counted) vs off"},
             {"BM_Loop_Compiled", "BM_Loop_Native", "compiled with metering vs native (target <= 1.25x)"},
             {"BM_Loop_Compiled", "BM_Loop_RawWasm2c", "metering on vs off (target <= 1.1x)"},
+            {"BM_Loop_CompiledCpuLimit", "BM_Loop_Compiled", "with a cpu limit vs without (target <= 1.05x)"},
             {"BM_Sha256_Compiled", "BM_Sha256_Native", "compiled with metering vs native (target <= 1.25x)"},
             {"BM_Sha256_Compiled", "BM_Sha256_RawWasm2c", "metering on vs off (target <= 1.1x)"},
             {"BM_Load_ColdCompile", "BM_Load_CacheHit", "cold compile vs cache hit"},

@@ -130,6 +130,26 @@ TYPED_TEST_P(WasmBehaviour, StartFunctionIsMetered) {
     EXPECT_EQ(e.kind(), error_kind::fuel_exhausted);
 }
 
+TYPED_TEST_P(WasmBehaviour, CpuLimitStopsASpinWithFewClockReadings) {
+    // The thread CPU clock is a system call: a 300 ms spin ends at its cpu limit after a
+    // handful of readings, not one per fuel slice (thousands here, with small slices).
+    auto config = strict_config();
+    config.limit(limit::kind::cpu_time_ms, 300).limit(limit::kind::wall_time_ms, 60'000);
+    config.options.measure_cpu = false;
+    config.options.fuel_slice = 1024;
+    auto box = this->make("basic", config);
+    ASSERT_TRUE(box);
+    auto r = box->template call<void()>("spin");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind(), error_kind::cpu_limit) << r.error().message();
+    const usage& spent = box->last_call();
+    EXPECT_TRUE(spent.cpu_measured);
+    EXPECT_GE(spent.cpu, 300ms);
+    EXPECT_GT(spent.fuel, 200 * config.options.fuel_slice) << "the spin ran through many slices";
+    EXPECT_GE(box->state().meter.cpu_readings(), 1u);
+    EXPECT_LE(box->state().meter.cpu_readings(), 64u);
+}
+
 // ---- memory and tables -----------------------------------------------------------------
 
 TYPED_TEST_P(WasmBehaviour, MemoryMaximumIsClampedEvenWithoutOne) {
@@ -425,7 +445,7 @@ TYPED_TEST_P(WasmBehaviour, SandboxesRunInParallelThreads) {
 REGISTER_TYPED_TEST_SUITE_P(WasmBehaviour, PointerArithmeticCannotWrap, WasiDirectoriesStatAndSeek,
                             WasiEnvironmentOnlyWithEnv, WasiStdinIsTheInput, FifoInScopeCannotBlockTheHost,
                             HostChecksGuestPointers, TrapsBecomeErrorsWithReasons, TrapsCarryABacktraceWithNames,
-                            UnboundedRecursionIsStopped, StartFunctionIsMetered,
+                            UnboundedRecursionIsStopped, StartFunctionIsMetered, CpuLimitStopsASpinWithFewClockReadings,
                             MemoryMaximumIsClampedEvenWithoutOne, MemoryBombHitsTheLimit,
                             HugeInitialMemoryOrTableIsRefused, FailedInstantiationReleasesWhatItMade,
                             OutOfBoundsWriteTrapsAndHostSurvives,

@@ -74,7 +74,7 @@ template <class Engine> struct basic_backend {
         enforces(element::random, "host import; the grant is checked on each call"),
         enforces(element::env, "host import; the grant is checked on each call"),
         enforces(element::plugin, "host import to the host's bus; the grant is checked on each call"),
-        enforces(element::cpu_time, "fuel slices: counters at function entries and loop headers, thread CPU clock checked per slice"),
+        enforces(element::cpu_time, "fuel slices: counters at function entries and loop headers; the thread CPU clock read only when the wall time since its last reading could have used up the rest of the limit"),
         enforces(element::wall_time, "fuel slices: steady clock checked per slice; cancel() flag"),
         enforces(element::fuel, "injected counters, exact and deterministic"),
         enforces(element::open_files, "host-side handle table"),
