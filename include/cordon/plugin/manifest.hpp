@@ -10,9 +10,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -45,6 +47,28 @@ struct dependency {
     version_range constraint;
 };
 
+/// Who may reach a plugin over the plugin bus, and what it takes and sends there. Absent, a
+/// plugin is reachable by the host only, takes no events and may emit none.
+struct bus_rules {
+    /// Caller id (or "*" for any plugin with `plugin` granted) to the functions it may call.
+    std::map<std::string, std::vector<std::string>, std::less<>> callers;
+    /// Topic to the function that receives its events (bytes in; its output is ignored).
+    std::map<std::string, std::string, std::less<>> subscribes;
+    /// Topics the plugin may emit.
+    std::vector<std::string> emits;
+
+    [[nodiscard]] bool admits_call(std::string_view caller, std::string_view function) const {
+        for (const std::string_view who : {caller, std::string_view{"*"}}) {
+            const auto it = callers.find(who);
+            if (it != callers.end() && std::find(it->second.begin(), it->second.end(), function) != it->second.end()) return true;
+        }
+        return false;
+    }
+    [[nodiscard]] bool may_emit(std::string_view topic) const {
+        return std::find(emits.begin(), emits.end(), topic) != emits.end();
+    }
+};
+
 /// A validated manifest. `document` keeps the JSON exactly as read, because the signature
 /// covers that document (see signing.hpp), not a re-serialisation of these fields.
 struct manifest {
@@ -61,6 +85,7 @@ struct manifest {
     std::vector<std::string> capabilities;
     std::vector<dependency> dependencies;  // sorted by id
     std::optional<version_range> host_api;
+    bus_rules bus;
     std::optional<std::string> signature;  // base64, as written
     nlohmann::json document;
 };
@@ -112,6 +137,24 @@ inline result<void> check_id(std::string_view id) {
     for (char c : id)
         if (!is_id_char(c))
             return fail(error_kind::load_error, "\"" + std::string(id.substr(0, 64)) + "\" may only hold [A-Za-z0-9._-]");
+    return {};
+}
+
+/// Capabilities and bus topics: 1-128 characters of [A-Za-z0-9._:/-].
+inline result<void> check_label(std::string_view text) {
+    if (text.empty() || text.size() > 128) return fail(error_kind::load_error, "must be 1 to 128 characters");
+    for (char c : text)
+        if (!is_id_char(c) && c != ':' && c != '/')
+            return fail(error_kind::load_error, "\"" + std::string(text.substr(0, 64)) + "\" may only hold [A-Za-z0-9._:/-]");
+    return {};
+}
+
+/// A function named in bus rules: 1-128 characters of [A-Za-z0-9._-].
+inline result<void> check_function_name(std::string_view name) {
+    if (name.empty() || name.size() > 128) return fail(error_kind::load_error, "must be 1 to 128 characters");
+    for (char c : name)
+        if (!is_id_char(c))
+            return fail(error_kind::load_error, "\"" + std::string(name.substr(0, 64)) + "\" may only hold [A-Za-z0-9._-]");
     return {};
 }
 
@@ -300,6 +343,61 @@ inline std::string to_lower_ascii(std::string text) {
     return text;
 }
 
+/// Calls `each(key, value, path of the entry)` for every entry of the JSON object `value` at
+/// `path` (at most max_list_items of them), stopping at the first error.
+template <class Each>
+result<void> for_each_entry(const nlohmann::json& value, const std::string& path, std::string_view expected,
+                            const manifest_limits& bounds, Each&& each) {
+    if (!value.is_object()) return wrong_type(path, expected, value);
+    if (value.size() > bounds.max_list_items)
+        return field_error(path, "more than " + std::to_string(bounds.max_list_items) + " entries");
+    for (const auto& [key, entry] : value.items())
+        if (auto ok = each(key, entry, path + "." + key.substr(0, 128)); !ok) return ok;
+    return {};
+}
+
+/// The manifest's "bus" object: {"callers": {"ID or *": ["function", ...]}, "subscribes":
+/// {"topic": "function"}, "emits": ["topic", ...]}, every part optional.
+inline result<bus_rules> read_bus_rules(const nlohmann::json& value, std::string_view own_id, const manifest_limits& bounds) {
+    const std::string path = "bus";
+    if (!value.is_object()) return wrong_type(path, "an object", value);
+    object_reader reader{value, path, bounds};
+    bus_rules rules;
+    const auto caller = [&](const std::string& id, const nlohmann::json& functions, const std::string& at) -> result<void> {
+        if (id != "*") {
+            if (auto ok = check_id(id); !ok) return field_error(at, "plugin id " + ok.error().message());
+            if (id == own_id) return field_error(at, "a plugin does not call itself over the bus");
+        }
+        auto names = read_string_list(functions, at, bounds, check_function_name);
+        if (!names) return names.error();
+        rules.callers.emplace(id, std::move(*names));
+        return {};
+    };
+    const auto subscription = [&](const std::string& topic, const nlohmann::json& function, const std::string& at) -> result<void> {
+        if (auto ok = check_label(topic); !ok) return field_error(at, "topic " + ok.error().message());
+        if (!function.is_string()) return wrong_type(at, "a function name", function);
+        const auto& name = function.get_ref<const std::string&>();
+        if (auto ok = check_function_name(name); !ok) return field_error(at, ok.error().message());
+        rules.subscribes.emplace(topic, name);
+        return {};
+    };
+    if (auto raw = reader.field("callers", false); *raw) {
+        auto read = for_each_entry(**raw, path + ".callers", "an object of plugin id (or \"*\") to function names", bounds, caller);
+        if (!read) return read.error();
+    }
+    if (auto raw = reader.field("subscribes", false); *raw) {
+        auto read = for_each_entry(**raw, path + ".subscribes", "an object of topic to function name", bounds, subscription);
+        if (!read) return read.error();
+    }
+    if (auto raw = reader.field("emits", false); *raw) {
+        auto topics = read_string_list(**raw, path + ".emits", bounds, check_label);
+        if (!topics) return topics.error();
+        rules.emits = std::move(*topics);
+    }
+    if (auto ok = reader.reject_unknown(); !ok) return ok.error();
+    return rules;
+}
+
 } // namespace detail
 
 /// Validates a parsed JSON document as a manifest.
@@ -378,30 +476,24 @@ inline result<manifest> validate_manifest(const nlohmann::json& document, const 
     }
 
     if (auto raw = reader.field("capabilities", false); *raw) {
-        auto capabilities = read_string_list(**raw, "capabilities", bounds, [](std::string_view text) -> result<void> {
-            if (text.empty() || text.size() > 128) return fail(error_kind::load_error, "must be 1 to 128 characters");
-            for (char c : text)
-                if (!is_id_char(c) && c != ':' && c != '/')
-                    return fail(error_kind::load_error, "\"" + std::string(text.substr(0, 64)) + "\" may only hold [A-Za-z0-9._:/-]");
-            return {};
-        });
+        auto capabilities = read_string_list(**raw, "capabilities", bounds, check_label);
         if (!capabilities) return capabilities.error();
         m.capabilities = std::move(*capabilities);
     }
 
     if (auto raw = reader.field("dependencies", false); *raw) {
-        if (!(*raw)->is_object()) return wrong_type("dependencies", "an object of plugin id to version constraint", **raw);
-        if ((*raw)->size() > bounds.max_list_items)
-            return field_error("dependencies", "more than " + std::to_string(bounds.max_list_items) + " entries");
-        for (const auto& [dep_id, constraint] : (*raw)->items()) {
-            const std::string path = "dependencies." + dep_id.substr(0, 128);
+        const auto dependency = [&](const std::string& dep_id, const nlohmann::json& constraint,
+                                    const std::string& path) -> result<void> {
             if (auto ok = check_id(dep_id); !ok) return field_error(path, "plugin id " + ok.error().message());
             if (dep_id == m.id) return field_error(path, "a plugin cannot depend on itself");
             if (!constraint.is_string()) return wrong_type(path, "a version constraint string like \"^1.2\"", constraint);
             auto range = parse_range(constraint.get_ref<const std::string&>());
             if (!range) return field_error(path, range.error().message());
             m.dependencies.push_back({dep_id, std::move(*range)});
-        }
+            return {};
+        };
+        auto read = for_each_entry(**raw, "dependencies", "an object of plugin id to version constraint", bounds, dependency);
+        if (!read) return read.error();
     }
 
     auto host_api = reader.string("host_api", false);
@@ -410,6 +502,12 @@ inline result<manifest> validate_manifest(const nlohmann::json& document, const 
         auto range = parse_range(**host_api);
         if (!range) return field_error("host_api", range.error().message());
         m.host_api = std::move(*range);
+    }
+
+    if (auto raw = reader.field("bus", false); *raw) {
+        auto rules = read_bus_rules(**raw, m.id, bounds);
+        if (!rules) return rules.error();
+        m.bus = std::move(*rules);
     }
 
     auto signature = reader.string("signature", false);
