@@ -49,13 +49,13 @@ TYPED_TEST_P(Conformance, EnvironmentNeedsItsGrant) {
     }
 }
 
-/// A bus as a plugin runtime would attach one: plugin "echo" answers "echo " and its input.
+/// A bus as a plugin runtime would attach one: "echo/answer" answers "echo " and its input.
 struct recording_bus : host::bus {
     std::vector<std::string> calls, events;
     result<std::vector<std::byte>> call(std::string_view target, std::span<const std::byte> input) override {
         const std::string text(reinterpret_cast<const char*>(input.data()), input.size());
         calls.push_back(std::string(target) + ":" + text);
-        if (target != "echo") return fail(error_kind::invalid_argument, "no plugin named " + std::string(target));
+        if (target != "echo/answer") return fail(error_kind::invalid_argument, "no plugin function " + std::string(target));
         return bytes_of("echo " + text);
     }
     result<void> emit(std::string_view topic, std::span<const std::byte> data) override {
@@ -76,7 +76,7 @@ TYPED_TEST_P(Conformance, BusCallsNeedPluginAndReachTheAttachedBus) {
         options.bus = &bus;
         auto box = this->template make<with_plugin>(std::move(options), part::bus);
         EXPECT_EQ(text_of(box.call_bytes("probe_bus", bytes_of("hi"))), "echo hi");
-        EXPECT_EQ(bus.calls, std::vector<std::string>{"echo:hi"});
+        EXPECT_EQ(bus.calls, std::vector<std::string>{"echo/answer:hi"});
         EXPECT_EQ(bus.events, std::vector<std::string>{"seen:echo hi"});
         EXPECT_TRUE(box.violations().empty());
         // In the ceiling, not granted: refused before the bus sees anything.

@@ -56,6 +56,22 @@ none::program behaviours() {
         if (!r) return answer("denied");
         return answer(r->value_or("(unset)"));
     });
+    // As guests/bus.inc: the input to "echo/answer", its answer out and emitted under "seen".
+    p.export_bytes("probe_bus", [](none::guest& g, std::span<const std::byte> input) -> result<bytes> {
+        auto status = [](const error& e) -> result<bytes> {
+            switch (host::api::bus_status(e)) {
+            case host::guest_status::unsupported: return answer("unsupported");
+            case host::guest_status::denied: return answer("denied");
+            case host::guest_status::not_found: return answer("not found");
+            case host::guest_status::limit: return answer("limit");
+            default: return answer("error");
+            }
+        };
+        auto reply = g.bus_call("echo/answer", input);
+        if (!reply) return status(reply.error());
+        if (auto sent = g.bus_emit("seen", *reply); !sent) return status(sent.error());
+        return *reply;
+    });
     p.export_bytes("probe_long_key", [](none::guest& g, std::span<const std::byte>) -> result<bytes> {
         auto r = g.config(std::string(5000, 'k'));
         return answer(!r && r.error().kind() == error_kind::invalid_argument ? "invalid" : "other");
@@ -88,7 +104,6 @@ struct none_functions : expressible {
     static constexpr std::string_view name = "none";
     static none::program payload(part) { return behaviours(); }
 
-    static constexpr capability bus = cannot("none::guest offers no bus call: the guest is host C++, which holds the bus itself");
     static constexpr capability interrupts =
         cannot("a C++ callable cannot be interrupted; time limits are checked after the call");
     static constexpr capability memory_limit = cannot("the guest shares the host's heap (compile-time rejection)");

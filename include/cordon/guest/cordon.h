@@ -79,8 +79,9 @@ CORDON_IMPORT(input_size) int32_t cordon_input_size(void);
 CORDON_IMPORT(input_read) int32_t cordon_input_read(void* buffer, size_t capacity);
 CORDON_IMPORT(output_write) int32_t cordon_output_write(const void* data, size_t length);
 
-/* The plugin bus (permission plugin): call another plugin, or emit an event. cordon_bus_call
- * returns the reply's length (nothing written when larger than `capacity`). */
+/* The plugin bus (permission plugin): call another plugin, or emit an event. The target is
+ * "PLUGIN/FUNCTION"; cordon_bus_call returns the reply's length (nothing written when larger
+ * than `capacity`). */
 CORDON_IMPORT(bus_call) int32_t cordon_bus_call(const char* target, size_t target_length, const void* input,
                                                 size_t input_length, void* out, size_t capacity);
 CORDON_IMPORT(bus_emit) int32_t cordon_bus_emit(const char* topic, size_t topic_length, const void* data,

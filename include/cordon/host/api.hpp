@@ -292,11 +292,18 @@ inline result<std::int32_t> config_get(const policy_view& policy, text key, out_
     return length_status(value->size());
 }
 
+/// A bus refusal: one the bus calls a violation (the target's or the caller's manifest forbids
+/// it) is recorded as the caller's, like any refused host call; the rest are only answers.
+inline error bus_refusal(const policy_view& policy, const error& e) {
+    if (e.kind() != error_kind::violation) return e;
+    return policy.violation(perm::id::plugin, e.message());
+}
+
 /// The target's answer's length, its bytes when they fit, as config_get.
 inline result<std::int32_t> bus_call(const policy_view& policy, text target, bytes input, out_buffer& out) {
     const std::vector<std::byte> copy(input.value.begin(), input.value.end());  // the target may re-enter the guest
     auto answer = api::bus_call(policy.bus(), target.value, copy);
-    if (!answer) return bus_status(answer.error());
+    if (!answer) return bus_status(bus_refusal(policy, answer.error()));
     if (auto put = out.put(*answer); !put) return put.error();
     return length_status(answer->size());
 }
@@ -304,7 +311,7 @@ inline result<std::int32_t> bus_call(const policy_view& policy, text target, byt
 inline result<std::int32_t> bus_emit(const policy_view& policy, text topic, bytes data) {
     const std::vector<std::byte> copy(data.value.begin(), data.value.end());
     auto sent = api::bus_emit(policy.bus(), topic.value, copy);
-    return sent ? guest_status::ok : bus_status(sent.error());
+    return sent ? guest_status::ok : bus_status(bus_refusal(policy, sent.error()));
 }
 
 } // namespace work
@@ -359,6 +366,23 @@ inline result<std::optional<std::string>> env_get(context& ctx, std::string_view
     auto it = ctx.environment.find(name);
     if (it == ctx.environment.end()) return std::optional<std::string>{};
     return std::optional<std::string>{it->second};
+}
+
+/// Calls a function of another plugin through the bus attached to the sandbox: `target` is
+/// "PLUGIN/FUNCTION" (see host::bus). Needs perm::plugin.
+inline result<std::vector<std::byte>> bus_call(context& ctx, std::string_view target, std::span<const std::byte> input) {
+    if (auto r = admit_call(ctx, fn::bus_call); !r) return r.error();
+    auto answer = bus_call(ctx.bus, target, input);
+    if (!answer) return work::bus_refusal(policy_view{ctx}, answer.error());
+    return answer;
+}
+
+/// Publishes an event on the bus attached to the sandbox. Needs perm::plugin.
+inline result<void> bus_emit(context& ctx, std::string_view topic, std::span<const std::byte> data) {
+    if (auto r = admit_call(ctx, fn::bus_emit); !r) return r;
+    auto sent = bus_emit(ctx.bus, topic, data);
+    if (!sent) return work::bus_refusal(policy_view{ctx}, sent.error());
+    return {};
 }
 
 /// A configuration value the host set for this sandbox. Needs no permission; a key past

@@ -20,7 +20,8 @@ namespace cordon::host {
 class bus {
 public:
     virtual ~bus() = default;
-    /// Calls `target` with `input`; its answer's bytes.
+    /// Calls `target`, "PLUGIN/FUNCTION" (plugin ids hold no '/'), with `input` under the
+    /// bytes-in/bytes-out convention; its answer's bytes.
     virtual result<std::vector<std::byte>> call(std::string_view target, std::span<const std::byte> input) = 0;
     /// Publishes `data` under `topic` to the plugins that subscribe to it.
     virtual result<void> emit(std::string_view topic, std::span<const std::byte> data) = 0;

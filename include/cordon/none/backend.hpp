@@ -44,6 +44,13 @@ public:
     result<void> random(std::span<std::byte> out) { return host::api::random(*ctx_, out); }
     result<std::optional<std::string>> env(std::string_view name) { return host::api::env_get(*ctx_, name); }
     result<std::optional<std::string>> config(std::string_view key) { return host::api::config_get(*ctx_, key); }
+    /// The plugin bus (perm::plugin): another plugin's answer to `target` ("PLUGIN/FUNCTION").
+    result<std::vector<std::byte>> bus_call(std::string_view target, std::span<const std::byte> input) {
+        return host::api::bus_call(*ctx_, target, input);
+    }
+    result<void> bus_emit(std::string_view topic, std::span<const std::byte> data) {
+        return host::api::bus_emit(*ctx_, topic, data);
+    }
 
     /// Calls a host function the embedding program registered, by name, with its permission checked.
     template <class Sig, class... Args> auto call_host(std::string_view name, Args... args) {
