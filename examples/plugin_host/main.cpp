@@ -1,6 +1,7 @@
 // A plugin host: discovers the plugins in a directory, checks digests and signatures,
 // resolves dependencies, runs the chosen plugins' WebAssembly entries through a manager under
-// their manifests' permissions and limits, and disables a failing one.
+// their manifests' permissions and limits, lets two of them talk over the plugin bus, and
+// disables a failing one.
 #include <cordon/cordon.hpp>
 #include <cordon/plugin/manager.hpp>
 #include <cordon/wasm.hpp>
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
     for (const auto& problem : plugins->problems()) fmt::print("  skipped: {}\n", problem.problem.message());
 
     fmt::print("\n== resolving app\n");
-    const cordon::plugin::requirement wanted[] = {{"app", std::nullopt}, {"flaky", std::nullopt}};
+    const cordon::plugin::requirement wanted[] = {{"app", std::nullopt}, {"flaky", std::nullopt}, {"asker", std::nullopt}};
     const auto chosen = cordon::plugin::resolve(*plugins, wanted);
     if (!chosen.ok()) {
         fmt::print(stderr, "{}\n", chosen.to_error().message());
@@ -76,6 +77,14 @@ int main(int argc, char** argv) {
         fmt::print("  flaky.run() #{}: {}\n", attempt, r ? "ok" : r.error().message());
     }
     if (auto ok = manager.enable("flaky"); ok) fmt::print("  the host re-enabled flaky\n");
+
+    fmt::print("\n== the plugin bus\n");
+    manager.on_violation([](const std::string& id, const cordon::error& e) { fmt::print("  [{} violated: {}]\n", id, e.message()); });
+    const auto text = [](const cordon::result<std::vector<std::byte>>& r) {
+        return r ? std::string(reinterpret_cast<const char*>(r->data()), r->size()) : r.error().message();
+    };
+    for (int i = 1; i <= 2; ++i) fmt::print("  asker.ask() over the bus = {}\n", text(manager.call_bytes("asker", "ask", {})));
+    fmt::print("  asker.tamper(): {}\n", text(manager.call_bytes("asker", "tamper", {})));
 
     fmt::print("\n== refused\n");
     for (const char* id : {"tampered", "badsig"})

@@ -33,7 +33,7 @@ const plugin_record& only(const registry& reg, std::string_view id) {
 
 TEST(ExampleTree, DiscoversEveryPluginAndReportsTheInvalidOnes) {
     const auto reg = discover(trusting_test_key(false));
-    EXPECT_EQ(reg.ids(), (std::vector<std::string>{"app", "badsig", "flaky", "greeter", "log", "tampered"}));
+    EXPECT_EQ(reg.ids(), (std::vector<std::string>{"app", "asker", "badsig", "counter", "flaky", "greeter", "log", "tampered"}));
     EXPECT_EQ(reg.versions_of("greeter").size(), 2U);
     ASSERT_EQ(reg.problems().size(), 2U);
     EXPECT_NE(reg.problems()[0].problem.message().find("limits.memory: expected a size like \"64MiB\""), std::string::npos)

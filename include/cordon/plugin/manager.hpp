@@ -1,7 +1,9 @@
 // The plugin manager: runs admitted plugins (plugin/admission.hpp) in sandboxes of any backend
-// under the host's compile-time policy, with a lifecycle, failure tracking, quarantine, logs and observers.
+// under the host's compile-time policy, with a lifecycle, failure tracking, quarantine, logs,
+// observers, and the plugin bus between them (calls and events, under their manifests' rules).
 #pragma once
 
+#include <cordon/host/bus.hpp>
 #include <cordon/plugin/admission.hpp>
 #include <cordon/plugin/digest.hpp>
 #include <cordon/plugin/events.hpp>
@@ -13,10 +15,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <span>
@@ -40,6 +45,11 @@ struct manager_options {
     std::size_t execution_log_capacity = 1024;
     std::size_t error_history_capacity = 32;
     std::uint64_t max_entry_bytes = default_max_entry_bytes;
+    /// The plugin bus: the largest message (a call's input or answer, an event's data), the
+    /// events one plugin may have waiting, and how long a bus call waits for a busy target.
+    std::size_t bus_max_message_bytes = 1u << 20;
+    std::size_t bus_queue_depth = 64;
+    std::chrono::milliseconds bus_wait{1000};
 };
 
 namespace detail {
@@ -70,6 +80,44 @@ private:
     std::set<std::string> allowed_, denied_;
 };
 
+/// One call at a time into a sandbox, with a bounded wait for the bus (a mutex and a condition
+/// variable rather than a timed mutex, whose clock-based lock ThreadSanitizer cannot follow).
+class call_gate {
+public:
+    /// Holds the gate for its lifetime when it got in: waiting as long as it takes without a
+    /// bound, at most `wait` with one (zero: only when free).
+    class entry {
+    public:
+        entry(call_gate& gate, std::optional<std::chrono::milliseconds> wait) : gate_{&gate} {
+            std::unique_lock lock(gate.mutex_);
+            const auto idle = [&] { return !gate.busy_; };
+            if (!wait) gate.idle_.wait(lock, idle);
+            else if (!gate.idle_.wait_for(lock, *wait, idle)) return;
+            gate.busy_ = entered_ = true;
+        }
+        ~entry() {
+            if (!entered_) return;
+            {
+                std::lock_guard lock(gate_->mutex_);
+                gate_->busy_ = false;
+            }
+            gate_->idle_.notify_one();
+        }
+        entry(const entry&) = delete;
+        entry& operator=(const entry&) = delete;
+        explicit operator bool() const noexcept { return entered_; }
+
+    private:
+        call_gate* gate_;
+        bool entered_ = false;
+    };
+
+private:
+    std::mutex mutex_;
+    std::condition_variable idle_;
+    bool busy_ = false;
+};
+
 } // namespace detail
 
 /// Thread safety: every member function may be called from any thread. Calls into one
@@ -79,6 +127,16 @@ private:
 /// run on the thread whose operation caused the event, after the manager's locks are
 /// released, so they may call back into the manager. A host function runs inside its
 /// plugin's call: it may use other plugins, but not change or call its own plugin.
+///
+/// The bus: a plugin with `plugin` granted calls "PLUGIN/FUNCTION" (bytes in, bytes out) when
+/// the target's manifest lists it (or "*") under `bus.callers` for that function, and emits a
+/// topic listed in its own `bus.emits` to every active plugin whose `bus.subscribes` names the
+/// topic; anything else is the caller's violation. Calls run on the caller's thread, nested in
+/// its call, each bounded by the target's own limits; a call that would loop back into a plugin
+/// on its own call chain is refused (`denied`), and one that finds its target busy on another
+/// thread for longer than `bus_wait` fails with `timeout`. Events go into the subscriber's
+/// queue (at most `bus_queue_depth`; a full queue is `output_limit` for the sender) and are run
+/// at once when the subscriber is idle, else when its current call ends.
 template <class Backend, policy_type Policy> class manager {
 public:
     using sandbox_type = cordon::sandbox<Backend, Policy>;
@@ -110,7 +168,7 @@ public:
     /// and a manifest built for another backend.
     result<void> register_plugin(const plugin_record& record) {
         if (auto ok = check_admission<Backend, Policy>(record); !ok) return ok;
-        auto new_slot = std::make_shared<slot>(record, options_);
+        auto new_slot = std::make_shared<slot>(record, options_, *this);
         std::unique_lock lock(slots_mutex_);
         if (slots_.contains(record.id()))
             return fail(error_kind::invalid_argument, "a plugin with id \"" + record.id() + "\" is already registered");
@@ -177,11 +235,14 @@ public:
         return transition(id, {plugin_state::quarantined}, plugin_state::loaded, "release");
     }
 
-    /// Destroys the sandbox. Refused while a plugin that depends on this one is loaded.
+    /// Destroys the sandbox. Refused while a plugin that depends on this one is loaded, and
+    /// from inside a call of the plugin (a host function or bus call on its call chain).
     result<void> unload(std::string_view id) {
         auto s = find(id);
         if (!s) return s.error();
         slot& p = **s;
+        if (on_call_chain(p))
+            return fail(error_kind::invalid_argument, "cannot unload " + p.record.label() + " from inside its own call");
         for (const auto& other : all_slots()) {
             if (other.get() == &p || other->current_state() == plugin_state::registered) continue;
             for (const auto& dep : other->record.definition.dependencies)
@@ -223,6 +284,11 @@ public:
     result<std::vector<std::byte>> call_bytes(std::string_view id, std::string_view function, std::span<const std::byte> input) {
         return run<std::vector<std::byte>>(id, function, [&](sandbox_type& box) { return box.call_bytes(function, input); });
     }
+
+    /// Publishes an event from the host to every active plugin that subscribes to `topic` (the
+    /// host may emit any topic). Fails with output_limit when a subscriber's queue is full (the
+    /// others still get the event).
+    result<void> emit(std::string_view topic, std::span<const std::byte> data) { return publish(nullptr, topic, data); }
 
     /// Stops the plugin's running call from another thread.
     result<void> cancel(std::string_view id) {
@@ -287,10 +353,33 @@ public:
     }
 
 private:
+    struct slot;
+
+    /// What a plugin's bus calls reach: the manager, knowing who is calling.
+    class bus_endpoint final : public host::bus {
+    public:
+        bus_endpoint(manager& owner, slot& caller) noexcept : owner_{&owner}, caller_{&caller} {}
+        result<std::vector<std::byte>> call(std::string_view target, std::span<const std::byte> input) override {
+            return owner_->bus_call(*caller_, target, input);
+        }
+        result<void> emit(std::string_view topic, std::span<const std::byte> data) override {
+            return owner_->publish(caller_, topic, data);
+        }
+
+    private:
+        manager* owner_;
+        slot* caller_;
+    };
+
+    struct bus_event {
+        std::string function;
+        std::vector<std::byte> data;
+    };
+
     struct slot {
-        slot(const plugin_record& r, const manager_options& options)
+        slot(const plugin_record& r, const manager_options& options, manager& owner)
             : record{r}, imports{std::make_shared<detail::import_allow_list>(options.imports_allowed_by_default)},
-              errors{options.error_history_capacity} {}
+              errors{options.error_history_capacity}, endpoint{owner, *this} {}
 
         plugin_state current_state() const {
             std::lock_guard lock(info);
@@ -303,10 +392,13 @@ private:
 
         const plugin_record record;
         std::shared_mutex lifecycle;     // exclusive: create or destroy the sandbox; shared: use it
-        std::mutex calls_mutex;          // one call at a time into the sandbox
+        detail::call_gate gate;          // one call at a time into the sandbox
         std::unique_ptr<sandbox_type> box;
         std::shared_ptr<detail::import_allow_list> imports;
         detail::bounded_log<error_record> errors;
+        bus_endpoint endpoint;           // the sandbox's host::bus
+        std::mutex queue_mutex;          // guards the events waiting for the plugin
+        std::deque<bus_event> queue;
 
         mutable std::mutex info;         // guards what follows
         plugin_state state = plugin_state::registered;
@@ -335,6 +427,10 @@ private:
         const auto from = p.state;
         if (from == to) return;
         p.state = to;
+        if (from == plugin_state::active) {  // events wait only for an active plugin
+            std::lock_guard queue(p.queue_mutex);
+            p.queue.clear();
+        }
         if (to == plugin_state::active || to == plugin_state::registered) p.consecutive_failures = 0;
         events.states.emplace_back(p.record.id(), from, to);
     }
@@ -365,42 +461,172 @@ private:
         return {};
     }
 
+    /// The plugins whose calls are running on this thread, outermost first (a call nests in
+    /// another through a host function or the bus).
+    static std::vector<const slot*>& call_chain() {
+        thread_local std::vector<const slot*> chain;
+        return chain;
+    }
+    static bool on_call_chain(const slot& p) {
+        const auto& chain = call_chain();
+        return std::find(chain.begin(), chain.end(), &p) != chain.end();
+    }
+
     /// Runs one call with the bookkeeping every call gets: state check, timing, the
     /// execution log, failure counting, quarantine and observers.
     template <class R, class Body> result<R> run(std::string_view id, std::string_view function, Body&& body) {
         auto s = find(id);
         if (!s) return s.error();
-        slot& p = **s;
+        return run_in<R>(**s, function, std::forward<Body>(body), std::nullopt);
+    }
+
+    /// run() on a slot; `wait`: how long to wait for a call running on another thread (none:
+    /// as long as it takes). A call into a plugin already on this thread's call chain would
+    /// wait for itself: it is refused.
+    template <class R, class Body>
+    result<R> run_in(slot& p, std::string_view function, Body&& body, std::optional<std::chrono::milliseconds> wait) {
+        if (on_call_chain(p))
+            return fail(error_kind::denied, "the call chain loops back into " + p.record.label() + ", which is busy");
         pending_events events;
         std::optional<result<R>> outcome;
         {
             std::shared_lock lifecycle(p.lifecycle);
             if (auto ok = callable(p); !ok) return ok.error();
-            const auto started = std::chrono::system_clock::now();
-            const auto clock_start = std::chrono::steady_clock::now();
-            std::uint64_t violations_in_call = 0;
-            std::optional<error> violation;
-            {
-                std::lock_guard one_call(p.calls_mutex);
-                // Totals, not last_call: a call refused before it starts (an unknown export)
-                // leaves last_call describing the previous call.
-                const auto before = p.box->telemetry().total.violations;
-                outcome.emplace(body(*p.box));
-                violations_in_call = p.box->telemetry().total.violations - before;
-                if (violations_in_call > 0) {
-                    const auto all = p.box->violations();
-                    if (!all.empty()) violation = all.back();
-                }
-            }
-            const auto duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - clock_start);
-            std::optional<error> failure;
-            if (!*outcome) failure = outcome->error();
-            if (!violation && failure && failure->kind() == error_kind::violation) violation = failure;
-            execution_log_.push({p.record.id(), std::string(function), started, duration, failure});
-            account(p, function, started, failure, violation, events);
+            detail::call_gate::entry one_call{p.gate, wait};
+            if (!one_call)
+                return fail(error_kind::timeout, p.record.label() + " stayed busy for " + std::to_string(wait->count()) +
+                                                     " ms, the bus's wait");
+            outcome.emplace(run_locked<R>(p, function, body, events));
         }
         dispatch(events);
+        deliver_events(p);
         return std::move(*outcome);
+    }
+
+    /// The call itself, with the lifecycle shared and the call lock held.
+    template <class R, class Body> result<R> run_locked(slot& p, std::string_view function, Body& body, pending_events& events) {
+        const auto started = std::chrono::system_clock::now();
+        const auto clock_start = std::chrono::steady_clock::now();
+        std::optional<error> violation;
+        // Totals, not last_call: a call refused before it starts (an unknown export) leaves
+        // last_call describing the previous call.
+        const auto before = p.box->telemetry().total.violations;
+        result<R> outcome = [&] {
+            struct on_chain {
+                explicit on_chain(const slot& s) { call_chain().push_back(&s); }
+                ~on_chain() { call_chain().pop_back(); }
+                on_chain(const on_chain&) = delete;
+                on_chain& operator=(const on_chain&) = delete;
+            } entered{p};
+            return body(*p.box);
+        }();
+        if (p.box->telemetry().total.violations > before) {
+            const auto all = p.box->violations();
+            if (!all.empty()) violation = all.back();
+        }
+        const auto duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - clock_start);
+        std::optional<error> failure;
+        if (!outcome) failure = outcome.error();
+        if (!violation && failure && failure->kind() == error_kind::violation) violation = failure;
+        execution_log_.push({p.record.id(), std::string(function), started, duration, failure});
+        account(p, function, started, failure, violation, events);
+        return outcome;
+    }
+
+    // ---- the bus ------------------------------------------------------------------------------
+
+    static error message_too_large(std::string_view what, std::size_t size, std::size_t cap) {
+        return fail(error_kind::output_limit, std::string(what) + " of " + std::to_string(size) +
+                                                  " bytes is larger than the bus carries (" + std::to_string(cap) + ")");
+    }
+
+    /// `caller`'s call of "PLUGIN/FUNCTION".
+    result<std::vector<std::byte>> bus_call(slot& caller, std::string_view target, std::span<const std::byte> input) {
+        const auto slash = target.find('/');
+        if (slash == std::string_view::npos || slash == 0 || slash + 1 == target.size())
+            return fail(error_kind::invalid_argument, "bus target \"" + std::string(target.substr(0, 128)) +
+                                                          "\" is not PLUGIN/FUNCTION");
+        const std::string_view id = target.substr(0, slash), function = target.substr(slash + 1);
+        if (input.size() > options_.bus_max_message_bytes)
+            return message_too_large("a bus call's input", input.size(), options_.bus_max_message_bytes);
+        auto s = find(id);
+        if (!s) return s.error();
+        slot& callee = **s;
+        if (!callee.record.definition.bus.admits_call(caller.record.id(), function))
+            return fail(error_kind::violation, caller.record.id() + " may not call " + std::string(target.substr(0, 256)) +
+                                                   " (not in that plugin's bus.callers)");
+        auto answer = run_in<std::vector<std::byte>>(
+            callee, function, [&](sandbox_type& box) { return box.call_bytes(function, input); }, options_.bus_wait);
+        if (!answer) {
+            // The target's own violation is its own (recorded and counted there); to the caller
+            // it is a refusal, not one of its own.
+            const error& e = answer.error();
+            const error_kind kind = e.kind() == error_kind::violation ? error_kind::denied : e.kind();
+            return error{kind, e.info()}.with_context("bus call to " + std::string(target.substr(0, 256)));
+        }
+        if (answer->size() > options_.bus_max_message_bytes)
+            return message_too_large("the answer of " + std::string(target.substr(0, 256)), answer->size(),
+                                     options_.bus_max_message_bytes);
+        return answer;
+    }
+
+    /// An event from `from` (the host when null) to the topic's subscribers.
+    result<void> publish(const slot* from, std::string_view topic, std::span<const std::byte> data) {
+        if (from && !from->record.definition.bus.may_emit(topic))
+            return fail(error_kind::violation, from->record.id() + " may not emit \"" + std::string(topic.substr(0, 128)) +
+                                                   "\" (not in its bus.emits)");
+        if (data.size() > options_.bus_max_message_bytes)
+            return message_too_large("an event", data.size(), options_.bus_max_message_bytes);
+        std::vector<std::shared_ptr<slot>> reached;
+        std::string full;
+        for (const auto& s : all_slots()) {
+            const auto& subscribes = s->record.definition.bus.subscribes;
+            const auto it = subscribes.find(topic);
+            if (it == subscribes.end() || s->current_state() != plugin_state::active) continue;
+            std::lock_guard lock(s->queue_mutex);
+            if (s->queue.size() >= options_.bus_queue_depth) {
+                full += (full.empty() ? "" : ", ") + s->record.id();
+                continue;
+            }
+            s->queue.push_back({it->second, std::vector<std::byte>(data.begin(), data.end())});
+            reached.push_back(s);
+        }
+        for (const auto& s : reached) deliver_events(*s);
+        if (!full.empty())
+            return fail(error_kind::output_limit, "the event queue of " + full + " is full (" +
+                                                      std::to_string(options_.bus_queue_depth) + " events waiting)");
+        return {};
+    }
+
+    /// Runs the events waiting for `p` when it is idle: the ones queued when this began, so that
+    /// plugins answering each other's events cannot keep one host call going for ever. When `p`
+    /// is busy, its running call delivers them as it ends (every call ends here).
+    void deliver_events(slot& p) {
+        if (on_call_chain(p)) return;
+        std::size_t budget = 0;
+        {
+            std::lock_guard lock(p.queue_mutex);
+            budget = p.queue.size();
+        }
+        for (; budget > 0; --budget) {
+            pending_events events;
+            {
+                std::shared_lock lifecycle(p.lifecycle);
+                detail::call_gate::entry one_call{p.gate, std::chrono::milliseconds{0}};
+                if (!one_call) return;
+                std::optional<bus_event> event;
+                {
+                    std::lock_guard lock(p.queue_mutex);
+                    if (p.queue.empty()) return;
+                    event.emplace(std::move(p.queue.front()));
+                    p.queue.pop_front();
+                }
+                if (!callable(p)) return;  // it left active after the event was taken: the event is dropped
+                auto handler = [&](sandbox_type& box) { return box.call_bytes(event->function, event->data); };
+                (void)run_locked<std::vector<std::byte>>(p, event->function, handler, events);
+            }
+            dispatch(events);
+        }
     }
 
     result<void> callable(const slot& p) const {
@@ -486,9 +712,10 @@ private:
         return out;
     }
 
-    sandbox_options sandbox_options_for(const slot& p) const {
+    sandbox_options sandbox_options_for(slot& p) {
         sandbox_options out = admitted_options(p.record, Policy::spec());
         out.on_violation = options_.on_violation;
+        out.bus = &p.endpoint;
         for (auto f : functions_) {
             f.call = [inner = std::move(f.call), imports = p.imports, name = f.name](
                          host::context& ctx, std::span<const cordon::value> in, std::span<cordon::value> out_values) -> result<void> {
