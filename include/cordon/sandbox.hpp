@@ -250,6 +250,9 @@ public:
 
     [[nodiscard]] cordon::telemetry telemetry() const { return context_->telemetry(); }
     [[nodiscard]] std::vector<error> violations() const { return context_->violations(); }
+    /// How many violations the guest ever committed here, without copying them.
+    [[nodiscard]] std::uint64_t violation_count() const { return context_->violations_recorded(); }
+    [[nodiscard]] std::optional<error> last_violation() const { return context_->last_violation(); }
     /// Which mechanism enforces each element here: the backend's capability table, with the
     /// limits now in force and what the live instance found on this machine.
     [[nodiscard]] enforcement_report enforcement() const {

@@ -150,6 +150,7 @@ public:
         ++current_.violations;
         error tagged = function.empty() ? e : e.with_context(std::string(function));
         std::lock_guard lock(mutex_);
+        ++violations_recorded_;
         violations_.push_back(tagged);
         if (violations_.size() > max_kept_violations) violations_.erase(violations_.begin());
         if (on_violation != violation_action::record) set_pending_locked(tagged);
@@ -191,6 +192,17 @@ public:
     [[nodiscard]] std::vector<error> violations() const {
         std::lock_guard lock(mutex_);
         return violations_;
+    }
+    /// How many violations were ever recorded here (violations() keeps only the newest).
+    [[nodiscard]] std::uint64_t violations_recorded() const {
+        std::lock_guard lock(mutex_);
+        return violations_recorded_;
+    }
+    /// The newest violation recorded, if any.
+    [[nodiscard]] std::optional<error> last_violation() const {
+        std::lock_guard lock(mutex_);
+        if (violations_.empty()) return std::nullopt;
+        return violations_.back();
     }
 
     /// Asks the running call to stop; backends poll it (fuel slices) or signal the child.
@@ -252,6 +264,7 @@ private:
     std::optional<error> pending_{};     // valid while has_pending_
     std::atomic<bool> has_pending_{false};
     std::vector<error> violations_{};
+    std::uint64_t violations_recorded_ = 0;
     std::string stdout_, stderr_, logs_;
     std::uint64_t written_ = 0;
     std::optional<error> refusal_{};     // the output limit's error while the buffers are full

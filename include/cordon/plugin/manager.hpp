@@ -508,9 +508,9 @@ private:
         const auto started = std::chrono::system_clock::now();
         const auto clock_start = std::chrono::steady_clock::now();
         std::optional<error> violation;
-        // Totals, not last_call: a call refused before it starts (an unknown export) leaves
+        // A count, not last_call: a call refused before it starts (an unknown export) leaves
         // last_call describing the previous call.
-        const auto before = p.box->telemetry().total.violations;
+        const auto before = p.box->violation_count();
         result<R> outcome = [&] {
             struct on_chain {
                 explicit on_chain(const slot& s) { call_chain().push_back(&s); }
@@ -520,10 +520,7 @@ private:
             } entered{p};
             return body(*p.box);
         }();
-        if (p.box->telemetry().total.violations > before) {
-            const auto all = p.box->violations();
-            if (!all.empty()) violation = all.back();
-        }
+        if (p.box->violation_count() > before) violation = p.box->last_violation();
         const auto duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - clock_start);
         std::optional<error> failure;
         if (!outcome) failure = outcome.error();
