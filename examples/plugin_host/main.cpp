@@ -94,6 +94,6 @@ int main(int argc, char** argv) {
 
     fmt::print("\n== execution log\n");
     for (const auto& call : manager.execution_log())
-        fmt::print("  {}.{} {} us {}\n", call.plugin, call.function, call.duration.count() / 1000,
-                   call.failure ? "failed" : "ok");
+        fmt::print("  {}.{} {} us {}{}\n", call.plugin, call.function, call.duration.count() / 1000,
+                   call.failure ? "failed" : "ok", call.caller.empty() ? "" : " (for " + call.caller + ")");
 }

@@ -147,6 +147,10 @@ TEST_F(Bus, CallsReachWhatTheTargetsManifestAllows) {
     EXPECT_EQ(answer(m, "app", "ask", "echo/echo|hi"), "echo heard hi");
     EXPECT_EQ(m.status("echo").value().calls, 1U) << "the target's call is counted as its own";
     EXPECT_TRUE(seen.taken().empty());
+    const auto log = m.execution_log();
+    ASSERT_EQ(log.size(), 2U);
+    EXPECT_EQ(log[0].plugin + "." + log[0].function + " for '" + log[0].caller + "'", "echo.echo for 'app'");
+    EXPECT_EQ(log[1].plugin + "." + log[1].function + " for '" + log[1].caller + "'", "app.ask for ''");
 }
 
 TEST_F(Bus, ACallTheTargetDoesNotAllowIsTheCallersViolation) {
@@ -249,6 +253,7 @@ TEST_F(Bus, EventsReachTheActiveSubscribersOfTheirTopic) {
     ASSERT_TRUE(m.deactivate("sleeper"));
     EXPECT_EQ(answer(m, "app", "tell", "news|hello"), "sent");
     EXPECT_EQ(seen.taken(), std::vector<std::string>{"reader got hello"});
+    EXPECT_EQ(m.execution_log().front().caller, "app") << "reader's handler ran for app's event";
     ASSERT_TRUE(m.emit("weather", bytes_of("rain"))); // the host may emit any topic
     EXPECT_EQ(seen.taken(), std::vector<std::string>{"other got rain"});
 }

@@ -42,6 +42,9 @@ struct execution_record {
     std::chrono::system_clock::time_point started;
     std::chrono::nanoseconds duration{0};
     std::optional<error> failure{};  // nothing when the call succeeded
+    /// The plugin this call ran for: the caller of a bus call, the emitter of an event, the
+    /// plugin whose host function made the call. Empty: the host.
+    std::string caller{};
 };
 
 /// One failure of a plugin, with the error's details (backtrace included when the backend

@@ -374,6 +374,7 @@ private:
     struct bus_event {
         std::string function;
         std::vector<std::byte> data;
+        std::string from;  // the emitting plugin; empty: the host
     };
 
     struct slot {
@@ -496,15 +497,18 @@ private:
             if (!one_call)
                 return fail(error_kind::timeout, p.record.label() + " stayed busy for " + std::to_string(wait->count()) +
                                                      " ms, the bus's wait");
-            outcome.emplace(run_locked<R>(p, function, body, events));
+            const auto& chain = call_chain();
+            outcome.emplace(run_locked<R>(p, function, body, events, chain.empty() ? std::string() : chain.back()->record.id()));
         }
         dispatch(events);
         deliver_events(p);
         return std::move(*outcome);
     }
 
-    /// The call itself, with the lifecycle shared and the call lock held.
-    template <class R, class Body> result<R> run_locked(slot& p, std::string_view function, Body& body, pending_events& events) {
+    /// The call itself, with the lifecycle shared and the call lock held; `caller`: the plugin it
+    /// runs for (empty: the host), for the execution log.
+    template <class R, class Body>
+    result<R> run_locked(slot& p, std::string_view function, Body& body, pending_events& events, std::string caller) {
         const auto started = std::chrono::system_clock::now();
         const auto clock_start = std::chrono::steady_clock::now();
         std::optional<error> violation;
@@ -525,7 +529,7 @@ private:
         std::optional<error> failure;
         if (!outcome) failure = outcome.error();
         if (!violation && failure && failure->kind() == error_kind::violation) violation = failure;
-        execution_log_.push({p.record.id(), std::string(function), started, duration, failure});
+        execution_log_.push({p.record.id(), std::string(function), started, duration, failure, std::move(caller)});
         account(p, function, started, failure, violation, events);
         return outcome;
     }
@@ -585,7 +589,7 @@ private:
                 full += (full.empty() ? "" : ", ") + s->record.id();
                 continue;
             }
-            s->queue.push_back({it->second, std::vector<std::byte>(data.begin(), data.end())});
+            s->queue.push_back({it->second, std::vector<std::byte>(data.begin(), data.end()), from ? from->record.id() : std::string()});
             reached.push_back(s);
         }
         for (const auto& s : reached) deliver_events(*s);
@@ -620,7 +624,7 @@ private:
                 }
                 if (!callable(p)) return;  // it left active after the event was taken: the event is dropped
                 auto handler = [&](sandbox_type& box) { return box.call_bytes(event->function, event->data); };
-                (void)run_locked<std::vector<std::byte>>(p, event->function, handler, events);
+                (void)run_locked<std::vector<std::byte>>(p, event->function, handler, events, std::move(event->from));
             }
             dispatch(events);
         }
