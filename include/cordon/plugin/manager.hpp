@@ -548,14 +548,14 @@ private:
             return fail(error_kind::invalid_argument, "bus target \"" + std::string(target.substr(0, 128)) +
                                                           "\" is not PLUGIN/FUNCTION");
         const std::string_view id = target.substr(0, slash), function = target.substr(slash + 1);
+        const std::string shown(target.substr(0, 256));  // in errors
         if (input.size() > options_.bus_max_message_bytes)
             return message_too_large("a bus call's input", input.size(), options_.bus_max_message_bytes);
         auto s = find(id);
         if (!s) return s.error();
         slot& callee = **s;
         if (!callee.record.definition.bus.admits_call(caller.record.id(), function))
-            return fail(error_kind::violation, caller.record.id() + " may not call " + std::string(target.substr(0, 256)) +
-                                                   " (not in that plugin's bus.callers)");
+            return fail(error_kind::violation, caller.record.id() + " may not call " + shown + " (not in that plugin's bus.callers)");
         auto answer = run_in<std::vector<std::byte>>(
             callee, function, [&](sandbox_type& box) { return box.call_bytes(function, input); }, options_.bus_wait);
         if (!answer) {
@@ -563,11 +563,10 @@ private:
             // it is a refusal, not one of its own.
             const error& e = answer.error();
             const error_kind kind = e.kind() == error_kind::violation ? error_kind::denied : e.kind();
-            return error{kind, e.info()}.with_context("bus call to " + std::string(target.substr(0, 256)));
+            return error{kind, e.info()}.with_context("bus call to " + shown);
         }
         if (answer->size() > options_.bus_max_message_bytes)
-            return message_too_large("the answer of " + std::string(target.substr(0, 256)), answer->size(),
-                                     options_.bus_max_message_bytes);
+            return message_too_large("the answer of " + shown, answer->size(), options_.bus_max_message_bytes);
         return answer;
     }
 

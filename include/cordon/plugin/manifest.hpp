@@ -140,23 +140,22 @@ inline result<void> check_id(std::string_view id) {
     return {};
 }
 
-/// Capabilities and bus topics: 1-128 characters of [A-Za-z0-9._:/-].
-inline result<void> check_label(std::string_view text) {
+/// 1-128 characters, each one `allowed`; `set` names them in the error.
+template <class Allowed> result<void> check_characters(std::string_view text, Allowed allowed, std::string_view set) {
     if (text.empty() || text.size() > 128) return fail(error_kind::load_error, "must be 1 to 128 characters");
     for (char c : text)
-        if (!is_id_char(c) && c != ':' && c != '/')
-            return fail(error_kind::load_error, "\"" + std::string(text.substr(0, 64)) + "\" may only hold [A-Za-z0-9._:/-]");
+        if (!allowed(c))
+            return fail(error_kind::load_error, "\"" + std::string(text.substr(0, 64)) + "\" may only hold " + std::string(set));
     return {};
 }
 
-/// A function named in bus rules: 1-128 characters of [A-Za-z0-9._-].
-inline result<void> check_function_name(std::string_view name) {
-    if (name.empty() || name.size() > 128) return fail(error_kind::load_error, "must be 1 to 128 characters");
-    for (char c : name)
-        if (!is_id_char(c))
-            return fail(error_kind::load_error, "\"" + std::string(name.substr(0, 64)) + "\" may only hold [A-Za-z0-9._-]");
-    return {};
+/// Capabilities and bus topics: 1-128 characters of [A-Za-z0-9._:/-].
+inline result<void> check_label(std::string_view text) {
+    return check_characters(text, [](char c) { return is_id_char(c) || c == ':' || c == '/'; }, "[A-Za-z0-9._:/-]");
 }
+
+/// A function named in bus rules: 1-128 characters of [A-Za-z0-9._-].
+inline result<void> check_function_name(std::string_view name) { return check_characters(name, is_id_char, "[A-Za-z0-9._-]"); }
 
 /// The entry path: relative, no "." or ".." components, no empty components.
 inline result<void> check_entry_path(std::string_view entry) {
