@@ -28,6 +28,7 @@ if(CORDON_HAVE_PROCESS)
   add_library(cordon::process ALIAS cordon_process)
   set_target_properties(cordon_process PROPERTIES EXPORT_NAME process)
   target_link_libraries(cordon_process INTERFACE cordon_core ${CMAKE_DL_LIBS})
+  include(CordonNativePlugin) # cordon_add_native_plugin()
   list(APPEND CORDON_COMPONENTS process)
 endif()
 
