@@ -80,7 +80,7 @@ template <class Manager> void start(Manager& m, const plugin::registry& registry
     }
 }
 
-using none_manager = plugin::manager<none::backend, host_policy>;
+using none_manager = plugin::manager<host_policy, none::backend>;
 
 none_manager& none_plugins() {
     static plugin_directory directory;
@@ -92,7 +92,7 @@ none_manager& none_plugins() {
     return m;
 }
 
-using wasm_manager = plugin::manager<wasm::interpreter, host_policy>;
+using wasm_manager = plugin::manager<host_policy, wasm::interpreter>;
 
 wasm_manager& wasm_plugins() {
     static const plugin::registry registry = [] {

@@ -12,7 +12,7 @@
 #include <map>
 
 using host_policy = cordon::policy<cordon::isolation::standard>;
-using plugin_manager = cordon::plugin::manager<cordon::wasm::interpreter, host_policy>;
+using plugin_manager = cordon::plugin::manager<host_policy, cordon::wasm::interpreter>;
 
 namespace {
 

@@ -43,13 +43,29 @@ protected:
 
 TEST_F(Admission, ABackendRunsOnlyWhatWasBuiltForIt) {
     const auto& native = add("native", {{"backend", "process"}});
-    auto refused = check_built_for(native, wasm_like::name);
+    const std::string_view wasm_engines[] = {"wasm interpreter", "wasm compiled"};
+    auto refused = check_built_for(native, wasm_engines);
     ASSERT_FALSE(refused);
-    EXPECT_EQ(refused.error().message(), "native 1.0.0 is built for the process backend; this manager runs wasm interpreter");
-    EXPECT_TRUE(check_built_for(native, "process"));
-    EXPECT_TRUE(check_built_for(native, "none")) << "the reference backend runs anything";
-    EXPECT_TRUE(check_built_for(add("anywhere"), wasm_like::name)) << "no backend named: any";
+    EXPECT_EQ(refused.error().message(),
+              "native 1.0.0 is built for the process backend; this manager runs wasm interpreter, wasm compiled");
+    EXPECT_TRUE(runs_on(native, "process"));
+    EXPECT_FALSE(runs_on(native, "wasm compiled"));
+    EXPECT_TRUE(runs_on(native, "none")) << "the reference backend runs anything";
+    const std::string_view mixed[] = {"wasm interpreter", "process"};
+    EXPECT_TRUE(check_built_for(native, mixed));
     EXPECT_FALSE((check_admission<wasm_like, standard>(native)));
+}
+
+TEST(AdmissionBackend, WithoutABackendTheEntryTellsWhatAPluginIsBuiltFor) {
+    manifest m;
+    m.entry = "lib/filter.wasm";
+    EXPECT_EQ(built_for(m), backend_kind::wasm);
+    for (const char* entry : {"libfilter.so", "filter", "filter.wasm.sh", "bin/filter.py"}) {
+        m.entry = entry;
+        EXPECT_EQ(built_for(m), backend_kind::process) << entry;
+    }
+    m.backend = backend_kind::wasm;
+    EXPECT_EQ(built_for(m), backend_kind::wasm) << "the manifest's backend wins over the entry";
 }
 
 TEST_F(Admission, RequestsAboveTheCeilingAreRefusedWithTheirName) {

@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 namespace {
 
 using host_policy = cordon::policy<isolation::standard>;
-using plugin_manager = manager<none::backend, host_policy>;
+using plugin_manager = manager<host_policy, none::backend>;
 using bytes = std::vector<std::byte>;
 
 bytes bytes_of(std::string_view text) {

@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 namespace {
 
 using host_policy = cordon::policy<isolation::standard>;
-using plugin_manager = manager<none::backend, host_policy>;
+using plugin_manager = manager<host_policy, none::backend>;
 
 none::program calculator() {
     none::program p;

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 
@@ -38,16 +39,21 @@ public:
     std::filesystem::path add(const std::string& id, const std::string& version,
                               const std::map<std::string, std::string>& dependencies = {},
                               const nlohmann::json& extra = nlohmann::json::object()) {
-        const auto dir = root_ / (id + "-" + version);
-        std::filesystem::create_directories(dir);
-        const std::string entry = "entry of " + id + " " + version;
-        write(dir / "entry.bin", entry);
-        nlohmann::json m{{"id", id}, {"name", id + " plugin"}, {"version", version}, {"entry", "entry.bin"},
-                         {"sha256", sha256_hex(std::string_view(entry))}};
-        if (!dependencies.empty()) m["dependencies"] = dependencies;
-        for (const auto& [key, value] : extra.items()) m[key] = value;
-        write(dir / "plugin.json", m.dump(2));
-        return dir / "plugin.json";
+        return add_entry(id, version, "entry.bin", "entry of " + id + " " + version, dependencies, extra);
+    }
+
+    /// The same with a real program as the entry: the bytes of `file`, named `entry`.
+    std::filesystem::path add_program(const std::string& id, const std::string& version, const std::filesystem::path& file,
+                                      const std::string& entry, const std::map<std::string, std::string>& dependencies = {},
+                                      const nlohmann::json& extra = nlohmann::json::object()) {
+        std::ifstream in(file, std::ios::binary);
+        const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+        return add_entry(id, version, entry, bytes, dependencies, extra);
+    }
+
+    /// The directory add() and add_program() write a version into.
+    [[nodiscard]] std::filesystem::path directory_of(const std::string& id, const std::string& version) const {
+        return root_ / (id + "-" + version);
     }
 
     static void write(const std::filesystem::path& path, std::string_view data) {
@@ -57,6 +63,20 @@ public:
     }
 
 private:
+    std::filesystem::path add_entry(const std::string& id, const std::string& version, const std::string& entry_name,
+                                    const std::string& entry, const std::map<std::string, std::string>& dependencies,
+                                    const nlohmann::json& extra) {
+        const auto dir = directory_of(id, version);
+        std::filesystem::create_directories(dir);
+        write(dir / entry_name, entry);
+        nlohmann::json m{{"id", id}, {"name", id + " plugin"}, {"version", version}, {"entry", entry_name},
+                         {"sha256", sha256_hex(std::string_view(entry))}};
+        if (!dependencies.empty()) m["dependencies"] = dependencies;
+        for (const auto& [key, value] : extra.items()) m[key] = value;
+        write(dir / "plugin.json", m.dump(2));
+        return dir / "plugin.json";
+    }
+
     std::filesystem::path root_;
 };
 

@@ -10,6 +10,8 @@
 #include <cordon/sandbox.hpp>
 
 #include <algorithm>
+#include <filesystem>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -27,14 +29,28 @@ inline limit_set limits_of(const plugin_limits& l) {
     return out;
 }
 
-/// The none backend runs anything (it is the reference and test backend); the others only what
-/// the manifest says was built for them.
-inline result<void> check_built_for(const plugin_record& record, std::string_view backend_name) {
-    const auto& wanted = record.definition.backend;
-    if (!wanted || backend_name == "none" || backend_name.substr(0, to_string(*wanted).size()) == to_string(*wanted))
-        return {};
-    return fail(error_kind::invalid_argument, record.label() + " is built for the " + std::string(to_string(*wanted)) +
-                                                  " backend; this manager runs " + std::string(backend_name));
+/// The backend a plugin was built for: its manifest's `backend`, else its entry's kind (a
+/// `.wasm` entry is a wasm plugin, any other a process plugin: a native `.so` or an executable).
+inline backend_kind built_for(const manifest& m) {
+    if (m.backend) return *m.backend;
+    return std::filesystem::path(m.entry).extension() == ".wasm" ? backend_kind::wasm : backend_kind::process;
+}
+
+/// Whether the backend named `backend_name` runs the plugin. The none backend runs anything (it
+/// is the reference and test backend); the others what was built for them.
+inline bool runs_on(const plugin_record& record, std::string_view backend_name) {
+    const auto wanted = to_string(built_for(record.definition));
+    return backend_name == "none" || backend_name.substr(0, wanted.size()) == wanted;
+}
+
+/// Refuses a plugin that none of `backend_names` (a manager's backends) runs.
+inline result<void> check_built_for(const plugin_record& record, std::span<const std::string_view> backend_names) {
+    if (std::any_of(backend_names.begin(), backend_names.end(), [&](auto name) { return runs_on(record, name); })) return {};
+    std::string names;
+    for (auto name : backend_names) names += (names.empty() ? "" : ", ") + std::string(name);
+    return fail(error_kind::invalid_argument, record.label() + " is built for the " +
+                                                  std::string(to_string(built_for(record.definition))) +
+                                                  " backend; this manager runs " + names);
 }
 
 /// Applies the manifest's requests to a scratch copy of the policy: whatever the ceiling refuses
@@ -57,7 +73,8 @@ inline result<void> check_within_policy(const plugin_record& record, const polic
 /// and the policy are checked. The entry's digest is checked again on the bytes that load.
 template <class Backend, policy_type Policy> result<void> check_admission(const plugin_record& record) {
     if (!record.usable()) return record.rejection->with_context("cannot register");
-    if (auto ok = check_built_for(record, Backend::name); !ok) return ok;
+    const std::string_view name = Backend::name;
+    if (auto ok = check_built_for(record, std::span(&name, 1)); !ok) return ok;
     return check_within_policy(record, Policy::spec());
 }
 

@@ -59,6 +59,7 @@ struct error_record {
 struct plugin_status {
     std::string id;
     std::string version;
+    std::string backend;  // the name of the backend its sandbox is of
     plugin_state state = plugin_state::registered;
     std::uint64_t calls = 0;
     std::uint64_t failures = 0;

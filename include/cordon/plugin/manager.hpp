@@ -14,6 +14,7 @@
 #include <cordon/sandbox.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -28,7 +29,9 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace cordon::plugin {
@@ -52,7 +55,18 @@ struct manager_options {
     std::chrono::milliseconds bus_wait{1000};
 };
 
+/// Turns a plugin's verified entry bytes into what `Backend` runs (a wasm module, a native
+/// plugin, a set of C++ callables for the none backend). plugin/loaders.hpp has the usual ones.
+template <class Backend>
+using payload_loader = std::function<result<typename Backend::payload>(const plugin_record&, std::span<const unsigned char>)>;
+
 namespace detail {
+
+template <class... Ts> constexpr bool distinct = true;
+template <class T, class... Ts> constexpr bool distinct<T, Ts...> = (!std::is_same_v<T, Ts> && ...) && distinct<Ts...>;
+
+template <class Box>
+concept offers_call_values = requires(Box& box, std::string_view name, std::span<const value> args) { box.call_values(name, args); };
 
 /// The host functions one plugin may call; editable while the plugin runs.
 class import_allow_list {
@@ -137,16 +151,23 @@ private:
 /// thread for longer than `bus_wait` fails with `timeout`. Events go into the subscriber's
 /// queue (at most `bus_queue_depth`; a full queue is `output_limit` for the sender) and are run
 /// at once when the subscriber is idle, else when its current call ends.
-template <class Backend, policy_type Policy> class manager {
-public:
-    using sandbox_type = cordon::sandbox<Backend, Policy>;
-    using payload_type = typename Backend::payload;
-    /// Turns a plugin's verified entry bytes into what the backend runs (a wasm module, a
-    /// native plugin, a set of C++ callables for the none backend).
-    using payload_loader = std::function<result<payload_type>(const plugin_record&, std::span<const unsigned char>)>;
+///
+/// Backends: the manager runs each plugin in a sandbox of the first backend in `Backends...`
+/// that runs it (see runs_on): the manifest's `backend`, or without one the entry's kind.
+/// Every backend has its loader, and plugins of different backends call and depend on each
+/// other as plugins of one backend do.
+template <policy_type Policy, class... Backends> class manager {
+    static_assert(sizeof...(Backends) > 0, "a plugin manager runs plugins of at least one backend");
+    static_assert(detail::distinct<Backends...>, "a plugin manager lists each backend once");
 
-    explicit manager(payload_loader loader, manager_options options = {}, host::functions functions = {})
-        : loader_{std::move(loader)}, options_{options}, functions_{std::move(functions)},
+public:
+    template <class Backend> using sandbox_type = cordon::sandbox<Backend, Policy>;
+    /// The backends' names, in the order the manager tries them.
+    static constexpr std::array<std::string_view, sizeof...(Backends)> backend_names{Backends::name...};
+
+    /// One loader per backend, in the order of `Backends...`.
+    explicit manager(payload_loader<Backends>... loaders, manager_options options = {}, host::functions functions = {})
+        : loaders_{std::move(loaders)...}, options_{options}, functions_{std::move(functions)},
           execution_log_{options.execution_log_capacity} {}
 
     manager(const manager&) = delete;
@@ -167,8 +188,10 @@ public:
     /// a second plugin with the same id, permissions or limits outside the host's policy,
     /// and a manifest built for another backend.
     result<void> register_plugin(const plugin_record& record) {
-        if (auto ok = check_admission<Backend, Policy>(record); !ok) return ok;
-        auto new_slot = std::make_shared<slot>(record, options_, *this);
+        const auto chosen = backend_for(record);
+        if (!chosen) return chosen.error();
+        if (auto ok = admit(*chosen, record); !ok) return ok;
+        auto new_slot = std::make_shared<slot>(record, *chosen, options_, *this);
         std::unique_lock lock(slots_mutex_);
         if (slots_.contains(record.id()))
             return fail(error_kind::invalid_argument, "a plugin with id \"" + record.id() + "\" is already registered");
@@ -209,11 +232,7 @@ public:
             }
             auto bytes = read_verified_entry(p.record.definition, p.record.directory, options_.max_entry_bytes);
             if (!bytes) return bytes.error();
-            auto payload = loader_(p.record, *bytes);
-            if (!payload) return payload.error().with_context("loading " + p.record.label());
-            auto box = sandbox_type::create(*payload, sandbox_options_for(p));
-            if (!box) return box.error().with_context("loading " + p.record.label());
-            p.box = std::make_unique<sandbox_type>(std::move(*box));
+            if (auto made = make_box(p, *bytes); !made) return made.error().with_context("loading " + p.record.label());
             change_state(p, plugin_state::loaded, events);
         }
         dispatch(events);
@@ -258,7 +277,7 @@ public:
                                        "unload");
                 !ok)
                 return ok;
-            p.box.reset();
+            p.box.template emplace<0>();
             change_state(p, plugin_state::registered, events);
         }
         dispatch(events);
@@ -270,19 +289,25 @@ public:
     /// Calls an export of an active plugin: mgr.call<int32_t(int32_t)>("greeter", "greet", 1).
     template <class Sig, class... Args> auto call(std::string_view id, std::string_view function, Args&&... args) {
         using R = typename host::signature_traits<Sig>::ret;
-        return run<R>(id, function, [&](sandbox_type& box) { return box.template call<Sig>(function, std::forward<Args>(args)...); });
+        return run<R>(id, function, [&](auto& box) { return box.template call<Sig>(function, args...); });
     }
 
-    /// A call whose signature is known only at run time, where the backend offers it.
+    /// A call whose signature is known only at run time, for plugins whose backend offers it
+    /// (wasm); others answer invalid_argument.
     result<std::vector<value>> call_values(std::string_view id, std::string_view function, std::span<const value> args)
-        requires requires(sandbox_type& box) { box.call_values(function, args); }
+        requires(detail::offers_call_values<sandbox_type<Backends>> || ...)
     {
-        return run<std::vector<value>>(id, function, [&](sandbox_type& box) { return box.call_values(function, args); });
+        return run<std::vector<value>>(id, function, [&]<class Box>(Box& box) -> result<std::vector<value>> {
+            if constexpr (detail::offers_call_values<Box>) return box.call_values(function, args);
+            else
+                return fail(error_kind::invalid_argument, "the " + std::string(Box::backend_type::name) +
+                                                              " backend takes no calls with run-time signatures; use call or call_bytes");
+        });
     }
 
     /// The bytes-in/bytes-out convention, through the same bookkeeping as call().
     result<std::vector<std::byte>> call_bytes(std::string_view id, std::string_view function, std::span<const std::byte> input) {
-        return run<std::vector<std::byte>>(id, function, [&](sandbox_type& box) { return box.call_bytes(function, input); });
+        return run<std::vector<std::byte>>(id, function, [&](auto& box) { return box.call_bytes(function, input); });
     }
 
     /// Publishes an event from the host to every active plugin that subscribes to `topic` (the
@@ -292,7 +317,7 @@ public:
 
     /// Stops the plugin's running call from another thread.
     result<void> cancel(std::string_view id) {
-        return with_box(id, [](sandbox_type& box) -> result<void> {
+        return with_box(id, [](auto& box) -> result<void> {
             box.cancel();
             return {};
         });
@@ -301,22 +326,22 @@ public:
     // ---- runtime policy, inside the ceiling ---------------------------------------------------
 
     result<void> grant(std::string_view id, std::string_view permission) {
-        return with_box(id, [&](sandbox_type& box) { return box.grant(permission); });
+        return with_box(id, [&](auto& box) { return box.grant(permission); });
     }
     result<void> revoke(std::string_view id, std::string_view permission_name) {
-        return with_box(id, [&](sandbox_type& box) { return box.revoke(permission_name); });
+        return with_box(id, [&](auto& box) { return box.revoke(permission_name); });
     }
     result<void> tighten(std::string_view id, limit::kind which, std::uint64_t value) {
-        return with_box(id, [&](sandbox_type& box) { return box.tighten(which, value); });
+        return with_box(id, [&](auto& box) { return box.tighten(which, value); });
     }
     result<std::vector<grant_entry>> grants(std::string_view id) {
-        return with_box(id, [](sandbox_type& box) -> result<std::vector<grant_entry>> { return box.policy().grants(); });
+        return with_box(id, [](auto& box) -> result<std::vector<grant_entry>> { return box.policy().grants(); });
     }
     result<limit_set> limits(std::string_view id) {
-        return with_box(id, [](sandbox_type& box) -> result<limit_set> { return box.policy().limits(); });
+        return with_box(id, [](auto& box) -> result<limit_set> { return box.policy().limits(); });
     }
     result<cordon::telemetry> telemetry(std::string_view id) {
-        return with_box(id, [](sandbox_type& box) -> result<cordon::telemetry> { return box.telemetry(); });
+        return with_box(id, [](auto& box) -> result<cordon::telemetry> { return box.telemetry(); });
     }
 
     /// Lets the plugin call the host function `name` again (or at all, when imports are
@@ -378,8 +403,8 @@ private:
     };
 
     struct slot {
-        slot(const plugin_record& r, const manager_options& options, manager& owner)
-            : record{r}, imports{std::make_shared<detail::import_allow_list>(options.imports_allowed_by_default)},
+        slot(const plugin_record& r, std::size_t backend_index, const manager_options& options, manager& owner)
+            : record{r}, backend{backend_index}, imports{std::make_shared<detail::import_allow_list>(options.imports_allowed_by_default)},
               errors{options.error_history_capacity}, endpoint{owner, *this} {}
 
         plugin_state current_state() const {
@@ -388,13 +413,15 @@ private:
         }
         plugin_status snapshot() const {
             std::lock_guard lock(info);
-            return {record.id(), record.version().to_string(), state, calls, failures, consecutive_failures, violations, last_error};
+            return {record.id(),  record.version().to_string(), std::string(backend_names[backend]), state, calls, failures,
+                    consecutive_failures, violations, last_error};
         }
 
         const plugin_record record;
+        const std::size_t backend;       // index into Backends...
         std::shared_mutex lifecycle;     // exclusive: create or destroy the sandbox; shared: use it
         detail::call_gate gate;          // one call at a time into the sandbox
-        std::unique_ptr<sandbox_type> box;
+        std::variant<std::monostate, std::unique_ptr<sandbox_type<Backends>>...> box;  // loaded: of `backend`
         std::shared_ptr<detail::import_allow_list> imports;
         detail::bounded_log<error_record> errors;
         bus_endpoint endpoint;           // the sandbox's host::bus
@@ -512,19 +539,22 @@ private:
         const auto started = std::chrono::system_clock::now();
         const auto clock_start = std::chrono::steady_clock::now();
         std::optional<error> violation;
-        // A count, not last_call: a call refused before it starts (an unknown export) leaves
-        // last_call describing the previous call.
-        const auto before = p.box->violation_count();
-        result<R> outcome = [&] {
-            struct on_chain {
-                explicit on_chain(const slot& s) { call_chain().push_back(&s); }
-                ~on_chain() { call_chain().pop_back(); }
-                on_chain(const on_chain&) = delete;
-                on_chain& operator=(const on_chain&) = delete;
-            } entered{p};
-            return body(*p.box);
-        }();
-        if (p.box->violation_count() > before) violation = p.box->last_violation();
+        result<R> outcome = visit_box(p, [&](auto& box) -> result<R> {
+            // A count, not last_call: a call refused before it starts (an unknown export) leaves
+            // last_call describing the previous call.
+            const auto before = box.violation_count();
+            result<R> answer = [&] {
+                struct on_chain {
+                    explicit on_chain(const slot& s) { call_chain().push_back(&s); }
+                    ~on_chain() { call_chain().pop_back(); }
+                    on_chain(const on_chain&) = delete;
+                    on_chain& operator=(const on_chain&) = delete;
+                } entered{p};
+                return body(box);
+            }();
+            if (box.violation_count() > before) violation = box.last_violation();
+            return answer;
+        });
         const auto duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - clock_start);
         std::optional<error> failure;
         if (!outcome) failure = outcome.error();
@@ -557,7 +587,7 @@ private:
         if (!callee.record.definition.bus.admits_call(caller.record.id(), function))
             return fail(error_kind::violation, caller.record.id() + " may not call " + shown + " (not in that plugin's bus.callers)");
         auto answer = run_in<std::vector<std::byte>>(
-            callee, function, [&](sandbox_type& box) { return box.call_bytes(function, input); }, options_.bus_wait);
+            callee, function, [&](auto& box) { return box.call_bytes(function, input); }, options_.bus_wait);
         if (!answer) {
             // The target's own violation is its own (recorded and counted there); to the caller
             // it is a refusal, not one of its own.
@@ -622,7 +652,7 @@ private:
                     p.queue.pop_front();
                 }
                 if (!callable(p)) return;  // it left active after the event was taken: the event is dropped
-                auto handler = [&](sandbox_type& box) { return box.call_bytes(event->function, event->data); };
+                auto handler = [&](auto& box) { return box.call_bytes(event->function, event->data); };
                 (void)run_locked<std::vector<std::byte>>(p, event->function, handler, events, std::move(event->from));
             }
             dispatch(events);
@@ -680,13 +710,69 @@ private:
         }
     }
 
-    template <class F> auto with_box(std::string_view id, F&& f) -> decltype(f(std::declval<sandbox_type&>())) {
+    template <std::size_t I> using backend_at = std::tuple_element_t<I, std::tuple<Backends...>>;
+
+    /// The result of `f` on the first backend's sandbox: every backend's must be the same.
+    template <class F> using box_result = std::invoke_result_t<F&, sandbox_type<backend_at<0>>&>;
+
+    /// `f` on the plugin's sandbox, whichever backend it is of; the lifecycle must be held.
+    template <class F> static box_result<F> visit_box(slot& p, F&& f) {
+        return std::visit(
+            [&]<class Held>(Held& held) -> box_result<F> {
+                if constexpr (std::is_same_v<Held, std::monostate>)
+                    return fail(error_kind::invalid_argument, p.record.label() + " is not loaded");
+                else return f(*held);
+            },
+            p.box);
+    }
+
+    template <class F> box_result<F> with_box(std::string_view id, F&& f) {
         auto s = find(id);
         if (!s) return s.error();
         slot& p = **s;
         std::shared_lock lifecycle(p.lifecycle);
-        if (!p.box) return fail(error_kind::invalid_argument, p.record.label() + " is not loaded");
-        return f(*p.box);
+        return visit_box(p, std::forward<F>(f));
+    }
+
+    // ---- backends -----------------------------------------------------------------------------
+
+    /// The first backend that runs the record (see runs_on).
+    static result<std::size_t> backend_for(const plugin_record& record) {
+        if (auto ok = check_built_for(record, backend_names); !ok) return ok.error();
+        std::size_t index = 0;
+        while (!runs_on(record, backend_names[index])) ++index;
+        return index;
+    }
+
+    /// The admission checks for the chosen backend.
+    static result<void> admit(std::size_t backend, const plugin_record& record) {
+        return on_backend(backend, [&]<std::size_t I>() { return check_admission<backend_at<I>, Policy>(record); });
+    }
+
+    /// `f.template operator()<I>()` for the backend index I == `backend`.
+    template <class F> static result<void> on_backend(std::size_t backend, F&& f) {
+        result<void> out = fail(error_kind::internal, "no backend " + std::to_string(backend));
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (void)((backend == I && (out = f.template operator()<I>(), true)) || ...);
+        }(std::index_sequence_for<Backends...>{});
+        return out;
+    }
+
+    /// Builds the payload with the backend's loader and creates the sandbox; the lifecycle must be
+    /// held exclusively.
+    result<void> make_box(slot& p, std::span<const unsigned char> bytes) {
+        return on_backend(p.backend, [&]<std::size_t I>() -> result<void> {
+            using backend = backend_at<I>;
+            const auto& loader = std::get<I>(loaders_);
+            if (!loader)
+                return fail(error_kind::invalid_argument, "this manager has no loader for the " + std::string(backend::name) + " backend");
+            auto payload = loader(p.record, bytes);
+            if (!payload) return payload.error();
+            auto box = sandbox_type<backend>::create(*payload, sandbox_options_for(p));
+            if (!box) return box.error();
+            p.box.template emplace<I + 1>(std::make_unique<sandbox_type<backend>>(std::move(*box)));
+            return {};
+        });
     }
 
     result<void> edit_imports(std::string_view id, std::string_view name, bool allow) {
@@ -731,7 +817,7 @@ private:
         return out;
     }
 
-    payload_loader loader_;
+    std::tuple<payload_loader<Backends>...> loaders_;
     manager_options options_;
     host::functions functions_;
     detail::bounded_log<execution_record> execution_log_;

@@ -43,7 +43,7 @@ inline int plugin_run(const plugin_run_args& a) {
     return with_level(*level_named(a.level_name), [&]<class Preset>() {
         using P = std::conditional_t<std::is_same_v<Preset, isolation::maximum>, policy<Preset, best_effort>, policy<Preset>>;
         std::optional<wasm::module> target;
-        plugin::manager<wasm::interpreter, P> plugins{
+        plugin::manager<P, wasm::interpreter> plugins{
             [&](const plugin::plugin_record& record, std::span<const unsigned char> entry) -> result<wasm::module> {
                 auto m = wasm::module::from_bytes(entry);
                 if (m && record.id() == a.id) target = *m;
