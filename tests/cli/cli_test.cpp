@@ -1,6 +1,9 @@
 // The cordon program driven from outside: usage errors, the signing commands, plugin directories.
 // Backend commands (run, exec, inspect) have their own cases below them as the backends build.
 #include "run_cordon.hpp"
+#ifdef CORDON_RELAY_NATIVE
+#include "../plugin/plugin_tree.hpp"
+#endif
 
 #include <gtest/gtest.h>
 
@@ -282,6 +285,23 @@ TEST(CliPluginRun, ResolvesLoadsAndCallsUnderTheManifest) {
                                         "greet", "1"});
     EXPECT_EQ(unsigned_refused.exit_code, 65) << "with a trust store, unsigned plugins are refused: " << unsigned_refused.err;
 }
+
+#ifdef CORDON_RELAY_NATIVE
+TEST(CliPluginRun, RunsANativePluginInAProcessSandbox) {
+    cordon::plugin::testing::plugin_tree tree;
+    tree.add_program("native-relay", "1.0.0", CORDON_RELAY_NATIVE, "librelay.so");
+    const auto input = tree.root() / "input.txt";
+    cordon::plugin::testing::plugin_tree::write(input, "hello");
+    const auto dir = tree.root().string();
+    auto ok = run_json({"plugin", "run", "--input", input.string(), dir, "native-relay", "answer"}, "ok", 0);
+    EXPECT_EQ(ok["result"], "pong from native: hello");
+    EXPECT_EQ(ok["backend"], "process");
+    run_json({"plugin", "run", "--input", input.string(), dir, "native-relay", "crash"}, "crash", 68);
+    auto no_input = run_cordon({"plugin", "run", dir, "native-relay", "answer"});
+    EXPECT_EQ(no_input.exit_code, 64);
+    EXPECT_NE(no_input.err.find("native-relay is a process plugin: its exports take bytes"), std::string::npos) << no_input.err;
+}
+#endif
 
 // ---- the command line itself: one value per option, arguments taken as written ----------------
 namespace {

@@ -1,13 +1,16 @@
 // `cordon plugin run DIR ID FUNCTION [ARG...]`: discovers and resolves the plugins in DIR, loads ID
-// and its dependencies under their manifests' policies in the wasm backend, and calls one export.
+// and its dependencies under their manifests' policies (wasm plugins in the interpreter, native
+// plugins and executables in process sandboxes, in one manager), and calls one export.
 #pragma once
 
 #include "cli/outcome.hpp"
 #include "cli/run_commands.hpp"
 
+#include <cordon/plugin/loaders.hpp>
 #include <cordon/plugin/manager.hpp>
 #include <cordon/plugin/registry.hpp>
 #include <cordon/plugin/resolver.hpp>
+#include <cordon/process.hpp>
 #include <cordon/wasm.hpp>
 
 #include <CLI/CLI.hpp>
@@ -40,22 +43,29 @@ inline int plugin_run(const plugin_run_args& a) {
     if (a.rest.empty()) return complain(exits::usage, "plugin run needs the FUNCTION to call after DIR and ID");
     const std::string& function = a.rest.front();
 
+    // Process plugins fork from a zygote started while this program has one thread.
+    (void)process::zygote::start();
     return with_level(*level_named(a.level_name), [&]<class Preset>() {
         using P = std::conditional_t<std::is_same_v<Preset, isolation::maximum>, policy<Preset, best_effort>, policy<Preset>>;
-        std::optional<wasm::module> target;
-        plugin::manager<P, wasm::interpreter> plugins{
+        std::optional<wasm::module> target;  // ID's module, when it is a wasm plugin
+        plugin::manager<P, wasm::interpreter, process::backend> plugins{
             [&](const plugin::plugin_record& record, std::span<const unsigned char> entry) -> result<wasm::module> {
-                auto m = wasm::module::from_bytes(entry);
+                auto m = plugin::load_wasm_module(record, entry);
                 if (m && record.id() == a.id) target = *m;
                 return m;
-            }};
+            },
+            plugin::process_loader{}};
         if (auto ok = plugins.register_plugins(chosen); !ok) return detail::failed(ok.error(), "wasm interpreter").emit(a.json);
         for (const auto* record : chosen.load_order) {
             if (auto ok = plugins.load(record->id()); !ok) return detail::failed(ok.error(), "wasm interpreter").emit(a.json);
             if (auto ok = plugins.activate(record->id()); !ok) return detail::failed(ok.error(), "wasm interpreter").emit(a.json);
         }
         std::vector<value> args;
-        if (auto checked = parse_call(*target, a.id, function, a.rest, a.input.has_value(), args); checked != 0) return checked;
+        if (target) {
+            if (auto checked = parse_call(*target, a.id, function, a.rest, a.input.has_value(), args); checked != 0) return checked;
+        } else if (!a.input) {
+            return complain(exits::usage, a.id + " is a process plugin: its exports take bytes; give them with --input");
+        }
         outcome out;
         if (a.input) {
             auto bytes = plugins.call_bytes(a.id, function, *input);
@@ -68,14 +78,15 @@ inline int plugin_run(const plugin_run_args& a) {
             else out.failure = values.error();
         }
         if (auto t = plugins.telemetry(a.id)) out.telemetry = t->last_call;
-        out.enforcement.backend = "wasm interpreter";
+        out.enforcement.backend = plugins.status(a.id)->backend;
         return out.emit(a.json);
     });
 }
 
 inline void add_plugin_run(CLI::App& plugin_group, std::function<int()>& run, command_store& store,
                            std::vector<call_command>& calls) {
-    auto* sub = plugin_group.add_subcommand("run", "resolve the plugins in DIR and call one export of plugin ID under its manifest");
+    auto* sub = plugin_group.add_subcommand("run", "resolve the plugins in DIR and call one export of plugin ID under its manifest "
+                                                   "(wasm plugins and native or executable process plugins)");
     auto* a = store.make<plugin_run_args>();
     sub->add_option("DIR", a->dir, "a directory of plugins")->required();
     sub->add_option("ID", a->id, "the plugin to call")->required();
