@@ -69,5 +69,5 @@ step "15. A custom permission and preset; the README's quick start"
 run "$build/examples/example_custom_policy"
 run "$build/examples/example_quickstart"
 
-step "16. A plugin host: discovery, signatures, resolution, a bus call and a refused one, a manager that disables a failing plugin"
+step "16. A plugin host: discovery, signatures, resolution, wasm and native plugins in one manager talking over the bus, a refused call, a manager that disables a failing plugin"
 run "$build/examples/plugin_host/example_plugin_host"

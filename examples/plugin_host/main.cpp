@@ -1,9 +1,11 @@
 // A plugin host: discovers the plugins in a directory, checks digests and signatures,
-// resolves dependencies, runs the chosen plugins' WebAssembly entries through a manager under
-// their manifests' permissions and limits, lets two of them talk over the plugin bus, and
-// disables a failing one.
+// resolves dependencies, runs the chosen plugins through one manager under their manifests'
+// permissions and limits (WebAssembly entries in the interpreter, a native plugin in a process
+// sandbox), lets them talk over the plugin bus, and disables a failing one.
 #include <cordon/cordon.hpp>
+#include <cordon/plugin/loaders.hpp>
 #include <cordon/plugin/manager.hpp>
+#include <cordon/process.hpp>
 #include <cordon/wasm.hpp>
 
 #include <fmt/core.h>
@@ -12,7 +14,7 @@
 #include <map>
 
 using host_policy = cordon::policy<cordon::isolation::standard>;
-using plugin_manager = cordon::plugin::manager<host_policy, cordon::wasm::interpreter>;
+using plugin_manager = cordon::plugin::manager<host_policy, cordon::wasm::interpreter, cordon::process::backend>;
 
 namespace {
 
@@ -20,33 +22,38 @@ namespace {
 cordon::result<cordon::wasm::module> load_entry(const cordon::plugin::plugin_record& plugin,
                                                 std::span<const unsigned char> verified_entry) {
     fmt::print("  loading {} ({} verified bytes)\n", plugin.label(), verified_entry.size());
-    return cordon::wasm::module::from_bytes(verified_entry);
+    return cordon::plugin::load_wasm_module(plugin, verified_entry);
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
     namespace fs = std::filesystem;
+    // Process sandboxes fork from a zygote, started while the program has one thread.
+    if (auto zygote = cordon::process::zygote::start(); !zygote) fmt::print("no process sandboxes: {}\n", zygote.error().message());
     const fs::path directory = argc > 1 ? fs::path(argv[1]) : fs::path(CORDON_EXAMPLE_PLUGINS);
+    // teller, a native plugin, is built with the example: its manifest is written beside it then.
+    const fs::path native_directory = argc > 2 ? fs::path(argv[2]) : fs::path(CORDON_EXAMPLE_NATIVE_PLUGINS);
 
     cordon::plugin::registry_options options;
     if (auto trusted = options.integrity.trusted.add_file(directory / "keys" / "test.pub"); !trusted)
         fmt::print("no trusted key: {}\n", trusted.error().message());
-    const fs::path roots[] = {directory};
+    const fs::path roots[] = {directory, native_directory};
     auto plugins = cordon::plugin::registry::discover(roots, options);
     if (!plugins) {
         fmt::print(stderr, "{}\n", plugins.error().message());
         return 1;
     }
 
-    fmt::print("== discovered in {}\n", directory.string());
+    fmt::print("== discovered in {} and {}\n", directory.string(), native_directory.string());
     for (const auto& p : plugins->plugins())
         fmt::print("  {:<16} {:<8} signature {:<11} {}\n", p.id(), p.version().to_string(), to_string(p.signature.status),
                    p.usable() ? "ok" : "REJECTED: " + p.rejection->message());
     for (const auto& problem : plugins->problems()) fmt::print("  skipped: {}\n", problem.problem.message());
 
     fmt::print("\n== resolving app\n");
-    const cordon::plugin::requirement wanted[] = {{"app", std::nullopt}, {"flaky", std::nullopt}, {"asker", std::nullopt}};
+    const cordon::plugin::requirement wanted[] = {
+        {"app", std::nullopt}, {"flaky", std::nullopt}, {"asker", std::nullopt}, {"teller", std::nullopt}};
     const auto chosen = cordon::plugin::resolve(*plugins, wanted);
     if (!chosen.ok()) {
         fmt::print(stderr, "{}\n", chosen.to_error().message());
@@ -54,7 +61,8 @@ int main(int argc, char** argv) {
     }
     for (const auto* p : chosen.load_order) fmt::print("  {}\n", p->label());
 
-    plugin_manager manager{load_entry};
+    // One loader per backend; native plugins run from private copies of their verified bytes.
+    plugin_manager manager{load_entry, cordon::plugin::process_loader{}};
     manager.on_state_change([](const std::string& id, cordon::plugin::plugin_state from, cordon::plugin::plugin_state to) {
         fmt::print("  [{}: {} -> {}]\n", id, to_string(from), to_string(to));
     });
@@ -68,6 +76,7 @@ int main(int argc, char** argv) {
         if (auto ok = manager.load(p->id()); !ok) fmt::print("  {}\n", ok.error().message());
         if (auto ok = manager.activate(p->id()); !ok) fmt::print("  {}\n", ok.error().message());
     }
+    for (const auto& status : manager.statuses()) fmt::print("  {:<8} runs on the {} backend\n", status.id, status.backend);
 
     fmt::print("\n== calling\n");
     fmt::print("  app.main() = {}\n", manager.call<std::int32_t()>("app", "main").value_or(-1));
@@ -84,6 +93,7 @@ int main(int argc, char** argv) {
         return r ? std::string(reinterpret_cast<const char*>(r->data()), r->size()) : r.error().message();
     };
     for (int i = 1; i <= 2; ++i) fmt::print("  asker.ask() over the bus = {}\n", text(manager.call_bytes("asker", "ask", {})));
+    fmt::print("  teller.tell(), native, asking wasm counter = {}\n", text(manager.call_bytes("teller", "tell", {})));
     fmt::print("  asker.tamper(): {}\n", text(manager.call_bytes("asker", "tamper", {})));
 
     fmt::print("\n== refused\n");
