@@ -193,6 +193,15 @@ public:
         return bound_function<Sig>{protocol_.get(), std::move(*fn)};
     }
 
+    /// The payload's exports, where its backend can list them without calling: a wasm module's,
+    /// a function table's, a none program's; not a native plugin's (only its confined child sees
+    /// its symbols) nor an executable's (it answers any name).
+    [[nodiscard]] std::optional<std::vector<host::export_description>> exports() const {
+        if (!instance_) return std::nullopt;
+        if constexpr (requires(const instance_type& i) { i.describe_exports(); }) return instance_->describe_exports();
+        else return std::nullopt;
+    }
+
     /// Calls an export with values whose types are known only at run time (a command line's
     /// arguments, a message). The values' types must match the export's parameters exactly.
     result<std::vector<value>> call_values(std::string_view name, std::span<const value> args)

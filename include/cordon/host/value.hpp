@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -100,6 +101,15 @@ struct signature {
     std::vector<value_type> params;
     std::vector<value_type> results;
     friend bool operator==(const signature&, const signature&) = default;
+};
+
+/// One export of a payload as its backend lists it: a function with its signature, or a
+/// function of the bytes-in/bytes-out convention (then `signature` is what it is underneath, if
+/// anything: a wasm export of that convention is () -> i32).
+struct export_description {
+    std::string name;
+    std::optional<signature> sig;
+    bool bytes = false;
 };
 
 /// "(i32, i64) -> f64", "() -> ()", "(i32) -> (i32, i64)": how errors and reports print one.

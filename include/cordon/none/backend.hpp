@@ -112,6 +112,12 @@ public:
         auto it = bytes_exports_.find(name);
         return it == bytes_exports_.end() ? nullptr : &it->second;
     }
+    [[nodiscard]] std::vector<host::export_description> describe() const {
+        std::vector<host::export_description> out;
+        for (const auto& [name, e] : exports_) out.push_back({name, e.sig, false});
+        for (const auto& [name, f] : bytes_exports_) out.push_back({name, std::nullopt, true});
+        return out;
+    }
 
 private:
     template <class F> static entry make_entry(F f) {
@@ -198,6 +204,10 @@ struct backend {
 
         static result<instance> create(const program& p, host::context& ctx, const host::functions& functions) {
             return instance{session{std::make_shared<const program>(p), &ctx, &functions}};
+        }
+
+        [[nodiscard]] std::optional<std::vector<host::export_description>> describe_exports() const {
+            return session_.code->describe();
         }
 
         template <class Sig> result<bound_function<Sig>> bind(std::string_view name) {

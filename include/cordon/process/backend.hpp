@@ -295,6 +295,14 @@ struct backend {
             return instance{std::move(state)};
         }
 
+        /// A function table's exports; a native plugin's symbols are seen only by its confined
+        /// child, and an executable answers any name.
+        [[nodiscard]] std::optional<std::vector<host::export_description>> describe_exports() const {
+            const auto* table = std::get_if<function_table>(&state_->code());
+            if (table == nullptr) return std::nullopt;
+            return table->describe();
+        }
+
         template <class Sig> result<bound_function<Sig>> bind(std::string_view export_name) {
             const auto* table = std::get_if<function_table>(&state_->code());
             if (table == nullptr)

@@ -96,6 +96,12 @@ public:
         auto it = entries_.find(name);
         return it == entries_.end() ? nullptr : &it->second;
     }
+    [[nodiscard]] std::vector<host::export_description> describe() const {
+        std::vector<host::export_description> out;
+        for (const auto& [name, e] : entries_)
+            out.push_back({name, e.bytes ? std::nullopt : std::optional<host::signature>{e.sig}, e.bytes});
+        return out;
+    }
 
 private:
     template <class... A, class R> static host::signature boundary_signature(std::tuple<A...>*, R*) {

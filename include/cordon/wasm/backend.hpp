@@ -159,6 +159,16 @@ template <class Engine> struct basic_backend {
             return instance{std::move(s)};
         }
 
+        /// The module's function exports; those of cordon.h's convention, () -> i32, take bytes.
+        [[nodiscard]] std::optional<std::vector<host::export_description>> describe_exports() const {
+            std::vector<host::export_description> out;
+            const signature convention{{}, {value_type::i32}};
+            for (const auto& e : session_->engine->source().exports())
+                if (e.kind == extern_kind::function && e.func_signature)
+                    out.push_back({e.name, *e.func_signature, *e.func_signature == convention});
+            return out;
+        }
+
         template <class Sig> result<bound_function<Sig>> bind(std::string_view export_name) {
             const export_info* e = session_->engine->source().find_export(export_name);
             if (!e || e->kind != extern_kind::function)
