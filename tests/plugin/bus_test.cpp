@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "../common/bytes.hpp"
 #include "plugin_tree.hpp"
 
 using namespace cordon;
@@ -27,13 +28,8 @@ using host_policy = cordon::policy<isolation::standard>;
 using plugin_manager = manager<host_policy, none::backend>;
 using bytes = std::vector<std::byte>;
 
-bytes bytes_of(std::string_view text) {
-    const auto* data = reinterpret_cast<const std::byte*>(text.data());
-    return {data, data + text.size()};
-}
-std::string text_of(std::span<const std::byte> data) {
-    return {reinterpret_cast<const char*>(data.data()), data.size()};
-}
+using cordon::testing::bytes_of;
+using cordon::testing::text_of;
 
 /// What the plugins' callables report to the test.
 struct journal {

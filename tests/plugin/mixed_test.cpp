@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/bytes.hpp"
 #include "plugin_tree.hpp"
 
 using namespace cordon;
@@ -33,10 +34,7 @@ using host_policy = cordon::policy<isolation::standard>;
 using mixed_manager = manager<host_policy, wasm::interpreter, process::backend>;
 using bytes = std::vector<std::byte>;
 
-bytes bytes_of(std::string_view text) {
-    const auto* data = reinterpret_cast<const std::byte*>(text.data());
-    return {data, data + text.size()};
-}
+using cordon::testing::bytes_of;
 std::string text_of(const result<bytes>& answer) {
     if (!answer) return std::string(to_string(answer.error().kind())) + ": " + answer.error().message();
     return {reinterpret_cast<const char*>(answer->data()), answer->size()};
@@ -69,8 +67,14 @@ protected:
 
     plugin_tree tree;
     std::optional<registry> found;
+    static manager_options restart_at_once() {
+        manager_options options;
+        options.restart_backoff = std::chrono::milliseconds(0);  // the crash test calls again at once
+        return options;
+    }
+
     process_loader native_copies;
-    mixed_manager plugins{load_wasm_module, native_copies};
+    mixed_manager plugins{load_wasm_module, native_copies, restart_at_once()};
 };
 
 } // namespace
@@ -192,4 +196,22 @@ TEST(MixedBackendsLifetime, TheCopiesGoWithTheLoader) {
         EXPECT_TRUE(fs::exists(copies));
     }
     EXPECT_FALSE(fs::exists(copies));
+}
+
+TEST_F(MixedBackends, AReloadMayMoveAPluginToAnotherBackend) {
+    ASSERT_EQ(text_of(call("wasm-relay", "answer", "v1")), "pong from wasm: v1");  // the host now uses answer
+    const nlohmann::json rules{{"callers", {{"native-relay", {"answer", "relay"}}}}};
+    tree.add_program("wasm-relay", "1.1.0", CORDON_RELAY_WASM, "relay.wasm", {}, {{"permissions", {"plugin"}}, {"bus", rules}});
+    tree.add_program("wasm-relay", "2.0.0", CORDON_RELAY_NATIVE, "librelay.so", {}, {{"permissions", {"plugin"}}, {"bus", rules}});
+    const fs::path roots[] = {tree.root()};
+    const auto later = registry::discover(roots).value();
+    ASSERT_TRUE(plugins.reload("wasm-relay", *later.find("wasm-relay", parse_version("1.1.0").value())));
+    EXPECT_EQ(text_of(call("wasm-relay", "answer", "v2")), "pong from wasm: v2");
+    ASSERT_TRUE(plugins.reload("wasm-relay", *later.find("wasm-relay", parse_version("2.0.0").value())));
+    EXPECT_EQ(plugins.status("wasm-relay")->backend, "process");
+    EXPECT_EQ(text_of(call("wasm-relay", "answer", "v3")), "pong from native: v3");
+    EXPECT_EQ(text_of(call("native-relay", "relay", "wasm-relay/answer over the bus")), "pong from native: over the bus");
+    const auto history = plugins.recovery_history();
+    ASSERT_EQ(history.size(), 2u);
+    EXPECT_EQ(history[1].detail, "1.1.0 -> 2.0.0");
 }

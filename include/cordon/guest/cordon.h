@@ -87,6 +87,14 @@ CORDON_IMPORT(bus_call) int32_t cordon_bus_call(const char* target, size_t targe
 CORDON_IMPORT(bus_emit) int32_t cordon_bus_emit(const char* topic, size_t topic_length, const void* data,
                                                 size_t data_length);
 
+/* State hand-over on a hot reload (optional; nothing to import). A plugin that exports
+ *   CORDON_EXPORT(cordon_export_state) int32_t cordon_export_state(void);  writes its state as output
+ *   CORDON_EXPORT(cordon_import_state) int32_t cordon_import_state(void);  reads it as input
+ * under the bytes-in/bytes-out convention has its state carried over when the plugin manager
+ * swaps a new version in: the old version's cordon_export_state output becomes the new
+ * version's cordon_import_state input, before the new version takes any call. A failure of
+ * either refuses the reload and the old version keeps serving. */
+
 #if !defined(__wasm__)
 #include "host_table.h"
 

@@ -47,6 +47,46 @@ struct execution_record {
     std::string caller{};
 };
 
+/// What the manager did to keep a plugin running, or was asked to do.
+enum class recovery_action : std::uint8_t {
+    reload,      // a new version swapped in (or refused, the old one kept)
+    rollback,    // back to the version a reload replaced
+    restart,     // a crashed instance started again, after a backoff
+    quarantine,  // stopped after a violation until the host releases it
+    disable,     // stopped after consecutive failures until the host enables it
+};
+enum class recovery_outcome : std::uint8_t { done, refused, failed };
+
+constexpr std::string_view to_string(recovery_action a) noexcept {
+    switch (a) {
+    case recovery_action::reload: return "reload";
+    case recovery_action::rollback: return "rollback";
+    case recovery_action::restart: return "restart";
+    case recovery_action::quarantine: return "quarantine";
+    case recovery_action::disable: return "disable";
+    }
+    return "unknown";
+}
+constexpr std::string_view to_string(recovery_outcome o) noexcept {
+    switch (o) {
+    case recovery_outcome::done: return "done";
+    case recovery_outcome::refused: return "refused";
+    case recovery_outcome::failed: return "failed";
+    }
+    return "unknown";
+}
+
+/// One entry of the recovery history.
+struct recovery_record {
+    std::chrono::system_clock::time_point when;
+    std::string plugin;
+    std::string version;  // the version acted on: the new one of a reload, the one rolled back to
+    recovery_action action = recovery_action::reload;
+    recovery_outcome outcome = recovery_outcome::done;
+    std::string cause;    // why: "requested by the host", the error that led to it
+    std::string detail{}; // what happened: "1.0.0 -> 1.1.0", the reason of a refusal
+};
+
 /// One failure of a plugin, with the error's details (backtrace included when the backend
 /// could give one).
 struct error_record {

@@ -1,6 +1,7 @@
-// The plugin manager: runs admitted plugins (plugin/admission.hpp) in sandboxes of any backend
-// under the host's compile-time policy, with a lifecycle, failure tracking, quarantine, logs,
-// observers, and the plugin bus between them (calls and events, under their manifests' rules).
+// The plugin manager: runs admitted plugins (plugin/admission.hpp) of several backends in one
+// place under the host's compile-time policy, with a lifecycle, failure tracking, quarantine, logs,
+// observers, the plugin bus between them (calls and events, under their manifests' rules), hot
+// reload with rollback, and a recovery history.
 #pragma once
 
 #include <cordon/host/bus.hpp>
@@ -18,6 +19,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -53,6 +55,19 @@ struct manager_options {
     std::size_t bus_max_message_bytes = 1u << 20;
     std::size_t bus_queue_depth = 64;
     std::chrono::milliseconds bus_wait{1000};
+    /// Recovery. A reloaded version is on probation until it has answered `probation_calls`
+    /// calls; `rollback_after_failures` failed calls on probation (0: never) bring back the
+    /// version it replaced.
+    std::size_t rollback_after_failures = 3;
+    std::size_t probation_calls = 16;
+    /// After a crash (a native plugin's process died), calls are refused for `restart_backoff`,
+    /// doubled for each further crash in a row up to `restart_backoff_max`; the next call after
+    /// that starts the plugin again.
+    std::chrono::milliseconds restart_backoff{10};
+    std::chrono::milliseconds restart_backoff_max{5000};
+    std::size_t recovery_history_capacity = 256;
+    /// How reload(id) reads the plugin's directory again (its trust store, its caps).
+    registry_options discovery{};
 };
 
 /// Turns a plugin's verified entry bytes into what `Backend` runs (a wasm module, a native
@@ -137,7 +152,8 @@ private:
 /// Thread safety: every member function may be called from any thread. Calls into one
 /// plugin run one at a time (a sandbox serves one call at a time); calls into different
 /// plugins run in parallel. grant/revoke/tighten/cancel and the import list take effect
-/// while a call runs. load/unload wait for the plugin's running call to finish. Observers
+/// while a call runs. load/unload/reload/rollback wait for the plugin's running call to finish
+/// and hold new calls back meanwhile. Observers
 /// run on the thread whose operation caused the event, after the manager's locks are
 /// released, so they may call back into the manager. A host function runs inside its
 /// plugin's call: it may use other plugins, but not change or call its own plugin.
@@ -168,7 +184,7 @@ public:
     /// One loader per backend, in the order of `Backends...`.
     explicit manager(payload_loader<Backends>... loaders, manager_options options = {}, host::functions functions = {})
         : loaders_{std::move(loaders)...}, options_{options}, functions_{std::move(functions)},
-          execution_log_{options.execution_log_capacity} {}
+          execution_log_{options.execution_log_capacity}, recovery_history_{options.recovery_history_capacity} {}
 
     manager(const manager&) = delete;
     manager& operator=(const manager&) = delete;
@@ -181,6 +197,9 @@ public:
     void on_state_change(std::function<void(const std::string&, plugin_state, plugin_state)> f) {
         state_observers_.add(std::move(f));
     }
+    /// Every entry of the recovery history as it is made: reloads (done or refused), rollbacks,
+    /// restarts, quarantines, disables.
+    void on_recovery(std::function<void(const recovery_record&)> f) { recovery_observers_.add(std::move(f)); }
 
     // ---- lifecycle ----------------------------------------------------------------------------
 
@@ -216,23 +235,14 @@ public:
         slot& p = **s;
         pending_events events;
         {
-            std::unique_lock lifecycle(p.lifecycle);
+            auto lifecycle = own(p);
             if (auto ok = expect_state(p, {plugin_state::registered}, "load"); !ok) return ok;
-            for (const auto& dep : p.record.definition.dependencies) {
-                auto other = find(dep.id);
-                if (!other) return other.error().with_context("cannot load " + p.record.label() + ", which depends on it");
-                const auto state = (*other)->current_state();
-                if (state == plugin_state::registered)
-                    return fail(error_kind::invalid_argument, "cannot load " + p.record.label() + ": its dependency " +
-                                                                  (*other)->record.label() + " is not loaded");
-                if (!dep.constraint.satisfied_by((*other)->record.version()))
-                    return fail(error_kind::load_error, "cannot load " + p.record.label() + ": it requires " + dep.id + " " +
-                                                            dep.constraint.source() + ", but " + (*other)->record.label() +
-                                                            " is registered");
-            }
-            auto bytes = read_verified_entry(p.record.definition, p.record.directory, options_.max_entry_bytes);
-            if (!bytes) return bytes.error();
-            if (auto made = make_box(p, *bytes); !made) return made.error().with_context("loading " + p.record.label());
+            const auto current = p.current();
+            if (auto ok = check_dependencies(*current.record, "load"); !ok) return ok;
+            auto ready = prepare(p, current.record, current.backend, nullptr);
+            if (!ready) return ready.error().with_context("loading " + current.record->label());
+            p.box = std::move(ready->box);
+            p.set_version(std::move(ready->source), std::nullopt);
             change_state(p, plugin_state::loaded, events);
         }
         dispatch(events);
@@ -261,27 +271,111 @@ public:
         if (!s) return s.error();
         slot& p = **s;
         if (on_call_chain(p))
-            return fail(error_kind::invalid_argument, "cannot unload " + p.record.label() + " from inside its own call");
+            return fail(error_kind::invalid_argument, "cannot unload " + p.record()->label() + " from inside its own call");
         for (const auto& other : all_slots()) {
             if (other.get() == &p || other->current_state() == plugin_state::registered) continue;
-            for (const auto& dep : other->record.definition.dependencies)
+            for (const auto& dep : other->record()->definition.dependencies)
                 if (dep.id == id)
-                    return fail(error_kind::invalid_argument, "cannot unload " + p.record.label() + ": " +
-                                                                  other->record.label() + " depends on it; unload that first");
+                    return fail(error_kind::invalid_argument, "cannot unload " + p.record()->label() + ": " +
+                                                                  other->record()->label() + " depends on it; unload that first");
         }
         pending_events events;
         {
-            std::unique_lock lifecycle(p.lifecycle);
+            auto lifecycle = own(p);
             if (auto ok = expect_state(p, {plugin_state::loaded, plugin_state::active, plugin_state::disabled,
                                            plugin_state::quarantined},
                                        "unload");
                 !ok)
                 return ok;
             p.box.template emplace<0>();
+            {
+                std::lock_guard lock(p.info);
+                p.bound.clear();
+                p.on_probation.reset();
+                p.crashes_in_a_row = 0;
+            }
             change_state(p, plugin_state::registered, events);
         }
         dispatch(events);
         return {};
+    }
+
+    // ---- hot reload and rollback -------------------------------------------------------------
+
+    /// Reloads a loaded plugin from its directory as it is now: the newest version of its id
+    /// found there (read and verified as discovery does, with manager_options::discovery).
+    result<void> reload(std::string_view id) {
+        auto s = find(id);
+        if (!s) return s.error();
+        const auto current = (*s)->record();
+        const std::filesystem::path roots[] = {current->directory};
+        auto found = registry::discover(roots, options_.discovery);
+        if (!found) return refuse_reload(**s, current->version().to_string(), found.error());
+        const auto versions = found->versions_of(id);
+        if (versions.empty()) {
+            const std::string why = found->problems().empty() ? "no manifest of " + (*s)->id + " is there any more"
+                                                              : found->problems().front().problem.message();
+            return refuse_reload(**s, current->version().to_string(),
+                                 fail(error_kind::load_error, "reading " + current->directory.string() + ": " + why));
+        }
+        return reload(id, *versions.front());
+    }
+
+    /// Replaces a loaded plugin with `next`, a version of the same id, without dropping a call:
+    /// `next` is admitted (signature, backend, policy), its dependencies and the plugins depending
+    /// on it must still fit, and its sandbox is built beside the running one. Then, between calls
+    /// (the running one finishes on the old instance, new ones wait), every export the host or a
+    /// plugin has called through the manager must still be offered with the same signature, the
+    /// state is handed over when the old version exports cordon_export_state and the new one
+    /// cordon_import_state, and the new version takes over, on probation (see manager_options).
+    /// Anything that does not fit refuses the reload and the old version keeps serving. Every
+    /// outcome goes into the recovery history.
+    result<void> reload(std::string_view id, const plugin_record& next) {
+        auto s = find(id);
+        if (!s) return s.error();
+        slot& p = **s;
+        if (next.id() != p.id)
+            return fail(error_kind::invalid_argument, "cannot reload " + p.id + " with " + next.label() + ", another plugin");
+        if (on_call_chain(p)) return fail(error_kind::invalid_argument, "cannot reload " + p.id + " from inside its own call");
+        if (p.current_state() == plugin_state::registered)
+            return fail(error_kind::invalid_argument, "cannot reload " + p.record()->label() + ": it is not loaded");
+        const std::string version = next.version().to_string();
+        auto ready = [&]() -> result<prepared> {
+            auto chosen = backend_for(next);
+            if (!chosen) return chosen.error();
+            if (auto ok = admit(*chosen, next); !ok) return ok.error();
+            if (auto ok = check_dependencies(next, "reload"); !ok) return ok.error();
+            if (auto ok = check_dependants(p, next); !ok) return ok.error();
+            return prepare(p, std::make_shared<const plugin_record>(next), *chosen, nullptr);
+        }();
+        if (!ready) return refuse_reload(p, version, ready.error());
+        box_variant replaced;
+        std::optional<error> refused;
+        std::string from;
+        {
+            auto lifecycle = own(p);
+            auto old = p.current();
+            from = old.record->version().to_string();
+            if (p.current_state() == plugin_state::registered) refused = fail(error_kind::invalid_argument, p.id + " was unloaded");
+            else if (auto fits = check_exports(p, next, exports_of(ready->box)); !fits) refused = fits.error();
+            else if (auto handed = hand_over_state(p, p.box, ready->box); !handed) refused = handed.error();
+            else replaced = swap_in(p, std::move(*ready), std::move(old), true);
+        }
+        replaced = box_variant{};  // the old instance goes outside the lock
+        if (refused) return refuse_reload(p, version, *refused);
+        pending_events events;
+        events.recoveries.push_back(
+            recovery(p, version, recovery_action::reload, recovery_outcome::done, "requested by the host", from + " -> " + version));
+        dispatch(events);
+        return {};
+    }
+
+    /// Brings back the version the last reload replaced, started afresh from the bytes verified
+    /// when it was loaded (the manager does this itself when a version on probation fails).
+    result<void> rollback(std::string_view id) {
+        auto s = find(id);
+        if (!s) return s.error();
+        return roll_back(**s, "requested by the host");
     }
 
     // ---- calls --------------------------------------------------------------------------------
@@ -289,7 +383,8 @@ public:
     /// Calls an export of an active plugin: mgr.call<int32_t(int32_t)>("greeter", "greet", 1).
     template <class Sig, class... Args> auto call(std::string_view id, std::string_view function, Args&&... args) {
         using R = typename host::signature_traits<Sig>::ret;
-        return run<R>(id, function, [&](auto& box) { return box.template call<Sig>(function, args...); });
+        const bound_use how{bound_use::kind::typed, host::signature_of<Sig>(), {}};
+        return run<R>(id, function, how, [&](auto& box) { return box.template call<Sig>(function, args...); });
     }
 
     /// A call whose signature is known only at run time, for plugins whose backend offers it
@@ -297,7 +392,9 @@ public:
     result<std::vector<value>> call_values(std::string_view id, std::string_view function, std::span<const value> args)
         requires(detail::offers_call_values<sandbox_type<Backends>> || ...)
     {
-        return run<std::vector<value>>(id, function, [&]<class Box>(Box& box) -> result<std::vector<value>> {
+        bound_use how{bound_use::kind::values, {}, {}};
+        for (const auto& a : args) how.sig.params.push_back(a.type);
+        return run<std::vector<value>>(id, function, how, [&]<class Box>(Box& box) -> result<std::vector<value>> {
             if constexpr (detail::offers_call_values<Box>) return box.call_values(function, args);
             else
                 return fail(error_kind::invalid_argument, "the " + std::string(Box::backend_type::name) +
@@ -307,7 +404,7 @@ public:
 
     /// The bytes-in/bytes-out convention, through the same bookkeeping as call().
     result<std::vector<std::byte>> call_bytes(std::string_view id, std::string_view function, std::span<const std::byte> input) {
-        return run<std::vector<std::byte>>(id, function, [&](auto& box) { return box.call_bytes(function, input); });
+        return run<std::vector<std::byte>>(id, function, bytes_use(), [&](auto& box) { return box.call_bytes(function, input); });
     }
 
     /// Publishes an event from the host to every active plugin that subscribes to `topic` (the
@@ -370,6 +467,9 @@ public:
     }
     /// The newest calls, oldest first (bounded by execution_log_capacity).
     [[nodiscard]] std::vector<execution_record> execution_log() const { return execution_log_.snapshot(); }
+    /// What the manager did to keep plugins running, oldest first (bounded by
+    /// recovery_history_capacity).
+    [[nodiscard]] std::vector<recovery_record> recovery_history() const { return recovery_history_.snapshot(); }
     /// The plugin's newest failures, oldest first (bounded by error_history_capacity).
     result<std::vector<error_record>> errors(std::string_view id) const {
         auto s = find(id);
@@ -402,26 +502,80 @@ private:
         std::string from;  // the emitting plugin; empty: the host
     };
 
+    using box_variant = std::variant<std::monostate, std::unique_ptr<sandbox_type<Backends>>...>;
+
+    /// A version as the manager runs it: the record, the backend chosen, the verified entry.
+    struct version_source {
+        std::shared_ptr<const plugin_record> record;
+        std::size_t backend = 0;
+        std::shared_ptr<const std::vector<unsigned char>> entry;  // empty until loaded
+    };
+
+    /// A version built beside the one running, ready to be swapped in.
+    struct prepared {
+        version_source source;
+        box_variant box;
+    };
+
+    /// An export the host or another plugin called through the manager: a reload must keep it.
+    struct bound_use {
+        enum class kind : std::uint8_t { typed, bytes, values } how = kind::bytes;
+        host::signature sig{};  // typed: the whole signature; values: the parameters
+        std::string by;         // who called it first: "the host" or a plugin's id
+    };
+
+    struct probation {
+        std::uint64_t successes = 0, failures = 0;
+    };
+
     struct slot {
         slot(const plugin_record& r, std::size_t backend_index, const manager_options& options, manager& owner)
-            : record{r}, backend{backend_index}, imports{std::make_shared<detail::import_allow_list>(options.imports_allowed_by_default)},
-              errors{options.error_history_capacity}, endpoint{owner, *this} {}
+            : id{r.id()}, imports{std::make_shared<detail::import_allow_list>(options.imports_allowed_by_default)},
+              errors{options.error_history_capacity}, endpoint{owner, *this},
+              current_{std::make_shared<const plugin_record>(r), backend_index, nullptr} {}
 
         plugin_state current_state() const {
             std::lock_guard lock(info);
             return state;
         }
         plugin_status snapshot() const {
+            const auto r = record();
+            const auto b = backend();
             std::lock_guard lock(info);
-            return {record.id(),  record.version().to_string(), std::string(backend_names[backend]), state, calls, failures,
-                    consecutive_failures, violations, last_error};
+            return {id, r->version().to_string(), std::string(backend_names[b]), state, calls, failures, consecutive_failures,
+                    violations, last_error};
         }
 
-        const plugin_record record;
-        const std::size_t backend;       // index into Backends...
-        std::shared_mutex lifecycle;     // exclusive: create or destroy the sandbox; shared: use it
+        /// The version that runs (or will, once loaded); a reload replaces it.
+        std::shared_ptr<const plugin_record> record() const {
+            std::lock_guard lock(version_mutex);
+            return current_.record;
+        }
+        std::size_t backend() const {
+            std::lock_guard lock(version_mutex);
+            return current_.backend;
+        }
+        version_source current() const {
+            std::lock_guard lock(version_mutex);
+            return current_;
+        }
+        std::optional<version_source> previous() const {
+            std::lock_guard lock(version_mutex);
+            return previous_;
+        }
+        /// Makes `next` the version that runs; `previous`: what a rollback would bring back.
+        void set_version(version_source next, std::optional<version_source> previous) {
+            std::lock_guard lock(version_mutex);
+            current_ = std::move(next);
+            previous_ = std::move(previous);
+        }
+
+        const std::string id;
+        std::mutex turnstile;            // passed before the lifecycle, so that load, unload and
+                                         // reload get it exclusively under a stream of calls
+        std::shared_mutex lifecycle;     // exclusive: create, swap or destroy the sandbox; shared: use it
         detail::call_gate gate;          // one call at a time into the sandbox
-        std::variant<std::monostate, std::unique_ptr<sandbox_type<Backends>>...> box;  // loaded: of `backend`
+        box_variant box;                 // loaded: of current().backend
         std::shared_ptr<detail::import_allow_list> imports;
         detail::bounded_log<error_record> errors;
         bus_endpoint endpoint;           // the sandbox's host::bus
@@ -432,19 +586,50 @@ private:
         plugin_state state = plugin_state::registered;
         std::uint64_t calls = 0, failures = 0, consecutive_failures = 0, violations = 0;
         std::optional<error> last_error;
+        std::map<std::string, std::vector<bound_use>, std::less<>> bound;  // by export name
+        std::optional<probation> on_probation;  // since the last reload
+        std::uint64_t crashes_in_a_row = 0;
+        std::chrono::steady_clock::time_point restart_at{};  // no call before (after a crash)
+
+    private:
+        mutable std::mutex version_mutex;
+        version_source current_;
+        std::optional<version_source> previous_;
     };
 
     /// Notifications gathered under locks and delivered after they are released.
     struct pending_events {
         std::vector<std::tuple<std::string, plugin_state, plugin_state>> states;
         std::vector<std::pair<std::string, error>> errors, violations, disables;
+        std::vector<recovery_record> recoveries;
+        std::optional<std::string> roll_back;  // the cause, when a version on probation failed too often
     };
 
-    void dispatch(const pending_events& events) const {
+    void dispatch(const pending_events& events) {
+        for (const auto& r : events.recoveries) recovery_history_.push(r);
         for (const auto& [id, from, to] : events.states) state_observers_.notify(id, from, to);
         for (const auto& [id, e] : events.errors) error_observers_.notify(id, e);
         for (const auto& [id, e] : events.violations) violation_observers_.notify(id, e);
         for (const auto& [id, e] : events.disables) disable_observers_.notify(id, e);
+        for (const auto& r : events.recoveries) recovery_observers_.notify(r);
+    }
+
+    static recovery_record recovery(const slot& p, std::string version, recovery_action action, recovery_outcome outcome,
+                                    std::string cause, std::string detail = {}) {
+        return {std::chrono::system_clock::now(), p.id, std::move(version), action, outcome, std::move(cause), std::move(detail)};
+    }
+
+    /// The plugin's lifecycle lock, shared (to use the sandbox) or exclusive (to change it), taken
+    /// through the turnstile so that a waiting exclusive taker holds new users back. A thread
+    /// already inside the plugin's call holds it shared and takes it again directly.
+    static std::shared_lock<std::shared_mutex> use(slot& p) {
+        if (on_call_chain(p)) return std::shared_lock(p.lifecycle);
+        std::lock_guard pass(p.turnstile);
+        return std::shared_lock(p.lifecycle);
+    }
+    static std::unique_lock<std::shared_mutex> own(slot& p) {
+        std::lock_guard pass(p.turnstile);
+        return std::unique_lock(p.lifecycle);
     }
 
     static void change_state(slot& p, plugin_state to, pending_events& events) {
@@ -460,14 +645,14 @@ private:
             p.queue.clear();
         }
         if (to == plugin_state::active || to == plugin_state::registered) p.consecutive_failures = 0;
-        events.states.emplace_back(p.record.id(), from, to);
+        events.states.emplace_back(p.id, from, to);
     }
 
     static result<void> expect_state(const slot& p, std::initializer_list<plugin_state> allowed, std::string_view action) {
         const auto state = p.current_state();
         for (auto s : allowed)
             if (s == state) return {};
-        return fail(error_kind::invalid_argument, "cannot " + std::string(action) + " " + p.record.label() + ": it is " +
+        return fail(error_kind::invalid_argument, "cannot " + std::string(action) + " " + p.record()->label() + ": it is " +
                                                       std::string(to_string(state)));
     }
 
@@ -478,10 +663,10 @@ private:
         slot& p = **s;
         pending_events events;
         {
-            std::shared_lock lifecycle(p.lifecycle);  // the sandbox stays while the state changes
+            auto lifecycle = use(p);  // the sandbox stays while the state changes
             std::lock_guard lock(p.info);
             if (std::find(from.begin(), from.end(), p.state) == from.end())
-                return fail(error_kind::invalid_argument, "cannot " + std::string(action) + " " + p.record.label() +
+                return fail(error_kind::invalid_argument, "cannot " + std::string(action) + " " + p.record()->label() +
                                                               ": it is " + std::string(to_string(p.state)));
             change_state_locked(p, to, events);
         }
@@ -499,35 +684,44 @@ private:
         const auto& chain = call_chain();
         return std::find(chain.begin(), chain.end(), &p) != chain.end();
     }
+    /// Puts a plugin on this thread's call chain while its code runs.
+    struct on_chain {
+        explicit on_chain(const slot& s) { call_chain().push_back(&s); }
+        ~on_chain() { call_chain().pop_back(); }
+        on_chain(const on_chain&) = delete;
+        on_chain& operator=(const on_chain&) = delete;
+    };
 
     /// Runs one call with the bookkeeping every call gets: state check, timing, the
     /// execution log, failure counting, quarantine and observers.
-    template <class R, class Body> result<R> run(std::string_view id, std::string_view function, Body&& body) {
+    template <class R, class Body> result<R> run(std::string_view id, std::string_view function, const bound_use& how, Body&& body) {
         auto s = find(id);
         if (!s) return s.error();
-        return run_in<R>(**s, function, std::forward<Body>(body), std::nullopt);
+        return run_in<R>(**s, function, how, std::forward<Body>(body), std::nullopt);
     }
 
     /// run() on a slot; `wait`: how long to wait for a call running on another thread (none:
     /// as long as it takes). A call into a plugin already on this thread's call chain would
     /// wait for itself: it is refused.
     template <class R, class Body>
-    result<R> run_in(slot& p, std::string_view function, Body&& body, std::optional<std::chrono::milliseconds> wait) {
+    result<R> run_in(slot& p, std::string_view function, const bound_use& how, Body&& body,
+                     std::optional<std::chrono::milliseconds> wait) {
         if (on_call_chain(p))
-            return fail(error_kind::denied, "the call chain loops back into " + p.record.label() + ", which is busy");
+            return fail(error_kind::denied, "the call chain loops back into " + p.record()->label() + ", which is busy");
         pending_events events;
         std::optional<result<R>> outcome;
         {
-            std::shared_lock lifecycle(p.lifecycle);
+            auto lifecycle = use(p);
             if (auto ok = callable(p); !ok) return ok.error();
             detail::call_gate::entry one_call{p.gate, wait};
             if (!one_call)
-                return fail(error_kind::timeout, p.record.label() + " stayed busy for " + std::to_string(wait->count()) +
+                return fail(error_kind::timeout, p.record()->label() + " stayed busy for " + std::to_string(wait->count()) +
                                                      " ms, the bus's wait");
             const auto& chain = call_chain();
-            outcome.emplace(run_locked<R>(p, function, body, events, chain.empty() ? std::string() : chain.back()->record.id()));
+            outcome.emplace(run_locked<R>(p, function, how, body, events, chain.empty() ? std::string() : chain.back()->id));
         }
         dispatch(events);
+        if (events.roll_back) (void)roll_back(p, *events.roll_back);
         deliver_events(p);
         return std::move(*outcome);
     }
@@ -535,7 +729,8 @@ private:
     /// The call itself, with the lifecycle shared and the call lock held; `caller`: the plugin it
     /// runs for (empty: the host), for the execution log.
     template <class R, class Body>
-    result<R> run_locked(slot& p, std::string_view function, Body& body, pending_events& events, std::string caller) {
+    result<R> run_locked(slot& p, std::string_view function, const bound_use& how, Body& body, pending_events& events,
+                         std::string caller) {
         const auto started = std::chrono::system_clock::now();
         const auto clock_start = std::chrono::steady_clock::now();
         std::optional<error> violation;
@@ -544,12 +739,7 @@ private:
             // last_call describing the previous call.
             const auto before = box.violation_count();
             result<R> answer = [&] {
-                struct on_chain {
-                    explicit on_chain(const slot& s) { call_chain().push_back(&s); }
-                    ~on_chain() { call_chain().pop_back(); }
-                    on_chain(const on_chain&) = delete;
-                    on_chain& operator=(const on_chain&) = delete;
-                } entered{p};
+                const on_chain entered{p};
                 return body(box);
             }();
             if (box.violation_count() > before) violation = box.last_violation();
@@ -559,8 +749,8 @@ private:
         std::optional<error> failure;
         if (!outcome) failure = outcome.error();
         if (!violation && failure && failure->kind() == error_kind::violation) violation = failure;
-        execution_log_.push({p.record.id(), std::string(function), started, duration, failure, std::move(caller)});
-        account(p, function, started, failure, violation, events);
+        account(p, function, started, failure, violation, how, caller, events);
+        execution_log_.push({p.id, std::string(function), started, duration, failure, std::move(caller)});
         return outcome;
     }
 
@@ -584,10 +774,10 @@ private:
         auto s = find(id);
         if (!s) return s.error();
         slot& callee = **s;
-        if (!callee.record.definition.bus.admits_call(caller.record.id(), function))
-            return fail(error_kind::violation, caller.record.id() + " may not call " + shown + " (not in that plugin's bus.callers)");
+        if (!callee.record()->definition.bus.admits_call(caller.id, function))
+            return fail(error_kind::violation, caller.id + " may not call " + shown + " (not in that plugin's bus.callers)");
         auto answer = run_in<std::vector<std::byte>>(
-            callee, function, [&](auto& box) { return box.call_bytes(function, input); }, options_.bus_wait);
+            callee, function, bytes_use(), [&](auto& box) { return box.call_bytes(function, input); }, options_.bus_wait);
         if (!answer) {
             // The target's own violation is its own (recorded and counted there); to the caller
             // it is a refusal, not one of its own.
@@ -602,23 +792,23 @@ private:
 
     /// An event from `from` (the host when null) to the topic's subscribers.
     result<void> publish(const slot* from, std::string_view topic, std::span<const std::byte> data) {
-        if (from && !from->record.definition.bus.may_emit(topic))
-            return fail(error_kind::violation, from->record.id() + " may not emit \"" + std::string(topic.substr(0, 128)) +
+        if (from && !from->record()->definition.bus.may_emit(topic))
+            return fail(error_kind::violation, from->id + " may not emit \"" + std::string(topic.substr(0, 128)) +
                                                    "\" (not in its bus.emits)");
         if (data.size() > options_.bus_max_message_bytes)
             return message_too_large("an event", data.size(), options_.bus_max_message_bytes);
         std::vector<std::shared_ptr<slot>> reached;
         std::string full;
         for (const auto& s : all_slots()) {
-            const auto& subscribes = s->record.definition.bus.subscribes;
+            const auto& subscribes = s->record()->definition.bus.subscribes;
             const auto it = subscribes.find(topic);
             if (it == subscribes.end() || s->current_state() != plugin_state::active) continue;
             std::lock_guard lock(s->queue_mutex);
             if (s->queue.size() >= options_.bus_queue_depth) {
-                full += (full.empty() ? "" : ", ") + s->record.id();
+                full += (full.empty() ? "" : ", ") + s->id;
                 continue;
             }
-            s->queue.push_back({it->second, std::vector<std::byte>(data.begin(), data.end()), from ? from->record.id() : std::string()});
+            s->queue.push_back({it->second, std::vector<std::byte>(data.begin(), data.end()), from ? from->id : std::string()});
             reached.push_back(s);
         }
         for (const auto& s : reached) deliver_events(*s);
@@ -641,7 +831,7 @@ private:
         for (; budget > 0; --budget) {
             pending_events events;
             {
-                std::shared_lock lifecycle(p.lifecycle);
+                auto lifecycle = use(p);
                 detail::call_gate::entry one_call{p.gate, std::chrono::milliseconds{0}};
                 if (!one_call) return;
                 std::optional<bus_event> event;
@@ -653,37 +843,53 @@ private:
                 }
                 if (!callable(p)) return;  // it left active after the event was taken: the event is dropped
                 auto handler = [&](auto& box) { return box.call_bytes(event->function, event->data); };
-                (void)run_locked<std::vector<std::byte>>(p, event->function, handler, events, std::move(event->from));
+                (void)run_locked<std::vector<std::byte>>(p, event->function, bytes_use(), handler, events, std::move(event->from));
             }
             dispatch(events);
+            if (events.roll_back) (void)roll_back(p, *events.roll_back);
         }
     }
 
     result<void> callable(const slot& p) const {
         std::lock_guard lock(p.info);
         switch (p.state) {
-        case plugin_state::active: return {};
+        case plugin_state::active: {
+            const auto now = std::chrono::steady_clock::now();
+            if (now >= p.restart_at) return {};
+            const auto wait = std::chrono::ceil<std::chrono::milliseconds>(p.restart_at - now).count();
+            return fail(error_kind::crash, p.record()->label() + " crashed " + std::to_string(p.crashes_in_a_row) +
+                                               " time(s) in a row; it starts again in " + std::to_string(wait) + " ms");
+        }
         case plugin_state::disabled:
-            return fail(error_kind::denied, p.record.label() + " is disabled after " + std::to_string(p.consecutive_failures) +
+            return fail(error_kind::denied, p.record()->label() + " is disabled after " + std::to_string(p.consecutive_failures) +
                                                 " consecutive failures (last: " +
                                                 (p.last_error ? p.last_error->message() : std::string("unknown")) +
                                                 "); the host must enable it again");
         case plugin_state::quarantined:
-            return fail(error_kind::denied, p.record.label() + " is quarantined after a violation (" +
+            return fail(error_kind::denied, p.record()->label() + " is quarantined after a violation (" +
                                                 (p.last_error ? p.last_error->message() : std::string("unknown")) +
                                                 "); the host must release it");
         default:
-            return fail(error_kind::invalid_argument, p.record.label() + " is " + std::string(to_string(p.state)) +
+            return fail(error_kind::invalid_argument, p.record()->label() + " is " + std::string(to_string(p.state)) +
                                                           ", not active; activate it first");
         }
     }
 
+    static bound_use bytes_use() { return {bound_use::kind::bytes, {}, {}}; }
+
+    /// After one call: counts, the exports called, probation, crash backoff, quarantine and
+    /// disabling, with what they did in the recovery history.
     void account(slot& p, std::string_view function, std::chrono::system_clock::time_point when,
-                 const std::optional<error>& failure, const std::optional<error>& violation, pending_events& events) {
+                 const std::optional<error>& failure, const std::optional<error>& violation, const bound_use& how,
+                 const std::string& caller, pending_events& events) {
+        const std::string version = p.record()->version().to_string();
         std::lock_guard lock(p.info);
         ++p.calls;
         if (!failure && !violation) {
             p.consecutive_failures = 0;
+            p.crashes_in_a_row = 0;
+            note_bound(p, function, how, caller);
+            if (p.on_probation && ++p.on_probation->successes >= options_.probation_calls) p.on_probation.reset();
             return;
         }
         const error& reported = failure ? *failure : *violation;
@@ -691,23 +897,59 @@ private:
         if (failure) {
             ++p.failures;
             p.errors.push({std::string(function), when, *failure});
-            events.errors.emplace_back(p.record.id(), *failure);
+            events.errors.emplace_back(p.id, *failure);
             // A wrong export name or signature is the host's mistake, not the plugin's.
             if (failure->kind() != error_kind::invalid_argument) ++p.consecutive_failures;
+            if (failure->kind() == error_kind::crash) {
+                const auto backoff = restart_backoff(++p.crashes_in_a_row);
+                p.restart_at = std::chrono::steady_clock::now() + backoff;
+                events.recoveries.push_back(recovery(p, version, recovery_action::restart, recovery_outcome::done, failure->message(),
+                                                     "the next call after " + std::to_string(backoff.count()) +
+                                                         " ms starts it again"));
+            }
+            if (p.on_probation && failure->kind() != error_kind::invalid_argument && options_.rollback_after_failures > 0 &&
+                ++p.on_probation->failures >= options_.rollback_after_failures && !violation) {
+                // The rollback answers the failures: disabling would stop the old version too.
+                events.roll_back = std::to_string(p.on_probation->failures) + " failed calls of " + version +
+                                   " since it was loaded (last: " + failure->message() + ")";
+                p.on_probation.reset();
+                return;
+            }
         }
         if (violation) {
             ++p.violations;
-            events.violations.emplace_back(p.record.id(), *violation);
+            events.violations.emplace_back(p.id, *violation);
             if (options_.quarantine_on_violation && p.state == plugin_state::active) {
                 change_state_locked(p, plugin_state::quarantined, events);
+                events.recoveries.push_back(
+                    recovery(p, version, recovery_action::quarantine, recovery_outcome::done, violation->message()));
                 return;
             }
         }
         if (options_.max_consecutive_failures > 0 && p.consecutive_failures >= options_.max_consecutive_failures &&
             p.state == plugin_state::active) {
-            events.disables.emplace_back(p.record.id(), reported);
+            events.disables.emplace_back(p.id, reported);
             change_state_locked(p, plugin_state::disabled, events);
+            events.recoveries.push_back(recovery(p, version, recovery_action::disable, recovery_outcome::done, reported.message(),
+                                                 std::to_string(p.consecutive_failures) + " consecutive failures"));
         }
+    }
+
+    std::chrono::milliseconds restart_backoff(std::uint64_t crashes) const {
+        auto wait = options_.restart_backoff;
+        for (std::uint64_t i = 1; i < crashes && wait < options_.restart_backoff_max; ++i) wait *= 2;
+        return std::min(wait, options_.restart_backoff_max);
+    }
+
+    /// Remembers that `function` was called this way, so that a reload keeps it; p.info held.
+    static void note_bound(slot& p, std::string_view function, const bound_use& use, const std::string& caller) {
+        auto& uses = p.bound[std::string(function)];
+        const bool known = std::any_of(uses.begin(), uses.end(), [&](const bound_use& u) {
+            return u.how == use.how && (u.how == bound_use::kind::bytes || u.sig == use.sig);
+        });
+        if (known) return;
+        uses.push_back(use);
+        uses.back().by = caller.empty() ? "the host" : caller;
     }
 
     template <std::size_t I> using backend_at = std::tuple_element_t<I, std::tuple<Backends...>>;
@@ -720,7 +962,7 @@ private:
         return std::visit(
             [&]<class Held>(Held& held) -> box_result<F> {
                 if constexpr (std::is_same_v<Held, std::monostate>)
-                    return fail(error_kind::invalid_argument, p.record.label() + " is not loaded");
+                    return fail(error_kind::invalid_argument, p.record()->label() + " is not loaded");
                 else return f(*held);
             },
             p.box);
@@ -730,7 +972,7 @@ private:
         auto s = find(id);
         if (!s) return s.error();
         slot& p = **s;
-        std::shared_lock lifecycle(p.lifecycle);
+        auto lifecycle = use(p);
         return visit_box(p, std::forward<F>(f));
     }
 
@@ -758,21 +1000,180 @@ private:
         return out;
     }
 
-    /// Builds the payload with the backend's loader and creates the sandbox; the lifecycle must be
-    /// held exclusively.
-    result<void> make_box(slot& p, std::span<const unsigned char> bytes) {
-        return on_backend(p.backend, [&]<std::size_t I>() -> result<void> {
-            using backend = backend_at<I>;
+    /// Builds a version beside the running one: reads its entry (checking its SHA-256 on the
+    /// bytes that will run) unless `entry` holds bytes verified before (a rollback), builds the
+    /// payload with the backend's loader and creates the sandbox. No lock of the slot is needed:
+    /// loaders may run on any thread.
+    result<prepared> prepare(slot& p, std::shared_ptr<const plugin_record> record, std::size_t backend,
+                             std::shared_ptr<const std::vector<unsigned char>> entry) {
+        if (!entry) {
+            auto bytes = read_verified_entry(record->definition, record->directory, options_.max_entry_bytes);
+            if (!bytes) return bytes.error();
+            entry = std::make_shared<const std::vector<unsigned char>>(std::move(*bytes));
+        }
+        prepared out{{record, backend, entry}, {}};
+        auto made = on_backend(backend, [&]<std::size_t I>() -> result<void> {
+            using chosen = backend_at<I>;
             const auto& loader = std::get<I>(loaders_);
             if (!loader)
-                return fail(error_kind::invalid_argument, "this manager has no loader for the " + std::string(backend::name) + " backend");
-            auto payload = loader(p.record, bytes);
+                return fail(error_kind::invalid_argument, "this manager has no loader for the " + std::string(chosen::name) + " backend");
+            auto payload = loader(*record, *entry);
             if (!payload) return payload.error();
-            auto box = sandbox_type<backend>::create(*payload, sandbox_options_for(p));
+            auto box = sandbox_type<chosen>::create(*payload, sandbox_options_for(p, *record));
             if (!box) return box.error();
-            p.box.template emplace<I + 1>(std::make_unique<sandbox_type<backend>>(std::move(*box)));
+            out.box.template emplace<I + 1>(std::make_unique<sandbox_type<chosen>>(std::move(*box)));
             return {};
         });
+        if (!made) return made.error();
+        return out;
+    }
+
+    /// Every dependency of `record` is loaded, in a version its constraint admits.
+    result<void> check_dependencies(const plugin_record& record, std::string_view action) const {
+        const std::string doing = "cannot " + std::string(action) + " " + record.label();
+        for (const auto& dep : record.definition.dependencies) {
+            auto other = find(dep.id);
+            if (!other) return other.error().with_context(doing + ", which depends on it");
+            const auto theirs = (*other)->record();
+            if ((*other)->current_state() == plugin_state::registered)
+                return fail(error_kind::invalid_argument, doing + ": its dependency " + theirs->label() + " is not loaded");
+            if (!dep.constraint.satisfied_by(theirs->version()))
+                return fail(error_kind::load_error, doing + ": it requires " + dep.id + " " + dep.constraint.source() + ", but " +
+                                                        theirs->label() + " is registered");
+        }
+        return {};
+    }
+
+    /// Every loaded plugin that depends on `p` still accepts `next`.
+    result<void> check_dependants(const slot& p, const plugin_record& next) const {
+        for (const auto& other : all_slots()) {
+            if (other.get() == &p || other->current_state() == plugin_state::registered) continue;
+            const auto theirs = other->record();
+            for (const auto& dep : theirs->definition.dependencies)
+                if (dep.id == p.id && !dep.constraint.satisfied_by(next.version()))
+                    return fail(error_kind::load_error, theirs->label() + " requires " + p.id + " " + dep.constraint.source() +
+                                                            ", which " + next.label() + " does not satisfy");
+        }
+        return {};
+    }
+
+    /// Every export called through the manager is still offered by `offered`, taking the same
+    /// calls; nothing to check when the backend cannot list them (a native plugin).
+    static result<void> check_exports(const slot& p, const plugin_record& next,
+                                      const std::optional<std::vector<host::export_description>>& offered) {
+        if (!offered) return {};
+        std::lock_guard lock(p.info);
+        for (const auto& [name, uses] : p.bound) {
+            const auto it = std::find_if(offered->begin(), offered->end(), [&](const auto& d) { return d.name == name; });
+            for (const auto& use : uses) {
+                const auto refused = [&](const std::string& why) {
+                    return fail(error_kind::load_error, next.label() + " " + why + ", but " + use.by + " calls it");
+                };
+                if (it == offered->end()) return refused("no longer offers " + name);
+                const std::string now = it->sig ? host::to_string(*it->sig) : std::string("bytes");
+                switch (use.how) {
+                case bound_use::kind::bytes:
+                    if (!it->bytes) return refused("offers " + name + " as " + now + ", not taking bytes");
+                    break;
+                case bound_use::kind::typed:
+                    if (!it->sig || *it->sig != use.sig) return refused("offers " + name + " as " + now + ", not " + host::to_string(use.sig));
+                    break;
+                case bound_use::kind::values:
+                    if (!it->sig || it->sig->params != use.sig.params)
+                        return refused("offers " + name + " as " + now + ", not taking the arguments " +
+                                       host::to_string(host::signature{use.sig.params, {}}));
+                    break;
+                }
+            }
+        }
+        return {};
+    }
+
+    static std::optional<std::vector<host::export_description>> exports_of(const box_variant& box) {
+        return std::visit(
+            []<class Held>(const Held& held) -> std::optional<std::vector<host::export_description>> {
+                if constexpr (std::is_same_v<Held, std::monostate>) return std::nullopt;
+                else return held->exports();
+            },
+            box);
+    }
+
+    /// cordon_export_state of the old version into cordon_import_state of the new one, when the
+    /// old offers the first and the new the second (both bytes-in/bytes-out); both boxes idle.
+    /// The plugin is on the call chain meanwhile: a bus call looping back into it is refused.
+    static result<void> hand_over_state(const slot& p, box_variant& old_box, box_variant& new_box) {
+        const auto offers = [](const auto& list, std::string_view name) {
+            return list && std::any_of(list->begin(), list->end(), [&](const auto& d) { return d.name == name && d.bytes; });
+        };
+        if (!offers(exports_of(old_box), "cordon_export_state") || !offers(exports_of(new_box), "cordon_import_state")) return {};
+        const auto call = [](box_variant& box, std::string_view name, std::span<const std::byte> input) {
+            return std::visit(
+                [&]<class Held>(Held& held) -> result<std::vector<std::byte>> {
+                    if constexpr (std::is_same_v<Held, std::monostate>) return fail(error_kind::internal, "no sandbox");
+                    else return held->call_bytes(name, input);
+                },
+                box);
+        };
+        const on_chain entered{p};
+        auto state = call(old_box, "cordon_export_state", {});
+        if (!state) return state.error().with_context("handing the state over: the old version's cordon_export_state");
+        if (auto taken = call(new_box, "cordon_import_state", *state); !taken)
+            return taken.error().with_context("handing the state over: the new version's cordon_import_state");
+        return {};
+    }
+
+    /// A reload that did not happen: in the history, to the observers, to the caller.
+    error refuse_reload(const slot& p, const std::string& version, error why) {
+        pending_events events;
+        events.recoveries.push_back(recovery(p, version, recovery_action::reload, recovery_outcome::refused,
+                                             "requested by the host", why.message()));
+        dispatch(events);
+        return why.with_context("reload of " + p.id + " refused; " + p.record()->label() + " keeps serving");
+    }
+
+    /// Swaps `next` in between calls: waits for the running call (it finishes on the old
+    /// instance) and holds new ones back; `previous`: what a rollback would bring back. The old
+    /// instance is returned so that it goes after the lock is released.
+    box_variant swap_in(slot& p, prepared next, std::optional<version_source> previous, bool probation_starts) {
+        box_variant replaced = std::exchange(p.box, std::move(next.box));
+        p.set_version(std::move(next.source), std::move(previous));
+        std::lock_guard lock(p.info);
+        p.consecutive_failures = 0;
+        p.crashes_in_a_row = 0;
+        p.restart_at = {};
+        if (probation_starts) p.on_probation.emplace();
+        else p.on_probation.reset();
+        return replaced;
+    }
+
+    result<void> roll_back(slot& p, const std::string& cause) {
+        if (on_call_chain(p))
+            return fail(error_kind::invalid_argument, "cannot roll " + p.id + " back from inside its own call");
+        auto previous = p.previous();
+        if (!previous) return fail(error_kind::invalid_argument, "cannot roll " + p.id + " back: no reload replaced a version of it");
+        const std::string version = previous->record->version().to_string();
+        pending_events events;
+        auto ready = prepare(p, previous->record, previous->backend, previous->entry);
+        box_variant replaced;
+        std::optional<error> failed;
+        std::string from;
+        if (ready) {
+            auto lifecycle = own(p);
+            from = p.record()->version().to_string();
+            if (p.current_state() == plugin_state::registered) failed = fail(error_kind::invalid_argument, p.id + " is not loaded");
+            else replaced = swap_in(p, std::move(*ready), std::nullopt, false);
+        } else {
+            failed = ready.error();
+        }
+        replaced = box_variant{};
+        if (failed) {
+            events.recoveries.push_back(recovery(p, version, recovery_action::rollback, recovery_outcome::failed, cause, failed->message()));
+            dispatch(events);
+            return *failed;
+        }
+        events.recoveries.push_back(recovery(p, version, recovery_action::rollback, recovery_outcome::done, cause, from + " -> " + version));
+        dispatch(events);
+        return {};
     }
 
     result<void> edit_imports(std::string_view id, std::string_view name, bool allow) {
@@ -798,8 +1199,8 @@ private:
         return out;
     }
 
-    sandbox_options sandbox_options_for(slot& p) {
-        sandbox_options out = admitted_options(p.record, Policy::spec());
+    sandbox_options sandbox_options_for(slot& p, const plugin_record& record) {
+        sandbox_options out = admitted_options(record, Policy::spec());
         out.on_violation = options_.on_violation;
         out.bus = &p.endpoint;
         for (auto f : functions_) {
@@ -821,10 +1222,12 @@ private:
     manager_options options_;
     host::functions functions_;
     detail::bounded_log<execution_record> execution_log_;
+    detail::bounded_log<recovery_record> recovery_history_;
     mutable std::shared_mutex slots_mutex_;
     std::map<std::string, std::shared_ptr<slot>, std::less<>> slots_;
     detail::observer_list<const std::string&, const error&> error_observers_, violation_observers_, disable_observers_;
     detail::observer_list<const std::string&, plugin_state, plugin_state> state_observers_;
+    detail::observer_list<const recovery_record&> recovery_observers_;
 };
 
 } // namespace cordon::plugin
