@@ -383,7 +383,7 @@ public:
     /// Calls an export of an active plugin: mgr.call<int32_t(int32_t)>("greeter", "greet", 1).
     template <class Sig, class... Args> auto call(std::string_view id, std::string_view function, Args&&... args) {
         using R = typename host::signature_traits<Sig>::ret;
-        const bound_use how{bound_use::kind::typed, host::signature_of<Sig>(), {}};
+        static const bound_use how{bound_use::kind::typed, host::signature_of<Sig>(), {}};
         return run<R>(id, function, how, [&](auto& box) { return box.template call<Sig>(function, args...); });
     }
 
@@ -854,6 +854,7 @@ private:
         std::lock_guard lock(p.info);
         switch (p.state) {
         case plugin_state::active: {
+            if (p.crashes_in_a_row == 0) return {};
             const auto now = std::chrono::steady_clock::now();
             if (now >= p.restart_at) return {};
             const auto wait = std::chrono::ceil<std::chrono::milliseconds>(p.restart_at - now).count();
@@ -882,16 +883,18 @@ private:
     void account(slot& p, std::string_view function, std::chrono::system_clock::time_point when,
                  const std::optional<error>& failure, const std::optional<error>& violation, const bound_use& how,
                  const std::string& caller, pending_events& events) {
-        const std::string version = p.record()->version().to_string();
-        std::lock_guard lock(p.info);
-        ++p.calls;
         if (!failure && !violation) {
+            std::lock_guard lock(p.info);
+            ++p.calls;
             p.consecutive_failures = 0;
             p.crashes_in_a_row = 0;
             note_bound(p, function, how, caller);
             if (p.on_probation && ++p.on_probation->successes >= options_.probation_calls) p.on_probation.reset();
             return;
         }
+        const std::string version = p.record()->version().to_string();
+        std::lock_guard lock(p.info);
+        ++p.calls;
         const error& reported = failure ? *failure : *violation;
         p.last_error = reported;
         if (failure) {
@@ -943,7 +946,9 @@ private:
 
     /// Remembers that `function` was called this way, so that a reload keeps it; p.info held.
     static void note_bound(slot& p, std::string_view function, const bound_use& use, const std::string& caller) {
-        auto& uses = p.bound[std::string(function)];
+        auto it = p.bound.find(function);
+        if (it == p.bound.end()) it = p.bound.emplace(std::string(function), std::vector<bound_use>{}).first;
+        auto& uses = it->second;
         const bool known = std::any_of(uses.begin(), uses.end(), [&](const bound_use& u) {
             return u.how == use.how && (u.how == bound_use::kind::bytes || u.sig == use.sig);
         });
