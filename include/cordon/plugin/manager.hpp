@@ -454,6 +454,12 @@ public:
         if (!s) return s.error();
         return (*s)->current_state();
     }
+    /// The version that runs (or will run, once loaded): its manifest, directory, checks.
+    result<std::shared_ptr<const plugin_record>> record(std::string_view id) const {
+        auto s = find(id);
+        if (!s) return s.error();
+        return (*s)->record();
+    }
     result<plugin_status> status(std::string_view id) const {
         auto s = find(id);
         if (!s) return s.error();
@@ -1068,7 +1074,9 @@ private:
                                       const std::optional<std::vector<host::export_description>>& offered) {
         if (!offered) return {};
         std::lock_guard lock(p.info);
-        for (const auto& [name, uses] : p.bound) {
+        for (const auto& entry : p.bound) {
+            const std::string& name = entry.first;  // not a structured binding: lambdas below use it
+            const auto& uses = entry.second;
             const auto it = std::find_if(offered->begin(), offered->end(), [&](const auto& d) { return d.name == name; });
             for (const auto& use : uses) {
                 const auto refused = [&](const std::string& why) {
