@@ -108,6 +108,14 @@ protected:
         ASSERT_TRUE(m.activate(r.id()));
     }
 
+    /// Two crashes in a row disable a plugin, and a crashed plugin may be called again at once.
+    static manager_options disabled_after_two_crashes() {
+        manager_options options;
+        options.max_consecutive_failures = 2;
+        options.restart_backoff = std::chrono::milliseconds(0);
+        return options;
+    }
+
     static std::int32_t add_one(plugin_manager& m, std::int32_t x) { return m.call<std::int32_t(std::int32_t)>("calc", "add", x).value_or(-1); }
 
     /// "action outcome version" of each history entry.
@@ -308,10 +316,7 @@ TEST_F(Reload, ACrashHoldsCallsBackForTheBackoff) {
 }
 
 TEST_F(Reload, QuarantinesAndDisablesAreInTheHistory) {
-    manager_options options;
-    options.max_consecutive_failures = 2;
-    options.restart_backoff = std::chrono::milliseconds(0);
-    auto m = make(options);
+    auto m = make(disabled_after_two_crashes());
     start(m, add("calc", "1.0.0"));
     start(m, add("echo", "1.0.0"));  // offers echo to nobody
     start(m, add("asker", "1.0.0", {{"permissions", {"plugin"}}}));
@@ -325,4 +330,25 @@ TEST_F(Reload, QuarantinesAndDisablesAreInTheHistory) {
                                                           "disable done 1.0.0"}));
     EXPECT_EQ(history[0].plugin, "asker");
     EXPECT_EQ(history[3].detail, "2 consecutive failures");
+}
+
+TEST_F(Reload, APluginKeepsItsStateAcrossAReload) {
+    auto m = make(disabled_after_two_crashes());
+    start(m, add("calc", "1.0.0"));
+    (void)m.call<std::int32_t()>("calc", "crash");
+    (void)m.call<std::int32_t()>("calc", "crash");
+    ASSERT_EQ(m.state("calc").value(), plugin_state::disabled);
+    ASSERT_TRUE(m.reload("calc", add("calc", "1.1.0")));
+    EXPECT_EQ(m.state("calc").value(), plugin_state::disabled) << "the host enables it, not the reload";
+    auto refused = m.call<std::int32_t()>("calc", "which");
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message().find("disabled after 2 consecutive failures"), std::string::npos) << refused.error().message();
+    ASSERT_TRUE(m.enable("calc"));
+    EXPECT_EQ(m.call<std::int32_t()>("calc", "which").value(), 2);
+
+    ASSERT_TRUE(m.deactivate("calc"));
+    ASSERT_TRUE(m.unload("calc"));
+    ASSERT_TRUE(m.load("calc"));
+    EXPECT_EQ(m.status("calc")->version, "1.1.0") << "loads the version it was reloaded to";
+    EXPECT_FALSE(m.rollback("calc")) << "an unloaded plugin has nothing to roll back to";
 }

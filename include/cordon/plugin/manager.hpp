@@ -288,6 +288,7 @@ public:
                 !ok)
                 return ok;
             p.box.template emplace<0>();
+            p.set_version(p.current(), std::nullopt);  // nothing to roll back to once unloaded
             {
                 std::lock_guard lock(p.info);
                 p.bound.clear();
@@ -439,6 +440,10 @@ public:
     }
     result<cordon::telemetry> telemetry(std::string_view id) {
         return with_box(id, [](auto& box) -> result<cordon::telemetry> { return box.telemetry(); });
+    }
+    /// How the plugin's sandbox enforces each part of its policy (backend, mechanisms, levels).
+    result<enforcement_report> enforcement(std::string_view id) {
+        return with_box(id, [](auto& box) -> result<enforcement_report> { return box.enforcement(); });
     }
 
     /// Lets the plugin call the host function `name` again (or at all, when imports are
@@ -840,6 +845,9 @@ private:
                 auto lifecycle = use(p);
                 detail::call_gate::entry one_call{p.gate, std::chrono::milliseconds{0}};
                 if (!one_call) return;
+                // Not active: leaving active cleared the queue. Held back after a crash: the
+                // events wait for the next delivery.
+                if (!callable(p)) return;
                 std::optional<bus_event> event;
                 {
                     std::lock_guard lock(p.queue_mutex);
@@ -847,7 +855,6 @@ private:
                     event.emplace(std::move(p.queue.front()));
                     p.queue.pop_front();
                 }
-                if (!callable(p)) return;  // it left active after the event was taken: the event is dropped
                 auto handler = [&](auto& box) { return box.call_bytes(event->function, event->data); };
                 (void)run_locked<std::vector<std::byte>>(p, event->function, bytes_use(), handler, events, std::move(event->from));
             }
@@ -1151,7 +1158,9 @@ private:
         box_variant replaced = std::exchange(p.box, std::move(next.box));
         p.set_version(std::move(next.source), std::move(previous));
         std::lock_guard lock(p.info);
-        p.consecutive_failures = 0;
+        // The state stays: a disabled or quarantined plugin waits for the host as before, and
+        // its message keeps counting what disabled it.
+        if (p.state != plugin_state::disabled) p.consecutive_failures = 0;
         p.crashes_in_a_row = 0;
         p.restart_at = {};
         if (probation_starts) p.on_probation.emplace();
@@ -1165,6 +1174,7 @@ private:
         auto previous = p.previous();
         if (!previous) return fail(error_kind::invalid_argument, "cannot roll " + p.id + " back: no reload replaced a version of it");
         const std::string version = previous->record->version().to_string();
+        const auto failing = p.record();
         pending_events events;
         auto ready = prepare(p, previous->record, previous->backend, previous->entry);
         box_variant replaced;
@@ -1174,6 +1184,7 @@ private:
             auto lifecycle = own(p);
             from = p.record()->version().to_string();
             if (p.current_state() == plugin_state::registered) failed = fail(error_kind::invalid_argument, p.id + " is not loaded");
+            else if (p.record() != failing) failed = fail(error_kind::invalid_argument, "another reload of " + p.id + " came first");
             else replaced = swap_in(p, std::move(*ready), std::nullopt, false);
         } else {
             failed = ready.error();
