@@ -11,6 +11,7 @@
 #include <fstream>
 #include <limits>
 #include <set>
+#include <sstream>
 
 namespace {
 using cordon_test::run_cordon;
@@ -453,4 +454,91 @@ TEST(CliCommand, ACommandsArgumentsInPlaceOfAFunctionShowTheCommandForm) {
     EXPECT_EQ(r.exit_code, 64);
     expect_one_line(r);
     EXPECT_NE(r.err.find("_start args x"), std::string::npos) << r.err;
+}
+
+// ---- cordon plugin serve: the runtime driven by JSON lines ----------------------------------
+namespace {
+
+struct served {
+    std::vector<nlohmann::json> answers, notifications;
+};
+
+served serve(const std::vector<std::string>& args, const std::string& requests) {
+    std::vector<std::string> all{"plugin", "serve"};
+    all.insert(all.end(), args.begin(), args.end());
+    const auto r = run_cordon(all, requests);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    served out;
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);) {
+        auto j = nlohmann::json::parse(line, nullptr, false);
+        EXPECT_FALSE(j.is_discarded()) << "not a JSON line: " << line;
+        if (j.is_discarded()) continue;
+        (j.contains("notification") ? out.notifications : out.answers).push_back(std::move(j));
+    }
+    return out;
+}
+
+} // namespace
+
+TEST(CliPluginServe, AnswersEachRequestLineAndSurvivesBadOnes) {
+    const std::string requests = R"({"id":1,"op":"call","plugin":"greeter","function":"greet","args":[40]})"
+                                 "\nnot json at all\n"
+                                 R"({"id":2,"op":"launch"})"
+                                 "\n"
+                                 R"({"id":"three","op":"call","plugin":"greeter","function":"greet","args":[1,2]})"
+                                 "\n\n"
+                                 R"({"id":4,"op":"call","plugin":"asker","function":"ask","input":""})"
+                                 "\n"
+                                 R"({"id":5,"op":"status"})"
+                                 "\n"
+                                 R"({"id":6,"op":"reload","plugin":"greeter"})"
+                                 "\n"
+                                 R"({"id":7,"op":"history"})"
+                                 "\n"
+                                 R"({"id":8,"op":"call","plugin":"flaky","function":"run","args":[]})"
+                                 "\n"
+                                 R"({"id":9,"op":"reload","plugin":"nobody"})"
+                                 "\n";
+    const auto s = serve({plugin_data.string()}, requests);
+    ASSERT_EQ(s.answers.size(), 10u);
+    EXPECT_EQ(s.answers[0]["id"], 1);
+    EXPECT_EQ(s.answers[0]["status"], "ok");
+    EXPECT_EQ(s.answers[0]["result"], nlohmann::json::array({42})) << "the same fields as cordon run --json";
+    EXPECT_EQ(s.answers[0]["backend"], "wasm interpreter");
+    EXPECT_TRUE(s.answers[0].contains("telemetry"));
+    EXPECT_FALSE(s.answers[0]["enforcement"].empty()) << "how the plugin's sandbox enforces its policy";
+    EXPECT_TRUE(s.answers[1]["id"].is_null());
+    EXPECT_EQ(s.answers[1]["status"], "bad_request");
+    EXPECT_EQ(s.answers[2]["status"], "bad_request");
+    EXPECT_NE(s.answers[2]["error"]["message"].get<std::string>().find("unknown op \"launch\""), std::string::npos);
+    EXPECT_EQ(s.answers[3]["id"], "three");
+    EXPECT_EQ(s.answers[3]["status"], "bad_request") << s.answers[3].dump();
+    EXPECT_EQ(s.answers[4]["result"], "1") << "asker asked counter over the bus: " << s.answers[4].dump();
+    bool greeter_listed = false;
+    for (const auto& p : s.answers[5]["plugins"]) greeter_listed |= p["id"] == "greeter" && p["version"] == "1.1.0";
+    EXPECT_TRUE(greeter_listed) << s.answers[5].dump();
+    EXPECT_EQ(s.answers[6]["status"], "ok") << s.answers[6].dump();
+    ASSERT_FALSE(s.answers[7]["history"].empty());
+    EXPECT_EQ(s.answers[7]["history"].back()["action"], "reload");
+    EXPECT_EQ(s.answers[7]["history"].back()["outcome"], "done");
+    EXPECT_EQ(s.answers[8]["status"], "trap");
+    EXPECT_EQ(s.answers[9]["status"], "bad_request");
+
+    bool ready = false, refused_tampered = false, reload_noted = false;
+    for (const auto& n : s.notifications) {
+        ready |= n["notification"] == "ready";
+        refused_tampered |= n["notification"] == "refused" && n["plugin"] == "tampered";
+        reload_noted |= n["notification"] == "recovery" && n["action"] == "reload" && n["plugin"] == "greeter";
+    }
+    EXPECT_TRUE(ready);
+    EXPECT_TRUE(refused_tampered) << "a plugin refused at start is said, and the server runs the rest";
+    EXPECT_TRUE(reload_noted) << "recovery actions arrive as notifications";
+}
+
+TEST(CliPluginServe, EndsCleanlyWhenStdinClosesAndRefusesBadFlags) {
+    const auto s = serve({plugin_data.string()}, "");
+    EXPECT_TRUE(s.answers.empty());
+    EXPECT_EQ(run_cordon({"plugin", "serve"}).exit_code, 64) << "DIR is required";
+    EXPECT_EQ(run_cordon({"plugin", "serve", "--level", "lax", plugin_data.string()}).exit_code, 64);
 }

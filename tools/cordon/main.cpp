@@ -9,6 +9,7 @@
 #include "cli/run_commands.hpp"
 #if CORDON_CLI_HAS_PLUGIN
 #include "cli/plugin_run.hpp"
+#include "cli/plugin_serve.hpp"
 #endif
 #endif
 
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
     [[maybe_unused]] auto* plugin_group = cordon::cli::add_plugin_commands(app, run, store);
 #if CORDON_CLI_HAS_WASM && CORDON_CLI_HAS_PROCESS
     cordon::cli::add_plugin_run(*plugin_group, run, store, calls);
+    cordon::cli::add_plugin_serve(*plugin_group, run, store);
 #endif
 #endif
     try {

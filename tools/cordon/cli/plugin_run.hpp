@@ -78,7 +78,7 @@ inline int plugin_run(const plugin_run_args& a) {
             else out.failure = values.error();
         }
         if (auto t = plugins.telemetry(a.id)) out.telemetry = t->last_call;
-        out.enforcement.backend = plugins.status(a.id)->backend;
+        if (auto report = plugins.enforcement(a.id)) out.enforcement = *report;
         return out.emit(a.json);
     });
 }
